@@ -1,0 +1,139 @@
+/**
+ * Small io-ts codecs shared by component specs. Each is named in plain words ("a positive integer"),
+ * because the name is what a config error prints after "expected".
+ */
+import * as t from 'io-ts';
+
+function integerCodec(name: string, min: number): t.Type<number, unknown, unknown> {
+  return new t.Type<number, unknown, unknown>(
+    name,
+    (u): u is number => typeof u === 'number' && Number.isInteger(u) && u >= min,
+    (u, c) => {
+      const n = typeof u === 'string' && /^-?\d+$/.test(u.trim()) ? Number(u) : u;
+      return typeof n === 'number' && Number.isInteger(n) && n >= min ? t.success(n) : t.failure(u, c);
+    },
+    (a) => a,
+  );
+}
+
+export const PositiveInt = integerCodec('a positive integer', 1);
+export const NonNegativeInt = integerCodec('a non-negative integer', 0);
+
+/** A number (accepts numeric strings, which `${ENV}` interpolation produces). */
+export const NumberFromAny = new t.Type<number, unknown, unknown>(
+  'a number',
+  (u): u is number => typeof u === 'number' && Number.isFinite(u),
+  (u, c) => {
+    const n = typeof u === 'string' && u.trim() !== '' ? Number(u) : u;
+    return typeof n === 'number' && Number.isFinite(n) ? t.success(n) : t.failure(u, c);
+  },
+  (a) => a,
+);
+
+/** A fraction between 0 and 1 inclusive. */
+export const Fraction = new t.Type<number, unknown, unknown>(
+  'a number from 0 to 1',
+  (u): u is number => typeof u === 'number' && u >= 0 && u <= 1,
+  (u, c) => {
+    const n = typeof u === 'string' && u.trim() !== '' ? Number(u) : u;
+    return typeof n === 'number' && n >= 0 && n <= 1 ? t.success(n) : t.failure(u, c);
+  },
+  (a) => a,
+);
+
+export const BooleanFromAny = new t.Type<boolean, unknown, unknown>(
+  'true or false',
+  (u): u is boolean => typeof u === 'boolean',
+  (u, c) => (typeof u === 'boolean' ? t.success(u) : u === 'true' ? t.success(true) : u === 'false' ? t.success(false) : t.failure(u, c)),
+  (a) => a,
+);
+
+export const NonEmptyString = new t.Type<string, unknown, unknown>(
+  'a non-empty string',
+  (u): u is string => typeof u === 'string' && u.length > 0,
+  (u, c) => (typeof u === 'string' && u.length > 0 ? t.success(u) : t.failure(u, c)),
+  (a) => a,
+);
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses `500ms`, `2s`, `1.5m`, `1h`, or a number of milliseconds. */
+export function parseDuration(u: unknown): number | undefined {
+  if (typeof u === 'number') return Number.isFinite(u) && u >= 0 ? u : undefined;
+  if (typeof u !== 'string') return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(u);
+  if (!m) return undefined;
+  return Math.round(Number(m[1]) * UNITS[m[2] ?? 'ms']);
+}
+
+/** A duration in milliseconds, written `500ms`, `2s`, `1m`, `1h` or as a number of milliseconds. */
+export const Duration = new t.Type<number, unknown, unknown>(
+  'a duration such as 500ms, 2s, 1m or 1h',
+  (u): u is number => typeof u === 'number' && u >= 0,
+  (u, c) => {
+    const ms = parseDuration(u);
+    return ms === undefined ? t.failure(u, c) : t.success(ms);
+  },
+  (a) => a,
+);
+
+/** One of a fixed set of strings. */
+export function oneOf<const V extends string>(values: readonly V[]): t.Type<V, unknown, unknown> {
+  return new t.Type<V, unknown, unknown>(
+    `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`,
+    (u): u is V => typeof u === 'string' && (values as readonly string[]).includes(u),
+    (u, c) => (typeof u === 'string' && (values as readonly string[]).includes(u) ? t.success(u as V) : t.failure(u, c)),
+    (a) => a,
+  );
+}
+
+/**
+ * A CQL / Kafka-safe identifier: a letter, then letters, digits or underscores, at most 48 characters.
+ * Identifiers reach CQL statements, so anything else is refused here rather than quoted later.
+ */
+export const Identifier = new t.Type<string, unknown, unknown>(
+  'an identifier (a letter, then letters, digits or _; at most 48 characters)',
+  (u): u is string => typeof u === 'string' && /^[A-Za-z][A-Za-z0-9_]{0,47}$/.test(u),
+  (u, c) => (typeof u === 'string' && /^[A-Za-z][A-Za-z0-9_]{0,47}$/.test(u) ? t.success(u) : t.failure(u, c)),
+  (a) => a,
+);
+
+/** A Kafka topic name: letters, digits, `.`, `_`, `-`; 1 to 249 characters. */
+export const TopicName = new t.Type<string, unknown, unknown>(
+  'a Kafka topic name (letters, digits, ".", "_" or "-")',
+  (u): u is string => typeof u === 'string' && /^[A-Za-z0-9._-]{1,249}$/.test(u),
+  (u, c) => (typeof u === 'string' && /^[A-Za-z0-9._-]{1,249}$/.test(u) && u !== '.' && u !== '..' ? t.success(u) : t.failure(u, c)),
+  (a) => a,
+);
+
+/** `host:port` list, given as a comma-separated string or a YAML list. Decodes to the comma-joined string. */
+export const HostList = new t.Type<string, unknown, unknown>(
+  'host:port addresses (a comma-separated string or a list)',
+  (u): u is string => typeof u === 'string',
+  (u, c) => {
+    const items = Array.isArray(u) ? u : typeof u === 'string' ? u.split(',') : undefined;
+    if (!items || items.length === 0) return t.failure(u, c);
+    const parts = items.map((s) => (typeof s === 'string' ? s.trim() : ''));
+    return parts.every((p) => /^[^\s,:]+(:\d{1,5})?$/.test(p) || /^\[[0-9a-fA-F:.]+\](:\d{1,5})?$/.test(p)) ? t.success(parts.join(',')) : t.failure(u, c);
+  },
+  (a) => a,
+);
+
+/** An http(s) URL. */
+export const HttpUrl = new t.Type<string, unknown, unknown>(
+  'an http(s) URL',
+  (u): u is string => typeof u === 'string',
+  (u, c) => {
+    if (typeof u !== 'string') return t.failure(u, c);
+    try {
+      const url = new URL(u);
+      return url.protocol === 'http:' || url.protocol === 'https:' ? t.success(u) : t.failure(u, c);
+    } catch {
+      return t.failure(u, c);
+    }
+  },
+  (a) => a,
+);
+
+/** A map of string keys to string/number/boolean values, passed through to a client library. */
+export const StringMap = t.record(t.string, t.union([t.string, t.number, t.boolean]), 'a map of option names to values');

@@ -1,0 +1,104 @@
+/**
+ * The component registry: sources, operators and sinks register themselves by `type`, each with its
+ * spec (summary, description, examples, config fields). The topology codec dispatches on `type`
+ * through here, the docs are generated from here, and the runtime creates instances through here —
+ * so the runtime never imports a concrete component.
+ */
+import * as t from 'io-ts';
+import type { ComponentContext, ComponentInstanceByKind, ComponentKind } from './types.ts';
+import { objectCodec, type ConfigOf, type Fields, type ObjectCodec } from './spec.ts';
+
+export interface ComponentDefinition<K extends ComponentKind = ComponentKind, F extends Fields = Fields> {
+  kind: K;
+  type: string;
+  /** One line. */
+  summary: string;
+  /** A paragraph or two: what it does, its delivery guarantees, its costs. */
+  description: string;
+  /** The config's fields (without `type`). */
+  fields: F;
+  /** YAML snippets, shown in the docs. */
+  examples?: string[];
+  create(config: ConfigOf<F>, ctx: ComponentContext): ComponentInstanceByKind[K] | Promise<ComponentInstanceByKind[K]>;
+}
+
+/** A component's decoded config, with its `type`. */
+export interface ComponentConfig {
+  type: string;
+  [field: string]: unknown;
+}
+
+interface Entry {
+  definition: ComponentDefinition;
+  codec: ObjectCodec<Fields>;
+}
+
+export class Registry {
+  private readonly entries: Record<ComponentKind, Map<string, Entry>> = { source: new Map(), operator: new Map(), sink: new Map() };
+
+  register<K extends ComponentKind, F extends Fields>(definition: ComponentDefinition<K, F>): ComponentDefinition<K, F> {
+    const byType = this.entries[definition.kind];
+    if (byType.has(definition.type)) throw new Error(`a ${definition.kind} of type "${definition.type}" is registered twice`);
+    const def = definition as unknown as ComponentDefinition;
+    byType.set(definition.type, { definition: def, codec: objectCodec(`${definition.type} ${definition.kind} config`, def.fields) });
+    return definition;
+  }
+
+  get(kind: ComponentKind, type: string): ComponentDefinition | undefined {
+    return this.entries[kind].get(type)?.definition;
+  }
+
+  types(kind: ComponentKind): string[] {
+    return [...this.entries[kind].keys()].sort();
+  }
+
+  definitions(kind: ComponentKind): ComponentDefinition[] {
+    return this.types(kind).map((type) => this.entries[kind].get(type)!.definition);
+  }
+
+  /** The codec of `{ type: ..., ...config }` for one kind: dispatches on `type`, lists known types when unknown. */
+  codec(kind: ComponentKind): t.Type<ComponentConfig, unknown, unknown> {
+    return new t.Type<ComponentConfig, unknown, unknown>(
+      `a ${kind}`,
+      (u): u is ComponentConfig => typeof u === 'object' && u !== null && typeof (u as ComponentConfig).type === 'string',
+      (input, context) => {
+        if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+          return t.failure(input, context, `expected a ${kind} (an object with a "type" field; known types: ${this.types(kind).join(', ')})`);
+        }
+        const { type, ...rest } = input as Record<string, unknown>;
+        const typeContext = [...context, { key: 'type', type: t.string, actual: type }];
+        if (typeof type !== 'string') {
+          return t.failure(type, typeContext, `expected a ${kind} type, one of: ${this.types(kind).join(', ')}`);
+        }
+        const entry = this.entries[kind].get(type);
+        if (!entry) {
+          return t.failure(type, typeContext, `unknown ${kind} type "${type}"; known ${kind} types: ${this.types(kind).join(', ')}`);
+        }
+        const result = entry.codec.validate(rest, context);
+        return result._tag === 'Left' ? result : t.success({ type, ...(result.right as Record<string, unknown>) });
+      },
+      (a) => a,
+    );
+  }
+
+  /** Create an instance from a decoded config. */
+  async create<K extends ComponentKind>(kind: K, config: ComponentConfig, ctx: ComponentContext): Promise<ComponentInstanceByKind[K]> {
+    const entry = this.entries[kind].get(config.type);
+    if (!entry) throw new Error(`unknown ${kind} type "${config.type}"`);
+    const { type: _type, ...rest } = config;
+    return (await entry.definition.create(rest as never, ctx)) as ComponentInstanceByKind[K];
+  }
+
+  /** The spec codec of one component (for docs and redaction). */
+  specCodec(kind: ComponentKind, type: string): ObjectCodec<Fields> | undefined {
+    return this.entries[kind].get(type)?.codec;
+  }
+}
+
+/** The process-wide registry that components register into when their module is imported. */
+export const registry = new Registry();
+
+/** Define and register a component. Its module's import is its registration. */
+export function defineComponent<K extends ComponentKind, F extends Fields>(definition: ComponentDefinition<K, F>): ComponentDefinition<K, F> {
+  return registry.register(definition);
+}

@@ -1,0 +1,130 @@
+/**
+ * The framework's core contract: records, and the three component kinds (source, operator, sink)
+ * the runtime composes. The runtime knows only these interfaces; concrete components live in
+ * `sources/`, `operators/` and `sinks/` and register themselves by `type` (see registry.ts).
+ *
+ * Semantics mirror Spark Structured Streaming's micro-batches:
+ * - a source hands out a batch of records on each trigger (`read`), and forgets them only when the
+ *   runtime `commit`s that batch, which happens after the sink (and the dead-letter sink) acknowledged
+ *   every record of it; `rollback` makes every uncommitted record readable again (at-least-once);
+ * - operators transform one batch at a time (an RxJS OperatorFunction applied to the batch's
+ *   Observable, which completes at the end of the batch); stateful operators keep state across batches;
+ * - a sink writes a batch and resolves only when every record is durably acknowledged.
+ */
+import type { Observable, OperatorFunction, SchedulerLike } from 'rxjs';
+import type { Logger } from 'winston';
+
+/** Where a record came from, for dead-letter reports and offsets. */
+export interface RecordOrigin {
+  topic?: string;
+  partition?: number;
+  offset?: number | string;
+}
+
+/** One record flowing through a pipeline. */
+export interface StreamRecord<V = unknown> {
+  /** Partitioning / message key (Kafka key, Cassandra partition), or null. */
+  key: string | null;
+  /** The payload: parsed JSON for most sources, or a Buffer/string for raw ones. */
+  value: V;
+  /** Event time (ms since epoch): the Kafka timestamp, or when the source produced the record. */
+  timestamp: number;
+  /** Where it came from (source topic/partition/offset), when known. */
+  origin?: RecordOrigin;
+  /** The original bytes as received, kept so a dead-letter can carry them unchanged. */
+  raw?: Buffer | string;
+  headers?: Record<string, string>;
+}
+
+/** A record that could not be processed, and why. Written to the pipeline's dead-letter sink. */
+export interface DeadLetter {
+  /** The record as it was when it failed (its `raw` bytes are what the dead-letter topic carries). */
+  record: StreamRecord;
+  /** A human-readable reason, e.g. `login.uuid: expected a string, got undefined`. */
+  reason: string;
+  /** The component that rejected it, e.g. `operators[0] (validate)`. */
+  stage: string;
+}
+
+/** Opaque per-source position. Kafka: { "users_created/0": 1234 }; memory: { index: 10 }. */
+export type Offsets = Record<string, number | string>;
+
+/** What one `read` returns. */
+export interface SourceBatch {
+  records: StreamRecord[];
+  /** Position before this batch (for progress events). */
+  startOffsets: Offsets;
+  /** Position after this batch; `commit` persists it. */
+  endOffsets: Offsets;
+  /** True when the source has nothing more available right now (Spark's availableNow stops here). */
+  caughtUp: boolean;
+  /** True when the source will never produce more (a finite memory source, an http-poll run's duration elapsed). */
+  finished: boolean;
+  /** Source-specific figures for the progress event (e.g. consumer lag, HTTP errors by kind). */
+  metrics?: Record<string, number | Record<string, number>>;
+}
+
+/** Services the runtime hands to every component it creates. */
+export interface ComponentContext {
+  /** The topology and pipeline this component belongs to. */
+  topology: string;
+  pipeline: string;
+  /** Where in the topology file this component is, e.g. `pipelines.process.operators[1]`. */
+  path: string;
+  logger: Logger;
+  /** The clock: real time in production, a virtual one under the test driver. */
+  scheduler: SchedulerLike;
+  /** Hand a record to the pipeline's dead-letter output (written and acknowledged before the batch commits). */
+  deadLetter(record: StreamRecord, reason: string): void;
+}
+
+export interface Source {
+  /** Connect / subscribe. Throws a clear error (naming the address and the fix) when it cannot. */
+  start(): Promise<void>;
+  /**
+   * Up to `maxRecords` records not yet handed out. May wait briefly (at most `waitMs`) for records
+   * to arrive; returns an empty batch when there are none.
+   */
+  read(maxRecords: number, waitMs: number): Promise<SourceBatch>;
+  /** Persist the position after `batch` (batches are committed in the order they were read). */
+  commit(batch: SourceBatch): Promise<void>;
+  /** Forget every read-but-uncommitted batch: the next `read` starts at the last committed position. */
+  rollback(): Promise<void>;
+  /** Release resources. Uncommitted records are not committed. */
+  close(): Promise<void>;
+  /** Short description for `--describe`, e.g. `kafka topic users_created (group user-pipeline)`. */
+  describe(): string;
+}
+
+export interface Operator {
+  /** Transform one batch. The input completes at the end of the batch; so must the output. */
+  apply: OperatorFunction<StreamRecord, StreamRecord>;
+  /** Current event-time watermark (ms), for stateful event-time operators; shown in progress events. */
+  watermark?(): number | undefined;
+  /** Figures for progress events, e.g. { windowsInState: 12, lateRowsDropped: 3 }. */
+  metrics?(): Record<string, number>;
+  describe(): string;
+  close?(): Promise<void>;
+}
+
+export interface Sink {
+  /** Connect; create topics / keyspaces / tables when configured to. */
+  start(): Promise<void>;
+  /** Write every record; resolve only when all are acknowledged. Reject (nothing partial is assumed). */
+  write(records: StreamRecord[]): Promise<void>;
+  /** Whether a failed write is worth retrying (timeouts, unavailable); others fail the batch at once. */
+  isRetryable?(error: unknown): boolean;
+  close(): Promise<void>;
+  describe(): string;
+}
+
+export type ComponentKind = 'source' | 'operator' | 'sink';
+
+export interface ComponentInstanceByKind {
+  source: Source;
+  operator: Operator;
+  sink: Sink;
+}
+
+/** Re-exported for component authors. */
+export type { Observable, OperatorFunction, SchedulerLike };
