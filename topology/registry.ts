@@ -7,6 +7,7 @@
 import * as t from 'io-ts';
 import type { ComponentContext, ComponentInstanceByKind, ComponentKind } from './types.ts';
 import { objectCodec, type ConfigOf, type Fields, type ObjectCodec } from './spec.ts';
+import { sinkPolicyFields } from './sink-policy.ts';
 
 export interface ComponentDefinition<K extends ComponentKind = ComponentKind, F extends Fields = Fields> {
   kind: K;
@@ -33,14 +34,20 @@ interface Entry {
   codec: ObjectCodec<Fields>;
 }
 
+/** Fields the framework adds to every component of a kind (and handles itself), e.g. a sink's `batch` and `retry`. */
+export type CommonFields = Partial<Record<ComponentKind, Fields>>;
+
 export class Registry {
   private readonly entries: Record<ComponentKind, Map<string, Entry>> = { source: new Map(), operator: new Map(), sink: new Map() };
+
+  constructor(readonly commonFields: CommonFields = { sink: sinkPolicyFields }) {}
 
   register<K extends ComponentKind, F extends Fields>(definition: ComponentDefinition<K, F>): ComponentDefinition<K, F> {
     const byType = this.entries[definition.kind];
     if (byType.has(definition.type)) throw new Error(`a ${definition.kind} of type "${definition.type}" is registered twice`);
     const def = definition as unknown as ComponentDefinition;
-    byType.set(definition.type, { definition: def, codec: objectCodec(`${definition.type} ${definition.kind} config`, def.fields) });
+    const fields = { ...def.fields, ...this.commonFields[definition.kind] };
+    byType.set(definition.type, { definition: def, codec: objectCodec(`${definition.type} ${definition.kind} config`, fields) });
     return definition;
   }
 
@@ -85,8 +92,9 @@ export class Registry {
   async create<K extends ComponentKind>(kind: K, config: ComponentConfig, ctx: ComponentContext): Promise<ComponentInstanceByKind[K]> {
     const entry = this.entries[kind].get(config.type);
     if (!entry) throw new Error(`unknown ${kind} type "${config.type}"`);
-    const { type: _type, ...rest } = config;
-    return (await entry.definition.create(rest as never, ctx)) as ComponentInstanceByKind[K];
+    const own: Record<string, unknown> = {};
+    for (const key of Object.keys(entry.definition.fields)) if (key in config) own[key] = config[key];
+    return (await entry.definition.create(own as never, ctx)) as ComponentInstanceByKind[K];
   }
 
   /** The spec codec of one component (for docs and redaction). */

@@ -25,12 +25,11 @@ export interface FieldSpec<A, P extends 'always' | 'maybe'> {
   secret?: boolean;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Fields = Record<string, FieldSpec<any, 'always' | 'maybe'>>;
 
-type AlwaysKeys<F extends Fields> = { [K in keyof F]: F[K] extends FieldSpec<unknown, 'always'> ? K : never }[keyof F];
+type AlwaysKeys<F extends Fields> = { [K in keyof F]: F[K]['presence'] extends 'always' ? K : never }[keyof F];
 type MaybeKeys<F extends Fields> = Exclude<keyof F, AlwaysKeys<F>>;
-type ValueOf<S> = S extends FieldSpec<infer A, 'always' | 'maybe'> ? A : never;
+type ValueOf<S> = S extends { codec: t.Type<infer A, unknown, unknown> } ? A : never;
 
 /** The decoded config of a field set: defaults filled in, optional fields possibly undefined. */
 export type ConfigOf<F extends Fields> = { [K in AlwaysKeys<F>]: ValueOf<F[K]> } & { [K in MaybeKeys<F>]?: ValueOf<F[K]> };

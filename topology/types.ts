@@ -103,8 +103,28 @@ export interface Operator {
   watermark?(): number | undefined;
   /** Figures for progress events, e.g. { windowsInState: 12, lateRowsDropped: 3 }. */
   metrics?(): Record<string, number>;
+  /**
+   * Stateful operators only: a copy of the state, taken before each batch. When a batch fails and its
+   * records are redelivered, the runtime `restore`s the copy taken before the first uncommitted batch,
+   * so redelivered records are neither double counted nor dropped as duplicates.
+   */
+  snapshot?(): unknown;
+  restore?(snapshot: unknown): void;
   describe(): string;
   close?(): Promise<void>;
+}
+
+/** The value of a record handed to a pipeline's dead-letter sink. */
+export interface DeadLetterValue {
+  reason: string;
+  stage: string;
+  topology: string;
+  pipeline: string;
+  origin?: RecordOrigin;
+  /** The rejected record's value as it was at the failing stage (the sink may prefer `raw`). */
+  value: unknown;
+  /** When it was dead-lettered (ms since epoch). */
+  failedAt: number;
 }
 
 export interface Sink {

@@ -1,0 +1,53 @@
+/**
+ * memory — appends records to an in-process channel (see the `memory` source).
+ *
+ * Tests read the channel to see exactly what was acknowledged, and set its `behaviour` to make writes
+ * slow or fail (mid-batch, after writing part of a chunk), to prove commit-after-ack and backpressure.
+ *
+ * ```yaml
+ * sink: { type: memory, channel: out }
+ * ```
+ * See also: the `memory` source, the `console` sink.
+ */
+import { firstValueFrom, timer } from 'rxjs';
+import { defineComponent } from '../topology/registry.ts';
+import { required } from '../topology/spec.ts';
+import { NonEmptyString } from '../topology/codecs.ts';
+import { memoryStore } from '../sources/memory.ts';
+import type { SchedulerLike, Sink } from '../topology/types.ts';
+
+export function memorySink(config: { channel: string }, topology: string, scheduler: SchedulerLike): Sink {
+  const channel = memoryStore.channel(topology, config.channel);
+  return {
+    async start() {},
+    async write(records) {
+      const b = channel.behaviour;
+      channel.writeCalls.push(records.length);
+      if (b.delayMs) await firstValueFrom(timer(b.delayMs, scheduler));
+      if (b.failNextWrites && b.failNextWrites > 0) {
+        b.failNextWrites--;
+        throw b.error?.() ?? new Error(`memory sink ${config.channel}: injected write failure`);
+      }
+      if (b.failOn) {
+        const bad = records.findIndex(b.failOn);
+        if (bad >= 0) {
+          channel.append(...records.slice(0, bad));
+          throw b.error?.() ?? new Error(`memory sink ${config.channel}: injected failure at record ${bad} of ${records.length}`);
+        }
+      }
+      channel.append(...records);
+    },
+    async close() {},
+    describe: () => `memory channel ${config.channel}`,
+  };
+}
+
+defineComponent({
+  kind: 'sink',
+  type: 'memory',
+  summary: 'Appends records to an in-process channel (tests, the test driver).',
+  description: 'Appends every acknowledged record to an in-process channel, which a `memory` source or a test can read.',
+  fields: { channel: required(NonEmptyString, 'Name of the in-process channel to append to.') },
+  examples: ['sink: { type: memory, channel: out }'],
+  create: (config, ctx) => memorySink(config, ctx.topology, ctx.scheduler),
+});

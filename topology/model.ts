@@ -1,0 +1,105 @@
+/**
+ * The topology file's model: named pipelines, each a chain source → operators → sink (plus an optional
+ * dead-letter sink), with a Spark-style trigger. Components are validated through the registry, so the
+ * codec accepts exactly the component types that are registered.
+ */
+import * as t from 'io-ts';
+import { objectCodec, optional, required, withDefault, type ConfigOf } from './spec.ts';
+import { BooleanFromAny, Duration, PositiveInt, oneOf } from './codecs.ts';
+import type { ComponentConfig, Registry } from './registry.ts';
+
+export const triggerFields = {
+  mode: withDefault(
+    oneOf(['processingTime', 'availableNow']),
+    'processingTime',
+    'processingTime: a micro-batch every `interval` (0 = as fast as possible, Spark\'s default trigger). availableNow: process what the source has now, in batches, then stop.',
+  ),
+  interval: withDefault(Duration, 0, 'Time from the start of one micro-batch to the start of the next; a batch that overruns is followed at once.'),
+  maxRecordsPerTrigger: withDefault(PositiveInt, 10_000, 'Upper bound of records read per micro-batch (Spark\'s maxOffsetsPerTrigger).'),
+  idleDelay: withDefault(Duration, 100, 'Pause after an empty micro-batch before asking the source again.'),
+  readWait: withDefault(Duration, 100, 'How long one read may wait for the first records to arrive.'),
+};
+export const TriggerCodec = objectCodec('trigger', triggerFields);
+export type TriggerConfig = ConfigOf<typeof triggerFields>;
+const defaultTrigger: TriggerConfig = { mode: 'processingTime', interval: 0, maxRecordsPerTrigger: 10_000, idleDelay: 100, readWait: 100 };
+
+const failureFields = {
+  action: withDefault(oneOf(['retry', 'stop']), 'retry', 'After a batch fails for good: retry it from the committed offsets after a backoff, or stop the pipeline (exit code 1).'),
+  initialBackoff: withDefault(Duration, 1000, 'First pause before a failed batch is retried; doubles each time.'),
+  maxBackoff: withDefault(Duration, 30_000, 'Upper bound of that pause.'),
+};
+const defaultFailure = { action: 'retry' as const, initialBackoff: 1000, maxBackoff: 30_000 };
+
+const PipelineName = new t.Type<string, unknown, unknown>(
+  'a pipeline name (letters, digits, "_" or "-")',
+  (u): u is string => typeof u === 'string',
+  (u, c) => (typeof u === 'string' && /^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(u) ? t.success(u) : t.failure(u, c)),
+  (a) => a,
+);
+
+function pipelineFields(registry: Registry) {
+  return {
+    description: optional(t.string, 'What the pipeline does, shown by --describe.'),
+    enabled: withDefault(BooleanFromAny, true, 'false keeps the pipeline in the file but does not run it.'),
+    source: required(registry.codec('source'), 'Where records come from: a source component, chosen by `type`.'),
+    operators: withDefault(t.array(registry.codec('operator'), 'a list of operators'), [] as ComponentConfig[], 'Operators applied in order to every micro-batch.'),
+    sink: required(registry.codec('sink'), 'Where records go: a sink component, chosen by `type`.'),
+    deadLetter: optional(registry.codec('sink'), 'Where records that fail an operator go, with the reason (typically a `dead-letter` Kafka topic). Without it they are logged as warnings.'),
+    trigger: withDefault(TriggerCodec, defaultTrigger, 'When micro-batches run and how large they may be.'),
+    maxInFlight: withDefault(PositiveInt, 1, 'Micro-batches being written at once; the next read waits for a free slot (backpressure).'),
+    onFailure: withDefault(objectCodec('failure policy', failureFields), defaultFailure, 'What happens when a batch fails after the sink\'s own retries.'),
+    stopTimeout: withDefault(Duration, 30_000, 'On stop, how long an in-flight batch may take to finish before it is abandoned uncommitted.'),
+  };
+}
+
+export type PipelineConfig = ConfigOf<ReturnType<typeof pipelineFields>>;
+
+const loggingFields = {
+  dir: withDefault(t.string, '.state/logs', 'Folder of the JSON log file (`<topology>.log`), relative to the working directory.'),
+  level: withDefault(oneOf(['error', 'warn', 'info', 'debug']), 'info', 'Lowest level logged.'),
+  console: withDefault(oneOf(['pretty', 'json', 'off']), 'pretty', 'Console output: readable lines, JSON lines, or none.'),
+  maxSize: withDefault(PositiveInt, 20 * 1024 * 1024, 'Bytes before the log file is rotated.'),
+  maxFiles: withDefault(PositiveInt, 5, 'Rotated log files kept.'),
+};
+export type LoggingConfig = ConfigOf<typeof loggingFields>;
+const defaultLogging: LoggingConfig = { dir: '.state/logs', level: 'info', console: 'pretty', maxSize: 20 * 1024 * 1024, maxFiles: 5 };
+
+function pipelinesCodec(registry: Registry) {
+  const pipeline = objectCodec('pipeline', pipelineFields(registry));
+  return new t.Type<Record<string, PipelineConfig>, unknown, unknown>(
+    'a map of pipeline names to pipelines',
+    (u): u is Record<string, PipelineConfig> => typeof u === 'object' && u !== null,
+    (input, context) => {
+      if (typeof input !== 'object' || input === null || Array.isArray(input)) return t.failure(input, context, 'expected a map of pipeline names to pipelines');
+      const entries = Object.entries(input as Record<string, unknown>);
+      if (entries.length === 0) return t.failure(input, context, 'expected at least one pipeline');
+      const errors: t.Errors = [];
+      const out: Record<string, PipelineConfig> = {};
+      for (const [name, value] of entries) {
+        const entryContext = [...context, { key: name, type: pipeline, actual: value }];
+        const nameResult = PipelineName.validate(name, entryContext);
+        if (nameResult._tag === 'Left') errors.push(...nameResult.left);
+        const result = pipeline.validate(value, entryContext);
+        if (result._tag === 'Left') errors.push(...result.left);
+        else out[name] = result.right;
+      }
+      return errors.length > 0 ? t.failures(errors) : t.success(out);
+    },
+    (a) => a,
+  );
+}
+
+export function topologyFields(registry: Registry) {
+  return {
+    name: optional(PipelineName, 'The topology\'s name; defaults to the file name.'),
+    description: optional(t.string, 'What the topology does.'),
+    pipelines: required(pipelinesCodec(registry), 'The pipelines, by name; all enabled ones run in one process.'),
+    logging: withDefault(objectCodec('logging', loggingFields), defaultLogging, 'Log file and console output.'),
+  };
+}
+
+export type TopologyConfig = ConfigOf<ReturnType<typeof topologyFields>> & { name: string };
+
+export function topologyCodec(registry: Registry) {
+  return objectCodec('topology', topologyFields(registry));
+}
