@@ -1,0 +1,130 @@
+/**
+ * Cassandra 5.0 as a single node, tuned to become ready quickly: one token, no wait for gossip to
+ * settle, a short ring delay, unsynced system-table writes, no snapshots. Durability is not the
+ * point of a development server; a fast `up` is.
+ */
+import { readdirSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { LaunchContext, ServiceDefinition } from './definition.ts';
+import { probeCassandra } from './probes.ts';
+import { ownershipMarkers } from './processes.ts';
+import { hostPort } from './settings.ts';
+import { renderTemplate } from './template.ts';
+
+/**
+ * Module access Cassandra needs on Java 17: the --add-exports / --add-opens set of Cassandra 5.0's
+ * conf/jvm17-server.options (it reaches into JDK internals for off-heap memory, JMX and Chronicle).
+ */
+const JAVA17_MODULE_OPTIONS = [
+  '--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED',
+  '--add-exports=java.management.rmi/com.sun.jmx.remote.internal.rmi=ALL-UNNAMED',
+  '--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED',
+  '--add-exports=java.rmi/sun.rmi.server=ALL-UNNAMED',
+  '--add-exports=java.sql/java.sql=ALL-UNNAMED',
+  '--add-exports=java.base/java.lang.ref=ALL-UNNAMED',
+  '--add-exports=jdk.unsupported/sun.misc=ALL-UNNAMED',
+  '--add-exports=jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED',
+  '--add-exports=jdk.attach/sun.tools.attach=ALL-UNNAMED',
+  '--add-opens=java.base/java.lang.module=ALL-UNNAMED',
+  '--add-opens=java.base/jdk.internal.loader=ALL-UNNAMED',
+  '--add-opens=java.base/jdk.internal.ref=ALL-UNNAMED',
+  '--add-opens=java.base/jdk.internal.reflect=ALL-UNNAMED',
+  '--add-opens=java.base/jdk.internal.math=ALL-UNNAMED',
+  '--add-opens=java.base/jdk.internal.module=ALL-UNNAMED',
+  '--add-opens=java.base/jdk.internal.util.jar=ALL-UNNAMED',
+  '--add-opens=jdk.management/com.sun.management.internal=ALL-UNNAMED',
+  '--add-opens=java.base/sun.nio.ch=ALL-UNNAMED',
+  '--add-opens=java.base/java.io=ALL-UNNAMED',
+  '--add-opens=java.base/java.lang.reflect=ALL-UNNAMED',
+  '--add-opens=jdk.compiler/com.sun.tools.javac=ALL-UNNAMED',
+  '--add-opens=java.base/java.lang=ALL-UNNAMED',
+  '--add-opens=java.base/java.util=ALL-UNNAMED',
+];
+
+/** Cassandra's server defaults from jvm-server.options and jvm17-server.options that matter on a small machine. */
+const JVM_OPTIONS = [
+  '-ea',
+  // Chronicle (audit/full-query logging) fails assertions by design under long runs.
+  '-da:net.openhft...',
+  '-Xss256k',
+  '-XX:+UseG1GC',
+  '-XX:+ParallelRefProcEnabled',
+  '-XX:MaxTenuringThreshold=1',
+  '-XX:MaxGCPauseMillis=300',
+  '-XX:+PerfDisableSharedMem',
+  // A node that ran out of heap may corrupt data if it carries on; better dead, and visibly so.
+  '-XX:+ExitOnOutOfMemoryError',
+  '-Djdk.attach.allowAttachSelf=true',
+  '-Dio.netty.tryReflectionSetAccessible=true',
+  '-Dio.netty.allocator.useCacheForAllThreads=true',
+  '-Dio.netty.allocator.maxOrder=11',
+];
+
+/** Start-up shortcuts that are safe only for a single throwaway node. */
+const FAST_START_OPTIONS = [
+  // Nobody else to gossip with: do not wait for gossip to settle, nor the default 30 s ring delay.
+  '-Dcassandra.skip_wait_for_gossip_to_settle=0',
+  '-Dcassandra.ring_delay_ms=100',
+  // Skip fsyncs of system tables, of which first start writes many.
+  '-Dcassandra.unsafesystem=true',
+  // Stdout stays open and is the log (without this Cassandra closes stdout and stderr once started).
+  '-Dcassandra-foreground=yes',
+];
+
+/** jamm measures object sizes for memtable accounting; loaded as a Java agent it measures rather than estimates. */
+function jammAgent(libDir: string): string[] {
+  const jar = readdirSync(libDir).find((name) => /^jamm-[\d.]+\.jar$/.test(name));
+  return jar ? [`-javaagent:${join(libDir, jar)}`] : [];
+}
+
+function configFile(ctx: LaunchContext): string {
+  return join(ctx.dirs.root, 'cassandra.yaml');
+}
+
+export const cassandra: ServiceDefinition = {
+  name: 'cassandra',
+  title: 'Cassandra',
+  address: (settings) => hostPort(settings.host, settings.cassandra.port),
+  port: (settings) => ({ port: settings.cassandra.port, envVar: 'CASSANDRA_PORT' }),
+  otherPorts: (settings) => [{ port: settings.cassandra.storagePort, envVar: 'CASSANDRA_STORAGE_PORT', what: 'inter-node (storage)' }],
+  readyTimeout: (settings) => ({ ms: settings.cassandra.readyTimeoutMs, envVar: 'CASSANDRA_READY_TIMEOUT' }),
+  probeDescription: 'SELECT release_version FROM system.local',
+  probe: (settings, timeoutMs) => probeCassandra(hostPort(settings.host, settings.cassandra.port), settings.cassandra.localDc, timeoutMs),
+  // Cassandra drains (flushes memtables) on SIGTERM, which takes a few seconds.
+  stopGraceMs: 60_000,
+
+  async prepare(ctx) {
+    const { settings, dirs } = ctx;
+    await mkdir(dirs.data, { recursive: true });
+    await mkdir(join(dirs.root, 'triggers'), { recursive: true });
+    const template = await readFile(join(ctx.repoDir, 'services', 'cassandra', 'cassandra.yaml'), 'utf8');
+    await writeFile(
+      configFile(ctx),
+      renderTemplate(template, { host: settings.host, port: settings.cassandra.port, storage_port: settings.cassandra.storagePort, data_dir: dirs.data }),
+    );
+  },
+
+  javaArgs(ctx) {
+    return [
+      `-Xmx${ctx.settings.cassandra.heap}`,
+      ...JVM_OPTIONS,
+      ...(isIP(ctx.settings.host) === 6 ? [] : ['-Djava.net.preferIPv4Stack=true']),
+      ...JAVA17_MODULE_OPTIONS,
+      ...FAST_START_OPTIONS,
+      ...jammAgent(ctx.libDir),
+      `-XX:ErrorFile=${join(ctx.dirs.root, 'hs_err_pid%p.log')}`,
+      `-Dcassandra.config=${pathToFileURL(configFile(ctx)).href}`,
+      `-Dcassandra.storagedir=${ctx.dirs.data}`,
+      `-Dcassandra.logdir=${ctx.dirs.root}`,
+      `-Dcassandra.triggers_dir=${join(ctx.dirs.root, 'triggers')}`,
+      `-Dlogback.configurationFile=${join(ctx.repoDir, 'services', 'cassandra', 'logback.xml')}`,
+      ...ownershipMarkers('cassandra', ctx.settings.stateDir),
+      '-cp',
+      join(ctx.libDir, '*'),
+      'org.apache.cassandra.service.CassandraDaemon',
+    ];
+  },
+};

@@ -1,0 +1,93 @@
+/**
+ * Kafka as a single-node KRaft cluster: one JVM that is broker and controller, no ZooKeeper. On the
+ * first start its storage directory is formatted with a fresh cluster id (Kafka's StorageTool);
+ * afterwards the data survives restarts until the state directory is deleted.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { UserFacingError } from '../topology/errors.ts';
+import type { LaunchContext, ServiceDefinition } from './definition.ts';
+import { probeKafka } from './probes.ts';
+import { ownershipMarkers } from './processes.ts';
+import { hostPort } from './settings.ts';
+import { renderTemplate } from './template.ts';
+
+const run = promisify(execFile);
+
+/**
+ * A cluster id as Kafka makes them: 16 random bytes, base64url without padding. Kafka never hands
+ * out one starting with '-' (its CLIs would read it as an option), so neither do we.
+ */
+export function newClusterId(): string {
+  while (true) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
+function configFile(ctx: LaunchContext): string {
+  return join(ctx.dirs.root, 'server.properties');
+}
+
+function log4jConfig(repoDir: string): string {
+  return join(repoDir, 'services', 'kafka', 'log4j2.xml');
+}
+
+export const kafka: ServiceDefinition = {
+  name: 'kafka',
+  title: 'Kafka',
+  address: (settings) => hostPort(settings.host, settings.kafka.port),
+  port: (settings) => ({ port: settings.kafka.port, envVar: 'KAFKA_PORT' }),
+  otherPorts: (settings) => [{ port: settings.kafka.controllerPort, envVar: 'KAFKA_CONTROLLER_PORT', what: 'KRaft controller' }],
+  readyTimeout: (settings) => ({ ms: settings.kafka.readyTimeoutMs, envVar: 'KAFKA_READY_TIMEOUT' }),
+  probeDescription: 'a metadata request',
+  probe: (settings, timeoutMs) => probeKafka(hostPort(settings.host, settings.kafka.port), timeoutMs),
+  stopGraceMs: 30_000,
+
+  async prepare(ctx) {
+    const { settings, dirs } = ctx;
+    await mkdir(dirs.data, { recursive: true });
+    const template = await readFile(join(ctx.repoDir, 'services', 'kafka', 'server.properties'), 'utf8');
+    await writeFile(
+      configFile(ctx),
+      renderTemplate(template, { host: settings.host, port: settings.kafka.port, controller_port: settings.kafka.controllerPort, data_dir: dirs.data }),
+    );
+    if (existsSync(join(dirs.data, 'meta.properties'))) return;
+
+    const clusterId = newClusterId();
+    ctx.log(`kafka: formatting ${dirs.data} for a new single-node cluster (id ${clusterId})`);
+    try {
+      await run(ctx.java.path, ['-Xmx256m', `-Dlog4j2.configurationFile=${log4jConfig(ctx.repoDir)}`, '-cp', join(ctx.libDir, '*'), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', configFile(ctx)], {
+        cwd: dirs.root,
+      });
+    } catch (error) {
+      const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+      throw new UserFacingError(
+        `kafka: formatting the storage directory ${dirs.data} failed: ${(error as Error).message.split('\n')[0]}\n${`${stdout ?? ''}${stderr ?? ''}`.trim().split('\n').slice(-30).join('\n')}`,
+        `delete ${dirs.data} if it holds a broken half-formatted state, then run \`npm run services -- up\` again`,
+      );
+    }
+  },
+
+  javaArgs(ctx) {
+    return [
+      `-Xmx${ctx.settings.kafka.heap}`,
+      '-XX:+UseG1GC',
+      '-XX:MaxGCPauseMillis=20',
+      '-XX:InitiatingHeapOccupancyPercent=35',
+      '-XX:+ExplicitGCInvokesConcurrent',
+      '-Djava.awt.headless=true',
+      `-XX:ErrorFile=${join(ctx.dirs.root, 'hs_err_pid%p.log')}`,
+      `-Dlog4j2.configurationFile=${log4jConfig(ctx.repoDir)}`,
+      ...ownershipMarkers('kafka', ctx.settings.stateDir),
+      '-cp',
+      join(ctx.libDir, '*'),
+      'kafka.Kafka',
+      configFile(ctx),
+    ];
+  },
+};
