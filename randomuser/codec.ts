@@ -1,0 +1,62 @@
+/**
+ * `RandomUser`: one RandomUser 1.4 user as the pipeline's validate step accepts it.
+ *
+ * It checks exactly what `toCreatedUserRow` (row.ts) reads, with the real service's quirks allowed: a
+ * postcode that is a string or a number, text in any script, apostrophes. Everything the row does not
+ * read (cell, id, nat, coordinates, timezone, login's hashes...) may be missing or odd, and extra fields
+ * are kept: a user is never rejected for a field nobody uses.
+ *
+ * Rejected: a missing or non-UUID `login.uuid` (it becomes the Cassandra primary key), a wrong type where
+ * the row reads (e.g. `name.first` a number), a missing block the row needs (name, location, email,
+ * login, dob, registered, phone, picture).
+ *
+ * ```ts
+ * const decoded = RandomUser.decode(JSON.parse(body).results[0]);
+ * if (isLeft(decoded)) deadLetter(record, formatErrors(decoded.left).join('; '));
+ * ```
+ */
+import * as t from 'io-ts';
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Any RFC 4122 layout (Cassandra's `uuid` type accepts every version); RandomUser sends v4. */
+export const Uuid = new t.Type<string, string, unknown>(
+  'a UUID',
+  (u): u is string => typeof u === 'string' && UUID_PATTERN.test(u),
+  (u, c) => (typeof u === 'string' && UUID_PATTERN.test(u) ? t.success(u) : t.failure(u, c)),
+  t.identity,
+);
+
+/** RandomUser sends a string for some nationalities ("SW1A 1AA", "02134") and a number for others (69217). */
+export const Postcode = new t.Type<string | number, string | number, unknown>(
+  'a postcode (string or number)',
+  (u): u is string | number => typeof u === 'string' || (typeof u === 'number' && Number.isFinite(u)),
+  (u, c) => (typeof u === 'string' || (typeof u === 'number' && Number.isFinite(u)) ? t.success(u) : t.failure(u, c)),
+  t.identity,
+);
+
+export const RandomUser = t.type(
+  {
+    gender: t.string,
+    name: t.type({ first: t.string, last: t.string }, 'a name { first, last }'),
+    location: t.type(
+      {
+        street: t.type({ number: t.number, name: t.string }, 'a street { number, name }'),
+        city: t.string,
+        state: t.string,
+        country: t.string,
+        postcode: Postcode,
+      },
+      'a location { street, city, state, country, postcode }',
+    ),
+    email: t.string,
+    login: t.type({ uuid: Uuid, username: t.string }, 'a login { uuid, username }'),
+    dob: t.type({ date: t.string }, 'a dob { date }'),
+    registered: t.type({ date: t.string }, 'a registered { date }'),
+    phone: t.string,
+    picture: t.type({ medium: t.string }, 'a picture { medium }'),
+  },
+  'a RandomUser user',
+);
+
+export type RandomUser = t.TypeOf<typeof RandomUser>;
