@@ -83,7 +83,11 @@ export interface LoadOptions {
 export function parseTopology(yamlText: string, label: string, options: LoadOptions = {}): TopologyConfig {
   const problems: string[] = [];
   const doc = parseDocument(yamlText, { prettyErrors: true, uniqueKeys: true });
-  for (const error of doc.errors) problems.push(`YAML: ${error.message.split('\n')[0]}`);
+  // The first syntax error is the useful one; the rest are usually its echoes.
+  if (doc.errors.length > 0) {
+    const more = doc.errors.length > 1 ? ` (and ${doc.errors.length - 1} more syntax errors after it)` : '';
+    problems.push(`YAML: ${doc.errors[0].message.split("\n")[0].replace(/:$/, "")}${more}`);
+  }
   if (problems.length > 0) throw new ConfigError(label, problems);
   const tree = interpolateEnv(doc.toJS(), options.env ?? process.env, problems);
   const result = topologyCodec(options.registry ?? defaultRegistry).decode(tree);

@@ -77,7 +77,7 @@ function pipelinesCodec(registry: Registry) {
       const out: Record<string, PipelineConfig> = {};
       for (const [name, value] of entries) {
         const entryContext = [...context, { key: name, type: pipeline, actual: value }];
-        const nameResult = PipelineName.validate(name, entryContext);
+        const nameResult = PipelineName.validate(name, [...context, { key: name, type: PipelineName, actual: name }]);
         if (nameResult._tag === 'Left') errors.push(...nameResult.left);
         const result = pipeline.validate(value, entryContext);
         if (result._tag === 'Left') errors.push(...result.left);
