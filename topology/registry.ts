@@ -20,7 +20,18 @@ export interface ComponentDefinition<K extends ComponentKind = ComponentKind, F 
   fields: F;
   /** YAML snippets, shown in the docs. */
   examples?: string[];
+  /**
+   * The external services this component will connect to (no I/O), so the CLI can check them — or
+   * start the local ones — before anything runs, e.g. `[{ service: 'kafka', address: '127.0.0.1:9092' }]`.
+   */
+  endpoints?(config: ConfigOf<F>): Endpoint[];
   create(config: ConfigOf<F>, ctx: ComponentContext): ComponentInstanceByKind[K] | Promise<ComponentInstanceByKind[K]>;
+}
+
+/** An external service a component connects to. `address` is `host:port[,host:port…]`. */
+export interface Endpoint {
+  service: string;
+  address: string;
 }
 
 /** A component's decoded config, with its `type`. */
@@ -95,6 +106,12 @@ export class Registry {
     const own: Record<string, unknown> = {};
     for (const key of Object.keys(entry.definition.fields)) if (key in config) own[key] = config[key];
     return (await entry.definition.create(own as never, ctx)) as ComponentInstanceByKind[K];
+  }
+
+  /** The external services a configured component will connect to. */
+  endpoints(kind: ComponentKind, config: ComponentConfig): Endpoint[] {
+    const definition = this.entries[kind].get(config.type)?.definition;
+    return definition?.endpoints ? definition.endpoints(config as never) : [];
   }
 
   /** The spec codec of one component (for docs and redaction). */

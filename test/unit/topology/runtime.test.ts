@@ -22,7 +22,7 @@ defineComponent({
   create: (config, ctx) => ({
     apply: (source) =>
       source.pipe(
-        map((record) => {
+        map((record): StreamRecord | undefined => {
           const n = (record.value as { n: number }).n;
           if (n % config.every === 0) {
             ctx.deadLetter(record, `n=${n} is a multiple of ${config.every}`);

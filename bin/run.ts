@@ -1,0 +1,165 @@
+/**
+ * `npm start -- --topology NAME`: load, validate and run a topology (all its enabled pipelines in this
+ * process), with the local services started on demand, a progress line per batch on the console and
+ * JSON events in the log file. See `--help`.
+ */
+import { parseArgs } from 'node:util';
+import '../components.ts';
+import { ConfigError, UserFacingError } from '../topology/errors.ts';
+import { listTopologies, loadTopology } from '../topology/load.ts';
+import { createTopologyLogger } from '../topology/logger.ts';
+import { TopologyRuntime } from '../topology/runtime.ts';
+import { describeTopology } from '../topology/describe.ts';
+import { registry } from '../topology/registry.ts';
+import type { TopologyConfig } from '../topology/model.ts';
+import { ensureEndpoints } from './endpoints.ts';
+
+const HELP = `Usage: npm start -- --topology NAME|PATH [options]
+
+Runs the pipelines of a topology (config/NAME.yaml, or a .yaml file) until they finish or you press
+Ctrl-C (graceful: the batch in flight finishes and its offsets are committed).
+
+Options:
+  --topology NAME|PATH     the topology to run (known: ${listTopologies().join(', ') || 'none'})
+  --pipeline NAME          run only this pipeline (repeatable; default: every enabled one)
+  --describe               print the topology's graph (sources, operators, sinks, topics, tables) and exit
+  --offline                start the bundled RandomUser-compatible server and point RANDOMUSER_URL at it
+  --brokers HOST:PORT      Kafka bootstrap servers (sets KAFKA_BROKERS; default 127.0.0.1:9092)
+  --contact-points H:P     Cassandra contact points (sets CASSANDRA_CONTACT_POINTS; default 127.0.0.1:9042)
+  --source-url URL         the RandomUser API URL (sets RANDOMUSER_URL; default https://randomuser.me/api/)
+  --no-services            never start the local Kafka/Cassandra, even when nothing answers at the defaults
+  -h, --help               this text
+
+When Kafka or Cassandra does not answer at the local defaults, the local services are started first
+(npm run services -- up); they keep running afterwards (npm run services -- down stops them).
+Any other address that does not answer is an error, at once.
+
+Logs: JSON lines in .state/logs/<topology>.log (progress events included); one line per batch on the console.`;
+
+interface Options {
+  topology?: string;
+  pipelines: string[];
+  describe: boolean;
+  offline: boolean;
+  services: boolean;
+}
+
+function parse(argv: string[]): Options | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      topology: { type: 'string', short: 't' },
+      pipeline: { type: 'string', short: 'p', multiple: true },
+      describe: { type: 'boolean' },
+      offline: { type: 'boolean' },
+      brokers: { type: 'string' },
+      'contact-points': { type: 'string' },
+      'source-url': { type: 'string' },
+      'no-services': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) return 'help';
+  if (values.brokers) process.env.KAFKA_BROKERS = values.brokers;
+  if (values['contact-points']) process.env.CASSANDRA_CONTACT_POINTS = values['contact-points'];
+  if (values['source-url']) process.env.RANDOMUSER_URL = values['source-url'];
+  return { topology: values.topology, pipelines: values.pipeline ?? [], describe: values.describe ?? false, offline: values.offline ?? false, services: !values['no-services'] };
+}
+
+/** Start the bundled RandomUser-compatible server and point the topology's source at it. */
+async function startOfflineSource(log: (line: string) => void): Promise<() => Promise<void>> {
+  const { startRandomUserServer } = await import('../randomuser/server.ts');
+  const server = await startRandomUserServer({ host: '127.0.0.1', port: Number(process.env.RANDOMUSER_PORT ?? 0) });
+  process.env.RANDOMUSER_URL = server.url;
+  log(`offline: serving RandomUser-compatible users at ${server.url}`);
+  return () => server.close();
+}
+
+async function run(options: Options): Promise<number> {
+  if (!options.topology) throw new UserFacingError('no topology given', `use --topology NAME (known: ${listTopologies().join(', ') || 'none'}) or --topology path/to/file.yaml`);
+  const closers: Array<() => Promise<void>> = [];
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  if (options.offline) closers.push(await startOfflineSource(say));
+
+  const { config, file } = loadTopology(options.topology);
+  const { logger, file: logFile, close: closeLogger } = createTopologyLogger(config.name, config.logging, { file: !options.describe });
+  const runtime = new TopologyRuntime(config, { logger, pipelines: options.pipelines });
+  await runtime.create();
+
+  if (options.describe) {
+    process.stdout.write(`${describeTopology(config, file, [...runtime.runners.values()])}\n`);
+    await closeLogger();
+    for (const close of closers) await close();
+    return 0;
+  }
+
+  await ensureEndpoints(endpointsOf(config, [...runtime.runners.keys()]), { startLocal: options.services, log: (line) => logger.info(line) });
+  logger.info(`running topology ${config.name} (${file}); pipelines: ${[...runtime.runners.keys()].join(', ')}; log file ${logFile}`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      say(`${signal} again: exiting now without waiting for the batch in flight (its offsets stay uncommitted)`);
+      process.exit(130);
+    }
+    stopping = true;
+    logger.info(`${signal}: stopping gracefully (the batch in flight finishes and commits; ${signal} again to exit at once)`);
+    void runtime.stop();
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+
+  let code = 0;
+  try {
+    await runtime.start();
+    await runtime.wait();
+  } catch (error) {
+    logger.error(`topology ${config.name} failed: ${error instanceof Error ? error.message : String(error)}`);
+    code = 1;
+    await runtime.stop();
+  }
+  for (const close of closers) await close();
+  await closeLogger();
+  return code;
+}
+
+function endpointsOf(config: TopologyConfig, pipelines: string[]) {
+  return pipelines.flatMap((name) => {
+    const p = config.pipelines[name];
+    return [
+      ...registry.endpoints('source', p.source),
+      ...p.operators.flatMap((op) => registry.endpoints('operator', op)),
+      ...registry.endpoints('sink', p.sink),
+      ...(p.deadLetter ? registry.endpoints('sink', p.deadLetter) : []),
+    ];
+  });
+}
+
+async function main(): Promise<number> {
+  try {
+    const options = parse(process.argv.slice(2));
+    if (options === 'help') {
+      process.stdout.write(`${HELP}\n`);
+      return 0;
+    }
+    return await run(options);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof UserFacingError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return 1;
+    }
+    if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`error: ${error.message}\n  → see npm start -- --help\n`);
+      return 2;
+    }
+    process.stderr.write(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return 1;
+  }
+}
+
+process.exit(await main());
