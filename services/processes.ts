@@ -88,6 +88,8 @@ export async function commandLineOf(pid: number): Promise<string | undefined> {
     // A zombie (exited, not yet reaped) has an empty command line: it is no longer running.
     return raw === '' ? undefined : raw.replace(/\0/g, ' ').trim();
   } catch (error) {
+    // ESRCH: the process is exiting right now.
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return undefined;
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   // No /proc entry: either the process is gone, or this is not Linux (macOS); `ps` tells which.
@@ -114,13 +116,29 @@ export function spawnDetached(command: string, args: string[], opts: { cwd: stri
   try {
     const child = spawn(command, args, { cwd: opts.cwd, env: opts.env ?? process.env, detached: true, stdio: ['ignore', fd, fd] });
     child.unref();
+    const pid = child.pid;
+    if (pid !== undefined) {
+      exitsOfOurChildren.set(pid, new Promise((resolve) => child.once('exit', () => resolve())));
+      child.once('exit', () => exitsOfOurChildren.delete(pid));
+    }
     return child;
   } finally {
     closeSync(fd);
   }
 }
 
+/**
+ * Exit of each server this very process spawned. A stopped child stays a zombie (visible in `ps`)
+ * until its parent reaps it; waiting for the exit event lets Node reap it before we report it gone.
+ */
+const exitsOfOurChildren = new Map<number, Promise<void>>();
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function reaped(pid: number): Promise<void> {
+  const exit = exitsOfOurChildren.get(pid);
+  if (exit) await Promise.race([exit, sleep(2000)]);
+}
 
 /**
  * Stops the server in `record`: SIGTERM (both servers shut down cleanly on it), then SIGKILL if it
@@ -134,7 +152,10 @@ export async function stopProcess(record: PidRecord, opts: { graceMs: number; lo
   let nextReport = Date.now() + 5000;
   while (Date.now() < deadline) {
     await sleep(200);
-    if (!(await isOurProcessRunning(record))) return 'stopped';
+    if (!(await isOurProcessRunning(record))) {
+      await reaped(record.pid);
+      return 'stopped';
+    }
     if (Date.now() >= nextReport) {
       nextReport += 5000;
       opts.log(`${record.service}: waiting for pid ${record.pid} to exit…`);
@@ -145,7 +166,10 @@ export async function stopProcess(record: PidRecord, opts: { graceMs: number; lo
   const killDeadline = Date.now() + 10_000;
   while (Date.now() < killDeadline) {
     await sleep(200);
-    if (!(await isOurProcessRunning(record))) return 'killed';
+    if (!(await isOurProcessRunning(record))) {
+      await reaped(record.pid);
+      return 'killed';
+    }
   }
   throw new Error(`${record.service}: pid ${record.pid} survived SIGKILL for 10 s`);
 }

@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+/**
+ * `npm test`: every test file in one `node --test` run, with the local Kafka and Cassandra up when
+ * integration tests are among them.
+ *
+ *   node scripts/test.mjs                          all tests
+ *   node scripts/test.mjs test/unit/foo.test.ts    only these files (services only if one is an integration test)
+ *   npm test -- --keep-services                    leave the services this run started running
+ *
+ * Services: a service whose address is already given (KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS) is
+ * used as it is and nothing is started for it. Otherwise services/local.ts starts it unless it
+ * already runs, and this run stops afterwards exactly what it started — on failure and on
+ * Ctrl-C too. The tests get KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS and CASSANDRA_LOCAL_DC.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { constants } from 'node:os';
+import { join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
+
+const repoDir = fileURLToPath(new URL('..', import.meta.url));
+/** Where tests live: the mirrored test tree, and beside the sources. */
+const TEST_ROOTS = ['test/unit', 'test/integration', 'topology', 'sources', 'operators', 'sinks', 'randomuser', 'services'];
+
+function testFilesUnder(dir) {
+  if (!existsSync(dir)) return [];
+  const found = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory() && entry.name !== 'node_modules' && !entry.name.startsWith('.')) found.push(...testFilesUnder(path));
+    else if (entry.isFile() && entry.name.endsWith('.test.ts')) found.push(path);
+  }
+  return found;
+}
+
+function isIntegrationTest(file) {
+  return relative(repoDir, file).split(sep).slice(0, 2).join('/') === 'test/integration';
+}
+
+function parseArgs(argv) {
+  const options = { keepServices: false, files: [] };
+  for (const arg of argv) {
+    if (arg === '--keep-services') options.keepServices = true;
+    else if (arg === '--help' || arg === '-h') {
+      process.stdout.write('Usage: node scripts/test.mjs [--keep-services] [test files...]\n');
+      process.exit(0);
+    } else if (arg.startsWith('-')) throw new Error(`unknown option ${arg} (known: --keep-services)`);
+    else options.files.push(resolve(arg));
+  }
+  return options;
+}
+
+const log = (line) => process.stderr.write(`[services] ${line}\n`);
+
+async function main() {
+  const options = parseArgs(process.argv.slice(2));
+  const missing = options.files.filter((file) => !existsSync(file) || !statSync(file).isFile());
+  if (missing.length > 0) throw new Error(`no such test file: ${missing.map((f) => relative(process.cwd(), f)).join(', ')}`);
+  const files = (options.files.length > 0 ? options.files : TEST_ROOTS.flatMap((root) => testFilesUnder(join(repoDir, root)))).sort();
+  if (files.length === 0) throw new Error(`no test files found (looked for *.test.ts under ${TEST_ROOTS.join(', ')})`);
+
+  const env = { ...process.env };
+  const interrupted = new AbortController();
+  let child;
+  const onSignal = (signal) => {
+    log(`${signal}: stopping`);
+    interrupted.abort();
+    // A terminal's Ctrl-C reaches the test run too; a signal sent to this pid alone is passed on.
+    child?.kill(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let services;
+  let started = [];
+  try {
+    if (files.some(isIntegrationTest)) {
+      const only = [!process.env.KAFKA_BROKERS && 'kafka', !process.env.CASSANDRA_CONTACT_POINTS && 'cassandra'].filter(Boolean);
+      services = await tsImport('../services/local.ts', import.meta.url);
+      if (only.length > 0) {
+        const up = await services.servicesUp({ only, log, signal: interrupted.signal });
+        started = up.started;
+      }
+      const local = services.localServiceAddresses();
+      env.KAFKA_BROKERS ||= local.kafkaBrokers;
+      env.CASSANDRA_CONTACT_POINTS ||= local.cassandraContactPoints;
+      env.CASSANDRA_LOCAL_DC ||= local.cassandraLocalDc;
+      log(`tests use KAFKA_BROKERS=${env.KAFKA_BROKERS} CASSANDRA_CONTACT_POINTS=${env.CASSANDRA_CONTACT_POINTS} CASSANDRA_LOCAL_DC=${env.CASSANDRA_LOCAL_DC}`);
+    }
+    if (interrupted.signal.aborted) return 130;
+
+    const args = ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files.map((file) => relative(repoDir, file))];
+    child = spawn(process.execPath, args, { cwd: repoDir, env, stdio: 'inherit' });
+    const { code, signal } = await new Promise((resolveExit, reject) => {
+      child.once('error', reject);
+      child.once('exit', (exitCode, exitSignal) => resolveExit({ code: exitCode, signal: exitSignal }));
+    });
+    return code ?? 128 + (constants.signals[signal] ?? 0);
+  } finally {
+    if (started.length > 0) {
+      if (options.keepServices) log(`leaving ${started.join(' and ')} running (--keep-services); stop with: npm run services -- down`);
+      else await services.servicesDown({ only: started, log });
+    }
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error) => {
+    process.stderr.write(`${error?.name === 'UserFacingError' ? `error: ${error.message}` : (error?.stack ?? String(error))}\n`);
+    process.exitCode = 1;
+  },
+);
