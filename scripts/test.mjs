@@ -10,7 +10,8 @@
  * Services: a service whose address is already given (KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS) is
  * used as it is and nothing is started for it. Otherwise services/local.ts starts it unless it
  * already runs, and this run stops afterwards exactly what it started — on failure and on
- * Ctrl-C too. The tests get KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS and CASSANDRA_LOCAL_DC.
+ * Ctrl-C too — unless another test run is still using it (then the last run stops it). The tests
+ * get KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS and CASSANDRA_LOCAL_DC.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -38,6 +39,9 @@ function isIntegrationTest(file) {
   return relative(repoDir, file).split(sep).slice(0, 2).join('/') === 'test/integration';
 }
 
+/** A mistake in how this script was called: reported as one line, without a stack trace. */
+class UsageError extends Error {}
+
 function parseArgs(argv) {
   const options = { keepServices: false, files: [] };
   for (const arg of argv) {
@@ -45,7 +49,7 @@ function parseArgs(argv) {
     else if (arg === '--help' || arg === '-h') {
       process.stdout.write('Usage: node scripts/test.mjs [--keep-services] [test files...]\n');
       process.exit(0);
-    } else if (arg.startsWith('-')) throw new Error(`unknown option ${arg} (known: --keep-services)`);
+    } else if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg} (known: --keep-services)`);
     else options.files.push(resolve(arg));
   }
   return options;
@@ -53,15 +57,16 @@ function parseArgs(argv) {
 
 const log = (line) => process.stderr.write(`[services] ${line}\n`);
 
+const interrupted = new AbortController();
+
 async function main() {
   const options = parseArgs(process.argv.slice(2));
   const missing = options.files.filter((file) => !existsSync(file) || !statSync(file).isFile());
-  if (missing.length > 0) throw new Error(`no such test file: ${missing.map((f) => relative(process.cwd(), f)).join(', ')}`);
+  if (missing.length > 0) throw new UsageError(`no such test file: ${missing.map((f) => relative(process.cwd(), f)).join(', ')}`);
   const files = (options.files.length > 0 ? options.files : TEST_ROOTS.flatMap((root) => testFilesUnder(join(repoDir, root)))).sort();
-  if (files.length === 0) throw new Error(`no test files found (looked for *.test.ts under ${TEST_ROOTS.join(', ')})`);
+  if (files.length === 0) throw new UsageError(`no test files found (looked for *.test.ts under ${TEST_ROOTS.join(', ')})`);
 
   const env = { ...process.env };
-  const interrupted = new AbortController();
   let child;
   const onSignal = (signal) => {
     log(`${signal}: stopping`);
@@ -72,15 +77,17 @@ async function main() {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  let services;
+  let use;
   let started = [];
   try {
     if (files.some(isIntegrationTest)) {
       const only = [!process.env.KAFKA_BROKERS && 'kafka', !process.env.CASSANDRA_CONTACT_POINTS && 'cassandra'].filter(Boolean);
-      services = await tsImport('../services/local.ts', import.meta.url);
+      const services = await tsImport('../services/local.ts', import.meta.url);
       if (only.length > 0) {
+        // Registered first, so a test run that ends meanwhile does not stop the services under this one.
+        use = await services.useServices({ log });
         const up = await services.servicesUp({ only, log, signal: interrupted.signal });
-        started = up.started;
+        started = up.services.filter((service) => service.outcome === 'started');
       }
       const local = services.localServiceAddresses();
       env.KAFKA_BROKERS ||= local.kafkaBrokers;
@@ -96,12 +103,14 @@ async function main() {
       child.once('error', reject);
       child.once('exit', (exitCode, exitSignal) => resolveExit({ code: exitCode, signal: exitSignal }));
     });
+    if (interrupted.signal.aborted) return 130;
     return code ?? 128 + (constants.signals[signal] ?? 0);
   } finally {
-    if (started.length > 0) {
-      if (options.keepServices) log(`leaving ${started.join(' and ')} running (--keep-services); stop with: npm run services -- down`);
-      else await services.servicesDown({ only: started, log });
+    if (options.keepServices && started.length > 0) {
+      log(`leaving ${started.map((s) => s.name).join(' and ')} running (--keep-services); stop with: npm run services -- down`);
+      started = [];
     }
+    await use?.release(started);
   }
 }
 
@@ -110,7 +119,7 @@ main().then(
     process.exitCode = code;
   },
   (error) => {
-    process.stderr.write(`${error?.name === 'UserFacingError' ? `error: ${error.message}` : (error?.stack ?? String(error))}\n`);
-    process.exitCode = 1;
+    process.stderr.write(`${error instanceof UsageError || error?.name === 'UserFacingError' ? `error: ${error.message}` : (error?.stack ?? String(error))}\n`);
+    process.exitCode = interrupted.signal.aborted ? 130 : 1;
   },
 );

@@ -25,8 +25,9 @@ import { cachedJars, ensureServerJars, readPinnedVersions } from './jars.ts';
 import { kafka } from './kafka.ts';
 import { describeLogTail } from './log-tail.ts';
 import { acceptsConnections, canBind } from './probes.ts';
-import { isOurProcessRunning, readPidFile, removePidFile, spawnDetached, stopProcess, withLock, writePidFile, type PidRecord } from './processes.ts';
+import { isAlive, isOurProcessRunning, readPidFile, removePidFile, spawnDetached, stopProcess, withLock, writePidFile, type PidRecord } from './processes.ts';
 import { readSettings, SERVICE_NAMES, type ServiceName, type ServiceSettings } from './settings.ts';
+import { beginUse, endUse } from './shared-use.ts';
 
 export {
   DEFAULT_CASSANDRA_CONTACT_POINTS,
@@ -205,6 +206,41 @@ export async function servicesStatus(opts: Omit<ServicesOptions, 'log'> = {}): P
   );
 }
 
+/** A registered user of the local services; see `useServices`. */
+export interface ServicesUse {
+  /** Ends this use; stops `started` (what this user's servicesUp started) unless others still use them. */
+  release(started: readonly ServiceUp[]): Promise<ServiceDown[]>;
+}
+
+/**
+ * For callers that stop what they start but may share the services with other such callers at the
+ * same time (test runs): registers this process as a user before `servicesUp`. Its `release` stops
+ * the services this user started only if no other registered process is still using them; if one
+ * is, they are handed over and the last user to release stops them (services/shared-use.ts).
+ */
+export async function useServices(opts: Pick<ServicesOptions, 'log' | 'env'> = {}): Promise<ServicesUse> {
+  const log = opts.log ?? discard;
+  const settings = readSettings(opts.env ?? process.env, REPO_DIR);
+  await beginUse(settings.stateDir);
+  return {
+    async release(started) {
+      const ours = started.filter((s) => s.outcome === 'started' && s.pid !== undefined).map((s) => ({ service: s.name, pid: s.pid! }));
+      const { stopNow, stillUsedBy } = await endUse(settings.stateDir, ours, { isAlive });
+      if (stillUsedBy.length > 0) {
+        if (ours.length > 0) log(`leaving ${ours.map((s) => s.service).join(' and ')} running: still in use by pid ${stillUsedBy.join(', ')}, the last user stops it`);
+        return [];
+      }
+      // Only what still runs under the handed-over pid: a service restarted since by someone else is theirs.
+      const names = new Set<ServiceName>();
+      for (const { service, pid } of stopNow) {
+        const record = await readPidFile(serviceDirs(settings.stateDir, service).pidFile);
+        if (record?.pid === pid) names.add(service);
+      }
+      return names.size > 0 ? servicesDown({ only: [...names], log, env: opts.env }) : [];
+    },
+  };
+}
+
 function selection(only: readonly ServiceName[] | undefined): ServiceDefinition[] {
   const names = only ?? SERVICE_NAMES;
   for (const name of names) {
@@ -282,7 +318,8 @@ async function startService(def: ServiceDefinition, ctx: LaunchContext, signal?:
     log(`${def.name}: ready at ${record.address} after ${((Date.now() - startedAt) / 1000).toFixed(1)} s (${detail})`);
     return { name: def.name, address: record.address, outcome: 'started', pid: child.pid, logFile: dirs.logFile, detail };
   } catch (error) {
-    await stopProcess(record, { graceMs: 10_000, log }).catch(() => undefined);
+    const stopped = await stopProcess(record, { graceMs: 10_000, log }).catch(() => 'not-running');
+    if (stopped !== 'not-running') log(`${def.name}: stopped pid ${record.pid} again, since it did not come up`);
     await removePidFile(dirs.pidFile);
     throw error;
   }
@@ -302,7 +339,7 @@ async function waitUntilReady(
   const started = Date.now();
   let nextReport = started + 10_000;
   let lastError = 'nothing listens on the port yet';
-  log(`${def.name}: waiting for ${record.address} to answer ${def.probeDescription} (up to ${Math.round(timeoutMs / 1000)} s)`);
+  let announced = false;
   while (true) {
     if (signal?.aborted) throw new UserFacingError(`${def.name}: interrupted while waiting for it to start`);
     if (await acceptsConnections(settings.host, port)) {
@@ -323,7 +360,11 @@ async function waitUntilReady(
         `read ${record.logFile}; on a busy machine raise ${envVar} (seconds)`,
       );
     }
-    if (Date.now() >= nextReport) {
+    // Said only once the first attempt failed: a server that is already up answers at once.
+    if (!announced) {
+      announced = true;
+      log(`${def.name}: waiting for ${record.address} to answer ${def.probeDescription} (up to ${Math.round(timeoutMs / 1000)} s)`);
+    } else if (Date.now() >= nextReport) {
       nextReport += 10_000;
       log(`${def.name}: still starting… ${Math.round(elapsed / 1000)} s of ${Math.round(timeoutMs / 1000)} s (${lastError})`);
     }

@@ -28,10 +28,18 @@ const record = (pid: number, stateDir = dir): PidRecord => ({
   startedAt: '2026-11-21T00:00:00.000Z',
 });
 
-/** A stand-in server: a node process carrying the ownership markers on its command line. */
-function fakeServer(stateDir: string, ignoreSigterm = false): number {
-  const script = ignoreSigterm ? "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)" : 'setInterval(() => {}, 1000)';
-  const child = spawnDetached(process.execPath, ['-e', script, '--', ...ownershipMarkers('kafka', stateDir)], { cwd: dir, logFile: join(dir, 'fake.log') });
+let fakes = 0;
+
+/** A stand-in server: a node process carrying the ownership markers on its command line. Resolves once it runs its script. */
+async function fakeServer(stateDir: string, ignoreSigterm = false): Promise<number> {
+  const script = `${ignoreSigterm ? "process.on('SIGTERM', () => {});" : ''} console.log('ready'); setInterval(() => {}, 1000)`;
+  const logFile = join(dir, `fake-${++fakes}.log`);
+  const child = spawnDetached(process.execPath, ['-e', script, '--', ...ownershipMarkers('kafka', stateDir)], { cwd: dir, logFile });
+  const deadline = Date.now() + 20_000;
+  while (!(await readFile(logFile, 'utf8')).includes('ready')) {
+    assert.ok(Date.now() < deadline, 'the fake server did not start within 20 s');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   return child.pid!;
 }
 
@@ -72,7 +80,7 @@ test('a command line is ours only with both markers, for this service and this s
 });
 
 test('stopProcess stops our process with SIGTERM and waits until it is gone', async () => {
-  const pid = fakeServer(dir);
+  const pid = await fakeServer(dir);
   leftovers.push(pid);
   assert.equal(await isOurProcessRunning(record(pid)), true);
   assert.equal(await stopProcess(record(pid), { graceMs: 5000, log: () => undefined }), 'stopped');
@@ -80,10 +88,8 @@ test('stopProcess stops our process with SIGTERM and waits until it is gone', as
 });
 
 test('stopProcess escalates to SIGKILL when SIGTERM is ignored', async () => {
-  const pid = fakeServer(dir, true);
+  const pid = await fakeServer(dir, true);
   leftovers.push(pid);
-  // Let the child install its SIGTERM handler before it is signalled.
-  await new Promise((resolve) => setTimeout(resolve, 300));
   const lines: string[] = [];
   assert.equal(await stopProcess(record(pid), { graceMs: 500, log: (line) => lines.push(line) }), 'killed');
   assert.equal(await commandLineOf(pid), undefined);
@@ -91,7 +97,7 @@ test('stopProcess escalates to SIGKILL when SIGTERM is ignored', async () => {
 });
 
 test('stopProcess never signals a process whose command line is not ours (a reused pid)', async () => {
-  const pid = fakeServer(join(dir, 'another-checkout'));
+  const pid = await fakeServer(join(dir, 'another-checkout'));
   leftovers.push(pid);
   assert.equal(await stopProcess(record(pid), { graceMs: 500, log: () => undefined }), 'not-running');
   assert.notEqual(await commandLineOf(pid), undefined, 'still running');
@@ -114,7 +120,7 @@ test('withLock runs holders one after the other, and releases the lock on failur
 
 test('a lock left by a dead process is taken over', async () => {
   const lock = join(dir, 'stale.lock');
-  const dead = fakeServer(dir);
+  const dead = await fakeServer(dir);
   await stopProcess(record(dead), { graceMs: 5000, log: () => undefined });
   await writeFile(lock, `${dead}\n`);
   assert.equal(await withLock(lock, () => undefined, async () => readFile(lock, 'utf8')), `${process.pid}\n`);
