@@ -1,0 +1,185 @@
+/**
+ * Cassandra connection: the config fields every Cassandra component shares, the `cassandra.Client`
+ * made from them, and `checkCassandra`, the bounded "does it answer?" check behind the sink's start
+ * and the CLI. Connection failures become one-line UserFacingErrors that name the address and the
+ * fix; the password never appears in them.
+ *
+ * ```yaml
+ * contactPoints: ${CASSANDRA_CONTACT_POINTS:-127.0.0.1:9042}
+ * localDataCenter: ${CASSANDRA_LOCAL_DC:-datacenter1}
+ * username: ${CASSANDRA_USERNAME:-}
+ * password: ${CASSANDRA_PASSWORD:-}
+ * ```
+ * See also: the `cassandra` sink (sinks/cassandra.ts).
+ */
+import { readFileSync } from 'node:fs';
+import cassandra from 'cassandra-driver';
+import * as t from 'io-ts';
+import { UserFacingError } from '../topology/errors.ts';
+import { maskSecrets } from '../topology/secrets.ts';
+import { objectCodec, optional, required, withDefault, type ConfigOf } from '../topology/spec.ts';
+import { BooleanFromAny, Duration, HostList, NonEmptyString } from '../topology/codecs.ts';
+
+/**
+ * `codec`, plus a check against the other fields of the object being decoded. A field codec sees only
+ * its own value, but io-ts passes down the value of every enclosing level in `context[i].actual`; the
+ * entry just above the field's own is the component's config. (topology/spec.ts has no cross-field
+ * hook; this stands in for one.)
+ */
+export function withSiblingCheck<A>(codec: t.Type<A, unknown, unknown>, check: (value: A, siblings: Record<string, unknown>) => string | undefined): t.Type<A, unknown, unknown> {
+  return new t.Type<A, unknown, unknown>(
+    codec.name,
+    codec.is,
+    (input, context) => {
+      const result = codec.validate(input, context);
+      if (result._tag === 'Left') return result;
+      const parent = context.length >= 2 ? context[context.length - 2].actual : undefined;
+      const problem = typeof parent === 'object' && parent !== null ? check(result.right, parent as Record<string, unknown>) : undefined;
+      return problem ? t.failure(input, context, problem) : result;
+    },
+    codec.encode,
+  );
+}
+
+/** Whether a credential is given: topologies write `${CASSANDRA_USERNAME:-}`, which is empty when unset. */
+function filled(value: unknown): boolean {
+  return typeof value === 'string' && value !== '';
+}
+
+const sslFields = {
+  caFile: optional(NonEmptyString, "PEM file of the certificate authority that signed the nodes' certificates. Without it, the system's CAs are trusted."),
+  rejectUnauthorized: withDefault(BooleanFromAny, true, 'Refuse nodes whose certificate does not verify. Turn off only for a throwaway test cluster.'),
+};
+
+export const cassandraConnectionFields = {
+  contactPoints: required(
+    HostList,
+    'Cassandra nodes to connect to first, as host:port (the driver discovers the rest of the cluster from them). Topologies write `${CASSANDRA_CONTACT_POINTS:-127.0.0.1:9042}`.',
+  ),
+  localDataCenter: withDefault(
+    NonEmptyString,
+    'datacenter1',
+    "The data center the driver treats as local: requests go to its nodes only, and LOCAL_* consistency levels count replicas there. Must be the cluster's name for it exactly (`nodetool status` shows it).",
+  ),
+  username: optional(
+    withSiblingCheck(t.string, (username, config) => (filled(username) && !filled(config.password) ? 'username is set but password is not; give both, or neither' : undefined)),
+    "User name for password authentication (Cassandra's PasswordAuthenticator), given with `password`. Empty means none, so `${CASSANDRA_USERNAME:-}` works with and without authentication.",
+  ),
+  password: optional(
+    withSiblingCheck(t.string, (password, config) => (filled(password) && !filled(config.username) ? 'password is set but username is not; give both, or neither' : undefined)),
+    'Password for `username`.',
+    { secret: true },
+  ),
+  ssl: optional(objectCodec('cassandra TLS', sslFields), 'Connect over TLS. `ssl: {}` trusts the system\'s certificate authorities.'),
+  connectTimeout: withDefault(Duration, 5000, 'How long opening a connection to one node may take.'),
+  requestTimeout: withDefault(
+    Duration,
+    12_000,
+    "How long the driver waits for a node's answer to one request before failing it (OperationTimedOut, which the sink's retry policy retries). Keep it above the server's write_request_timeout (2 s by default).",
+  ),
+};
+
+export type CassandraConnection = ConfigOf<typeof cassandraConnectionFields>;
+
+/** How long connecting may take before it is reported as unreachable. */
+export const CONNECT_CHECK_TIMEOUT_MS = 15_000;
+
+const HINT_UNREACHABLE = 'start the local services with "npm run services -- up", or point to your cluster with CASSANDRA_CONTACT_POINTS=host:port (or --contact-points)';
+
+/** Driver options for `config`. Reads `ssl.caFile`, so it is called at start, never at create. */
+export function cassandraClientOptions(config: CassandraConnection, policies: cassandra.ClientOptions['policies'] = {}): cassandra.ClientOptions {
+  let sslOptions: cassandra.ClientOptions['sslOptions'];
+  if (config.ssl) {
+    sslOptions = { rejectUnauthorized: config.ssl.rejectUnauthorized };
+    if (config.ssl.caFile) {
+      try {
+        sslOptions.ca = [readFileSync(config.ssl.caFile)];
+      } catch (error) {
+        throw new UserFacingError(`cannot read ssl.caFile ${config.ssl.caFile} (${(error as Error).message})`, 'point ssl.caFile to the PEM file of the CA that signed the nodes\' certificates');
+      }
+    }
+  }
+  return {
+    contactPoints: config.contactPoints.split(','),
+    localDataCenter: config.localDataCenter,
+    authProvider: filled(config.username) ? new cassandra.auth.PlainTextAuthProvider(config.username!, config.password ?? '') : undefined,
+    sslOptions,
+    socketOptions: { connectTimeout: config.connectTimeout, readTimeout: config.requestTimeout },
+    policies,
+  };
+}
+
+/** `text` with the configured password (and every other registered secret) replaced by `***`. */
+function redact(text: string, config: CassandraConnection): string {
+  const masked = maskSecrets(text);
+  return config.password && config.password.length > 0 ? masked.split(config.password).join('***') : masked;
+}
+
+/** The first line of an error's message (the driver appends stack traces of inner errors to some). */
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0].replace(/\.$/, '');
+}
+
+/** A connection failure as a UserFacingError: unreachable, refused credentials, or a wrong data center. */
+export function connectionError(error: unknown, config: CassandraConnection): UserFacingError {
+  const at = config.contactPoints;
+  const inner: Array<[string, unknown]> =
+    error instanceof cassandra.errors.NoHostAvailableError && error.innerErrors ? Object.entries(error.innerErrors as Record<string, unknown>) : [['', error]];
+  const auth = inner.find(([, e]) => e instanceof cassandra.errors.AuthenticationError);
+  if (auth) {
+    const detail = redact(firstLine(auth[1]), config);
+    return !filled(config.username)
+      ? new UserFacingError(`Cassandra at ${at} requires authentication (${detail})`, 'set username and password in the sink config, e.g. password: ${CASSANDRA_PASSWORD}')
+      : new UserFacingError(`Cassandra at ${at} refused the credentials of user "${config.username}" (${detail})`, 'check username and password (the password is not printed)');
+  }
+  const wrongDc = inner.find(([, e]) => e instanceof cassandra.errors.ArgumentError && /localDataCenter/.test((e as Error).message));
+  if (wrongDc) {
+    return new UserFacingError(`Cassandra at ${at}: ${firstLine(wrongDc[1])}`, 'set localDataCenter (CASSANDRA_LOCAL_DC) to one of the data centers listed');
+  }
+  const details = inner.length > 0 ? inner.map(([host, e]) => (host && inner.length > 1 ? `${host}: ${firstLine(e)}` : firstLine(e))).join('; ') : firstLine(error);
+  return new UserFacingError(`cannot reach Cassandra at ${at} (${redact(details, config)})`, HINT_UNREACHABLE);
+}
+
+/** `promise`, or a rejection after `ms` with `message`. */
+function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * A client connected to the cluster within `timeoutMs`, or a UserFacingError. `policies` are the
+ * caller's driver policies (the sink turns the driver's own retries off).
+ */
+export async function connectCassandra(config: CassandraConnection, timeoutMs = CONNECT_CHECK_TIMEOUT_MS, policies: cassandra.ClientOptions['policies'] = {}): Promise<cassandra.Client> {
+  const client = new cassandra.Client(cassandraClientOptions(config, policies));
+  try {
+    await within(client.connect(), timeoutMs, `no answer within ${Math.round(timeoutMs / 1000)} s`);
+    return client;
+  } catch (error) {
+    // Not awaited: a client still connecting would hold up the error until its own timeouts fire.
+    client.shutdown().catch(() => undefined);
+    throw connectionError(error, config);
+  }
+}
+
+/**
+ * Connects, asks `SELECT release_version FROM system.local`, disconnects; resolves to the version
+ * (e.g. `5.0.9`). Rejects with a UserFacingError within `timeoutMs` (plus a moment to shut down).
+ */
+export async function checkCassandra(config: CassandraConnection, timeoutMs = CONNECT_CHECK_TIMEOUT_MS): Promise<string> {
+  const started = Date.now();
+  const client = await connectCassandra(config, timeoutMs);
+  try {
+    const left = Math.max(1, timeoutMs - (Date.now() - started));
+    const result = await within(client.execute('SELECT release_version FROM system.local'), left, `connected, but no answer to a query within ${Math.round(timeoutMs / 1000)} s`);
+    return String(result.first()?.get('release_version'));
+  } catch (error) {
+    throw connectionError(error, config);
+  } finally {
+    await client.shutdown().catch(() => undefined);
+  }
+}
