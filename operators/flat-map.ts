@@ -1,0 +1,84 @@
+/**
+ * Turns each record into zero or more records, one per element of an array.
+ *
+ * The array comes either from a named function (`fn`, registered with `registerFunction`, called
+ * with (value, record)) or from a field of the value (`path`, e.g. `results` to explode a RandomUser
+ * response into its users). Give exactly one of the two. Each element is emitted as a record of its
+ * own with the original's key, timestamp, origin, raw bytes and headers; an empty array emits
+ * nothing. A record whose array is missing or is not an array, or for which the function throws, is
+ * dead-lettered unchanged.
+ *
+ * @example
+ * ```yaml
+ * - type: flat-map
+ *   path: results
+ * ```
+ *
+ * @see map — one record in, one out
+ * @see key-by — key the exploded records
+ */
+import type { Subscriber } from 'rxjs';
+import { NonEmptyString } from '../topology/codecs.ts';
+import { defineComponent } from '../topology/registry.ts';
+import { optional, type ConfigOf } from '../topology/spec.ts';
+import type { ComponentContext, Operator, StreamRecord } from '../topology/types.ts';
+import { chooseOne, exclusiveWith, thrownMessage, userFunction } from './config.ts';
+import { compilePath, kindOf, PathText } from './path.ts';
+import { perRecord, recordCopier } from './per-record.ts';
+
+const fields = {
+  fn: optional(NonEmptyString, 'Name of a function of (value, record), registered with registerFunction, that returns the array of values to emit. Give fn or path.'),
+  path: optional(exclusiveWith(PathText, 'fn'), 'Path of an array in the value whose elements are emitted, e.g. `results`. Give fn or path.'),
+};
+
+export type FlatMapConfig = ConfigOf<typeof fields>;
+
+export function flatMapOperator(config: FlatMapConfig, ctx: ComponentContext): Operator {
+  const by = chooseOne(config, ['fn', 'path'], ctx);
+  let elementsOf: (record: StreamRecord) => unknown;
+  let source: string;
+  if (by === 'fn') {
+    const fn = userFunction(config.fn!, ctx);
+    elementsOf = (record) => fn(record.value, record);
+    source = `function ${JSON.stringify(config.fn)}`;
+  } else {
+    const read = compilePath(config.path!);
+    elementsOf = (record) => read(record.value);
+    source = `path ${config.path}`;
+  }
+
+  const withValue = recordCopier('value');
+
+  function handle(record: StreamRecord, out: Subscriber<StreamRecord>): void {
+    let elements: unknown;
+    try {
+      elements = elementsOf(record);
+    } catch (error) {
+      ctx.deadLetter(record, `${source} threw: ${thrownMessage(error)}`);
+      return;
+    }
+    if (!Array.isArray(elements)) {
+      ctx.deadLetter(record, `${source} ${by === 'fn' ? 'returned' : 'is'} ${kindOf(elements)}, expected an array`);
+      return;
+    }
+    for (const value of elements) out.next(withValue(record, value));
+  }
+
+  return {
+    apply: perRecord(handle),
+    describe: () => `flat-map the array of ${source}`,
+  };
+}
+
+defineComponent({
+  kind: 'operator',
+  type: 'flat-map',
+  summary: 'Emits one record per element of an array: returned by a named function, or found at a path.',
+  description:
+    'Give exactly one of `fn` (a function registered with registerFunction that returns an array) or `path` (an array field of the value, e.g. `results`). ' +
+    'Each element becomes a record with the original key, timestamp, origin, raw bytes and headers (so a dead-lettered element still carries the bytes it came from); an empty array emits nothing. ' +
+    'A record whose array is missing, null or not an array, or for which the function throws, goes to the dead-letter output unchanged.',
+  fields,
+  examples: ['type: flat-map\npath: results', 'type: flat-map\nfn: split-batch'],
+  create: flatMapOperator,
+});

@@ -1,0 +1,57 @@
+/**
+ * Sets each record's key from a field of its value.
+ *
+ * `key-by` reads the value at `field` (a path such as `login.uuid`) and makes its text the record's
+ * key: strings as they are, numbers and booleans as `String()` writes them. The key is what Kafka
+ * partitions by and what `dedupe` compares. A record where the field is missing, null, an object or
+ * an array has no usable key and is dead-lettered unchanged.
+ *
+ * @example
+ * ```yaml
+ * - type: key-by
+ *   field: login.uuid
+ * ```
+ *
+ * @see dedupe — drop records whose key was seen recently
+ * @see mapping — reshape the value
+ */
+import { defineComponent } from '../topology/registry.ts';
+import { required, type ConfigOf } from '../topology/spec.ts';
+import type { ComponentContext, Operator } from '../topology/types.ts';
+import { compilePath, kindOf, PathText, scalarText } from './path.ts';
+import { perRecord, recordCopier } from './per-record.ts';
+
+const fields = {
+  field: required(PathText, 'Path of the value that becomes the key, e.g. `login.uuid` or `results[0].id`.'),
+};
+
+export type KeyByConfig = ConfigOf<typeof fields>;
+
+export function keyByOperator(config: KeyByConfig, ctx: ComponentContext): Operator {
+  const read = compilePath(config.field);
+  const withKey = recordCopier('key');
+  return {
+    apply: perRecord((record, out) => {
+      const found = read(record.value);
+      const key = scalarText(found);
+      if (key === undefined) {
+        ctx.deadLetter(record, `key field ${config.field} is ${kindOf(found)}, expected a string, number or boolean`);
+        return;
+      }
+      out.next(withKey(record, key));
+    }),
+    describe: () => `key-by ${config.field}`,
+  };
+}
+
+defineComponent({
+  kind: 'operator',
+  type: 'key-by',
+  summary: "Sets each record's key to the text of a field of its value.",
+  description:
+    'The value at `field` becomes the key: a string as it is, a number or boolean as its text (69217 becomes "69217"). ' +
+    'A record where the field is missing, null, an object or an array goes to the dead-letter output unchanged, with the reason.',
+  fields,
+  examples: ['type: key-by\nfield: login.uuid'],
+  create: keyByOperator,
+});
