@@ -15,9 +15,9 @@
  *
  * See also: nationalities.ts (what each nationality looks like), server.ts (serves this over HTTP).
  */
-import { hash, randomBytes } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { type Name, type Nationality, NATIONALITIES, FRENCH_COMPOUND_FIRST_NAMES, nationalityData, type NationalityData } from './nationalities.ts';
-import { Random, mix32, seedKey, uuidFor, type SeedKey } from './random.ts';
+import { Random, mix32, randomSeed, seedKey, uuidFor, type SeedKey } from './random.ts';
 
 export { NATIONALITIES, isNationality, type Nationality } from './nationalities.ts';
 
@@ -278,15 +278,17 @@ function normalisePage(page: number | undefined): number {
   return page !== undefined && Number.isInteger(page) && page >= 1 && page <= 0xffffffff ? page : 1;
 }
 
-/** A random seed in the real API's style (16 hex digits). */
-export function randomSeed(): string {
-  return randomBytes(8).toString('hex');
+/** A page about to be generated: its resolved seed and page, and a way to make its users one by one. */
+interface PagePlan {
+  seed: string;
+  page: number;
+  results: number;
+  user(index: number): GeneratedUser;
 }
 
-export function generateUsers(query: UserQuery): GeneratedPage {
+function planPage(query: UserQuery): PagePlan {
   const seed = query.seed ?? randomSeed();
   const page = normalisePage(query.page);
-  const results = clampResults(query.results);
   // Canonical order, so `nat=ua,ir` and `nat=IR,UA` are the same request.
   const chosen = NATIONALITIES.filter((nat) => query.nat?.includes(nat));
   const nats = chosen.length > 0 ? chosen : NATIONALITIES;
@@ -294,9 +296,14 @@ export function generateUsers(query: UserQuery): GeneratedPage {
   const today = { year: now.getUTCFullYear(), monthDay: (now.getUTCMonth() + 1) * 100 + now.getUTCDate() };
   // The filters are part of the key: `nat=IR` and `nat=UA` under one seed must not share UUIDs.
   const key = seedKey(`${seed}\u0000${nats.join(',')}\u0000${query.gender ?? ''}`);
-  const users: GeneratedUser[] = new Array(results);
-  for (let i = 0; i < results; i++) users[i] = generateUser(key, page, i, nats, query.gender, today);
-  return { seed, page, users };
+  return { seed, page, results: clampResults(query.results), user: (index) => generateUser(key, page, index, nats, query.gender, today) };
+}
+
+export function generateUsers(query: UserQuery): GeneratedPage {
+  const plan = planPage(query);
+  const users: GeneratedUser[] = new Array(plan.results);
+  for (let i = 0; i < plan.results; i++) users[i] = plan.user(i);
+  return { seed: plan.seed, page: plan.page, users };
 }
 
 /** The blocks a response keeps: `inc` (or all), minus `exc`; undefined when that is every block. */
@@ -318,4 +325,20 @@ export function randomUserResponse(query: ResponseQuery): RandomUserResponse {
   const results = fields ? users.map((user) => pickFields(user, fields)) : users;
   if (query.noinfo) return { results };
   return { results, info: { seed, results: results.length, page, version: API_VERSION } };
+}
+
+/**
+ * `JSON.stringify(randomUserResponse(query))`, byte for byte, made user by user so that each user's
+ * objects die young: 5000 users held as one object graph cost a third of the time in the garbage collector.
+ */
+export function randomUserJson(query: ResponseQuery): { json: string; users: number } {
+  const plan = planPage(query);
+  const fields = selectedFields(query.inc, query.exc);
+  const parts: string[] = new Array(plan.results);
+  for (let i = 0; i < plan.results; i++) {
+    const user = plan.user(i);
+    parts[i] = JSON.stringify(fields ? pickFields(user, fields) : user);
+  }
+  const info: ResponseInfo = { seed: plan.seed, results: plan.results, page: plan.page, version: API_VERSION };
+  return { json: `{"results":[${parts.join(',')}]${query.noinfo ? '' : `,"info":${JSON.stringify(info)}`}}`, users: plan.results };
 }

@@ -5,7 +5,7 @@
  * Math.random cannot be seeded and faker's own generator is too slow to call per field, so every
  * per-user choice goes through `Random`.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 /** MurmurHash3's finaliser: a bijection on 32-bit integers that spreads every input bit. */
 export function mix32(x: number): number {
@@ -15,6 +15,11 @@ export function mix32(x: number): number {
   x = Math.imul(x, 0xc2b2ae35);
   x ^= x >>> 16;
   return x >>> 0;
+}
+
+/** A random seed in the real API's style (16 hex digits). */
+export function randomSeed(): string {
+  return randomBytes(8).toString('hex');
 }
 
 /** Four 32-bit words derived from a seed string (its MD5), used as a PRNG state or a key. */

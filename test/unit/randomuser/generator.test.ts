@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  MAX_RESULTS, NATIONALITIES, USER_FIELDS, generateUsers, randomUserResponse, type GeneratedUser,
+  MAX_RESULTS, NATIONALITIES, USER_FIELDS, generateUsers, randomUserJson, randomUserResponse, type GeneratedUser,
 } from '../../../randomuser/generator.ts';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -160,5 +160,13 @@ describe('randomUserResponse', () => {
     assert.deepEqual(Object.keys(excluded[0]), USER_FIELDS.filter((f) => !['login', 'id', 'picture'].includes(f)));
     const both = randomUserResponse({ seed: 'f', results: 1, inc: ['name', 'email'], exc: ['email'] }).results;
     assert.deepEqual(Object.keys(both[0]), ['name']);
+  });
+
+  test('randomUserJson is JSON.stringify of randomUserResponse, byte for byte', () => {
+    for (const query of [{ seed: 'j', results: 2000 }, { seed: 'k', page: 4, results: 30, exc: ['login' as const], noinfo: true }, { seed: 'l', inc: ['id' as const, 'location' as const] }]) {
+      const { json, users } = randomUserJson({ ...query, now: NOW });
+      assert.equal(json, JSON.stringify(randomUserResponse({ ...query, now: NOW })));
+      assert.equal(users, JSON.parse(json).results.length);
+    }
   });
 });
