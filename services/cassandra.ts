@@ -5,7 +5,6 @@
  */
 import { readdirSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { LaunchContext, ServiceDefinition } from './definition.ts';
@@ -58,6 +57,7 @@ const JVM_OPTIONS = [
   // A node that ran out of heap may corrupt data if it carries on; better dead, and visibly so.
   '-XX:+ExitOnOutOfMemoryError',
   '-Djdk.attach.allowAttachSelf=true',
+  '-Djava.net.preferIPv4Stack=true',
   '-Dio.netty.tryReflectionSetAccessible=true',
   '-Dio.netty.allocator.useCacheForAllThreads=true',
   '-Dio.netty.allocator.maxOrder=11',
@@ -111,7 +111,6 @@ export const cassandra: ServiceDefinition = {
     return [
       `-Xmx${ctx.settings.cassandra.heap}`,
       ...JVM_OPTIONS,
-      ...(isIP(ctx.settings.host) === 6 ? [] : ['-Djava.net.preferIPv4Stack=true']),
       ...JAVA17_MODULE_OPTIONS,
       ...FAST_START_OPTIONS,
       ...jammAgent(ctx.libDir),

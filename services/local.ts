@@ -282,7 +282,7 @@ async function findRunning(def: ServiceDefinition, settings: ServiceSettings, lo
       return { name: def.name, address, outcome: 'external', detail: probe.detail };
     }
     throw new UserFacingError(
-      `${def.name}: port ${port} on ${settings.host} is in use by something that is not ${def.title} (it does not answer ${def.probeDescription}: ${firstLine(probe.error)})`,
+      `${def.name}: port ${port} on ${settings.host} is taken by a program that does not answer ${def.probeDescription} (${firstLine(probe.error)}), so it is not a working ${def.title}`,
       `stop that program (\`ss -ltnp 'sport = :${port}'\` names it) or set ${envVar} to a free port`,
     );
   }

@@ -34,7 +34,7 @@ export interface ServiceSettings {
 
 /** Each setting's environment variable, default and meaning: the CLI's --help and docs/services.md list these. */
 export const ENVIRONMENT_VARIABLES: ReadonlyArray<{ name: string; default: string; description: string }> = [
-  { name: 'USER_STREAM_SERVICES_HOST', default: DEFAULT_HOST, description: 'loopback address every server binds to (non-loopback addresses are refused)' },
+  { name: 'USER_STREAM_SERVICES_HOST', default: DEFAULT_HOST, description: 'IPv4 loopback address (127.x.x.x) every server binds to; others are refused' },
   { name: 'KAFKA_PORT', default: String(DEFAULT_KAFKA_PORT), description: 'Kafka client (PLAINTEXT) port' },
   { name: 'KAFKA_CONTROLLER_PORT', default: '9093', description: 'Kafka KRaft controller port' },
   { name: 'CASSANDRA_PORT', default: String(DEFAULT_CASSANDRA_PORT), description: 'Cassandra CQL (native transport) port' },
@@ -45,7 +45,7 @@ export const ENVIRONMENT_VARIABLES: ReadonlyArray<{ name: string; default: strin
   { name: 'CASSANDRA_READY_TIMEOUT', default: '180', description: 'seconds to wait for Cassandra to answer a CQL query' },
   { name: 'USER_STREAM_STATE_DIR', default: '<repo>/.state/services', description: 'data, logs, rendered configs and pid files' },
   { name: 'USER_STREAM_CACHE_DIR', default: '${XDG_CACHE_HOME:-$HOME/.cache}/user-stream/services', description: 'downloaded server jars' },
-  { name: 'JAVA_HOME', default: '(java on PATH)', description: 'Java 17+ installation to run the servers with' },
+  { name: 'JAVA_HOME', default: 'unset: java on PATH', description: 'Java 17+ installation to run the servers with' },
 ];
 
 type Env = Record<string, string | undefined>;
@@ -85,7 +85,7 @@ export function readSettings(env: Env, repoDir: string): ServiceSettings {
 
   const host = env.USER_STREAM_SERVICES_HOST || DEFAULT_HOST;
   if (!isLoopback(host)) {
-    problems.push(`USER_STREAM_SERVICES_HOST=${host} is not a loopback address; the local services bind only to 127.0.0.0/8 or ::1`);
+    problems.push(`USER_STREAM_SERVICES_HOST=${host} is not an IPv4 loopback address; the local services bind only to 127.0.0.0/8`);
   }
 
   const settings: ServiceSettings = {
@@ -124,13 +124,14 @@ export function readSettings(env: Env, repoDir: string): ServiceSettings {
   return settings;
 }
 
+/**
+ * Only IPv4 loopback addresses: a name like `localhost` may resolve differently in the JVM and in
+ * Node, and the config templates write `host:port` without IPv6 brackets.
+ */
 export function isLoopback(host: string): boolean {
-  if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  return host === '::1';
+  return isIP(host) === 4 && host.startsWith('127.');
 }
 
-/** `host:port`, with IPv6 hosts bracketed. */
 export function hostPort(host: string, port: number): string {
-  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+  return `${host}:${port}`;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hostPort, isLoopback, readSettings } from '../../../services/settings.ts';
+import { isLoopback, readSettings } from '../../../services/settings.ts';
 
 const repo = '/repo';
 
@@ -54,19 +54,16 @@ test('bad values are all reported at once, each naming its variable', () => {
 });
 
 test('a non-loopback host is refused: these servers have no authentication', () => {
-  assert.throws(() => readSettings({ USER_STREAM_SERVICES_HOST: '0.0.0.0' }, repo), /USER_STREAM_SERVICES_HOST=0.0.0.0 is not a loopback address/);
-  assert.throws(() => readSettings({ USER_STREAM_SERVICES_HOST: '192.168.1.5' }, repo), /not a loopback address/);
+  assert.throws(() => readSettings({ USER_STREAM_SERVICES_HOST: '0.0.0.0' }, repo), /USER_STREAM_SERVICES_HOST=0.0.0.0 is not an IPv4 loopback address/);
+  assert.throws(() => readSettings({ USER_STREAM_SERVICES_HOST: '192.168.1.5' }, repo), /not an IPv4 loopback address/);
   assert.equal(isLoopback('127.9.9.9'), true);
-  assert.equal(isLoopback('::1'), true);
-  assert.equal(isLoopback('localhost'), true);
+  assert.equal(isLoopback('127.0.0.1'), true);
+  assert.equal(isLoopback('localhost'), false, 'a name may resolve to another address');
+  assert.equal(isLoopback('::1'), false, 'the templates do not bracket IPv6');
   assert.equal(isLoopback('10.0.0.1'), false);
+  assert.equal(isLoopback('1127.0.0.1'), false);
 });
 
 test('two servers on one port is an error naming both variables', () => {
   assert.throws(() => readSettings({ CASSANDRA_PORT: '9092' }, repo), /CASSANDRA_PORT and KAFKA_PORT are both 9092/);
-});
-
-test('hostPort brackets IPv6 hosts', () => {
-  assert.equal(hostPort('127.0.0.1', 9092), '127.0.0.1:9092');
-  assert.equal(hostPort('::1', 9042), '[::1]:9042');
 });
