@@ -16,6 +16,7 @@
  */
 import { existsSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserFacingError } from '../topology/errors.ts';
 import { cassandra } from './cassandra.ts';
@@ -130,7 +131,7 @@ export async function servicesUp(opts: ServicesUpOptions = {}): Promise<Services
   const settings = readSettings(env, REPO_DIR);
   const selected = selection(opts.only);
 
-  return withLock(`${settings.stateDir}/services.lock`, log, async () => {
+  return withLock(join(settings.stateDir, 'services.lock'), log, async () => {
     const found = new Map<ServiceName, ServiceUp>();
     const toStart: ServiceDefinition[] = [];
     for (const def of selected) {
@@ -175,7 +176,7 @@ export async function servicesUp(opts: ServicesUpOptions = {}): Promise<Services
 export async function servicesDown(opts: ServicesOptions = {}): Promise<ServiceDown[]> {
   const log = opts.log ?? discard;
   const settings = readSettings(opts.env ?? process.env, REPO_DIR);
-  return withLock(`${settings.stateDir}/services.lock`, log, () => Promise.all(selection(opts.only).map((def) => stopOurs(def, settings, log))));
+  return withLock(join(settings.stateDir, 'services.lock'), log, () => Promise.all(selection(opts.only).map((def) => stopOurs(def, settings, log))));
 }
 
 /** What runs where: our pid, whether the address answers, where state and logs are. */
