@@ -94,7 +94,7 @@ const retryFields = {
   maxRetryAfter: withDefault(
     Duration,
     300_000,
-    "Longest `Retry-After` (seconds or an HTTP date, on 429 and 503) that is obeyed; the pause is at least the server's wish up to this cap, and at least the backoff.",
+    "Longest `Retry-After` (seconds or an HTTP date, on 429 and 503) that is obeyed: no poller requests again before the server's wish (up to this cap), and the poller that got it waits at least its backoff too.",
   ),
 };
 type RetryConfig = ConfigOf<typeof retryFields>;
@@ -108,7 +108,7 @@ const fields = {
   recordsPath: withDefault(pathCodec(true), 'results', 'Where the array of records is in the response body (dot-separated); "" when the body itself is the array.'),
   keyPath: optional(pathCodec(false), 'Path in each element whose value (a string or number) becomes the record key, e.g. `login.uuid`; the key is null when absent.'),
   interval: withDefault(Duration, 1000, 'Time from the start of one request to the start of the next, per poller; 0 = back to back. A slower response is followed at once.'),
-  concurrency: withDefault(PositiveInt, 1, 'Pollers requesting in parallel (each on its own keep-alive connection).'),
+  concurrency: withDefault(PositiveInt, 1, 'Pollers requesting in parallel, each on its own keep-alive connection; their starts are spread over one `interval`.'),
   duration: optional(Duration, 'Stop requesting this long after start; the source then reports `finished` once everything fetched is committed, and the pipeline ends. Unbounded when absent.'),
   maxRequests: optional(PositiveInt, 'Stop after this many successful requests in total (failed attempts are retried and do not count); then as `duration`.'),
   timeout: withDefault(Duration, 10_000, 'Per request: no complete response within this time is a `timeout` failure (the request is aborted and retried).'),
@@ -251,6 +251,8 @@ export class HttpPollSource implements Source {
   private lastError: { text: string; at: number } | undefined;
   private readonly logState = Object.fromEntries(FAILURE_KINDS.map((k) => [k, { lastAt: -Infinity, suppressed: 0 }])) as Record<FailureKind, { lastAt: number; suppressed: number }>;
   private unreachableStreak = 0;
+  /** No poller starts a request before this time: a server's Retry-After concerns the client, not one poller. */
+  private notBefore = -Infinity;
   private everSucceeded = false;
 
   constructor(
@@ -294,7 +296,9 @@ export class HttpPollSource implements Source {
         this.changed();
       });
     }
-    this.pollers = Array.from({ length: this.config.concurrency }, () => this.poll());
+    // Staggered over one interval, so that n pollers make n evenly spaced requests per interval, not bursts.
+    const { interval, concurrency } = this.config;
+    this.pollers = Array.from({ length: concurrency }, (_, i) => this.poll(Math.round((i * interval) / concurrency)));
   }
 
   async read(maxRecords: number, waitMs: number): Promise<SourceBatch> {
@@ -414,10 +418,13 @@ export class HttpPollSource implements Source {
   }
 
   /** One poller: claim a request, attempt it until it succeeds (backing off), pause, repeat. */
-  private async poll(): Promise<void> {
+  private async poll(offset: number): Promise<void> {
+    await this.pause(offset);
     while (this.claim()) {
       for (let failuresInARow = 0; ; ) {
         if (!(await this.roomInBuffer())) return;
+        await this.pause(this.notBefore - this.scheduler.now());
+        if (this.pollingOver()) return;
         const startedAt = this.scheduler.now();
         const failure = await this.attempt();
         if (failure === undefined) {
@@ -435,6 +442,7 @@ export class HttpPollSource implements Source {
         }
         // Never faster than `interval`, even when retrying.
         const delay = Math.max(retryDelay(failure, failuresInARow, this.config.retry), this.config.interval - (this.scheduler.now() - startedAt));
+        if (failure.retryAfterMs !== undefined) this.notBefore = Math.max(this.notBefore, this.scheduler.now() + Math.min(failure.retryAfterMs, this.config.retry.maxRetryAfter));
         this.logFailure(failure, failuresInARow, delay);
         await this.pause(delay);
         if (this.pollingOver()) return;
