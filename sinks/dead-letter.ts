@@ -1,0 +1,87 @@
+/**
+ * dead-letter — writes a pipeline's rejected records to a Kafka topic, byte for byte as they arrived,
+ * with why, where and when they were rejected in message headers.
+ *
+ * The runtime hands this sink one record per dead letter: its value is a `DeadLetterValue` (reason,
+ * stage, topology, pipeline, origin, the value at the failing stage), its `raw` and `origin` are the
+ * original record's. The message carries the original bytes (`raw`; when there are none, the rejected
+ * value: a Buffer or string as it is, anything else as JSON), the original key and timestamp, and these
+ * headers:
+ *
+ * | header                       | value                                        |
+ * |------------------------------|----------------------------------------------|
+ * | `dead-letter.reason`         | e.g. `invalid JSON: Unexpected end of JSON input` |
+ * | `dead-letter.stage`          | e.g. `source`, `operators[0] (validate)`     |
+ * | `dead-letter.topology`       | the topology's name                          |
+ * | `dead-letter.pipeline`       | the pipeline's name                          |
+ * | `dead-letter.failed-at`      | ISO 8601 time of the rejection               |
+ * | `dead-letter.origin.topic`, `.partition`, `.offset` | where the original was read, when known |
+ *
+ * Writes are acknowledged like the `kafka` sink's (same idempotent producer code): the source commits
+ * a batch only after its dead letters are in this topic.
+ *
+ * ```yaml
+ * deadLetter:
+ *   type: dead-letter
+ *   brokers: ${KAFKA_BROKERS:-127.0.0.1:9092}
+ *   topic: users_created_dead
+ *   createTopic: { partitions: 1 }
+ * ```
+ * See also: the `kafka` sink, the `kafka` source (which dead-letters invalid JSON), the `validate` operator.
+ */
+import { defineComponent } from '../topology/registry.ts';
+import { required, type ConfigOf } from '../topology/spec.ts';
+import { TopicName } from '../topology/codecs.ts';
+import type { ComponentContext, DeadLetterValue, Sink, StreamRecord } from '../topology/types.ts';
+import { kafkaClientFields } from '../clients/kafka.ts';
+import { PRODUCER_GUARANTEES, createTopicField, encodeValue, kafkaProducerSink, type OutgoingMessage } from './kafka.ts';
+
+/** The message a dead letter becomes: the original bytes, key and timestamp, the report in headers. */
+export function deadLetterMessage(record: StreamRecord<DeadLetterValue>): OutgoingMessage {
+  const letter = record.value;
+  const origin = letter.origin ?? record.origin;
+  const headers: Array<[string, string]> = [
+    ['dead-letter.reason', letter.reason],
+    ['dead-letter.stage', letter.stage],
+    ['dead-letter.topology', letter.topology],
+    ['dead-letter.pipeline', letter.pipeline],
+    ['dead-letter.failed-at', new Date(letter.failedAt).toISOString()],
+  ];
+  if (origin?.topic !== undefined) headers.push(['dead-letter.origin.topic', origin.topic]);
+  if (origin?.partition !== undefined) headers.push(['dead-letter.origin.partition', String(origin.partition)]);
+  if (origin?.offset !== undefined) headers.push(['dead-letter.origin.offset', String(origin.offset)]);
+  const raw = record.raw === undefined ? undefined : Buffer.isBuffer(record.raw) ? record.raw : Buffer.from(record.raw, 'utf8');
+  return {
+    key: record.key,
+    value: raw ?? encodeValue(letter.value),
+    timestamp: Number.isFinite(record.timestamp) ? Math.trunc(record.timestamp) : null,
+    headers: headers.map(([name, value]) => ({ [name]: value })),
+  };
+}
+
+const fields = {
+  ...kafkaClientFields(PRODUCER_GUARANTEES),
+  topic: required(TopicName, 'Topic the dead letters go to, e.g. `<input topic>_dead`.'),
+  createTopic: createTopicField,
+};
+
+export type DeadLetterSinkConfig = ConfigOf<typeof fields>;
+
+export function deadLetterSink(config: DeadLetterSinkConfig, ctx: ComponentContext): Sink {
+  // Dead letters are few: librdkafka's defaults, except a bounded delivery time (theirs is 5 minutes).
+  const tuning = { 'message.timeout.ms': 30_000 };
+  return kafkaProducerSink({ client: config, topic: config.topic, createTopic: config.createTopic, tuning }, ctx, `kafka dead-letter topic ${config.topic}`, (record) =>
+    deadLetterMessage(record as StreamRecord<DeadLetterValue>),
+  );
+}
+
+defineComponent({
+  kind: 'sink',
+  type: 'dead-letter',
+  summary: 'Writes rejected records to a Kafka topic: the original bytes, with the reason and origin in headers.',
+  description:
+    'The usual `deadLetter` of a pipeline. For every record an operator (or the source) rejected, produces the original message bytes, key and timestamp to `topic`, with headers `dead-letter.reason`, `dead-letter.stage`, `dead-letter.topology`, `dead-letter.pipeline`, `dead-letter.failed-at` and, when known, `dead-letter.origin.topic`, `dead-letter.origin.partition` and `dead-letter.origin.offset`. A consumer can therefore fix and replay them unchanged. Uses the `kafka` sink\'s idempotent producer: the batch commits only after its dead letters are acknowledged.',
+  fields,
+  examples: ['deadLetter:\n  type: dead-letter\n  brokers: ${KAFKA_BROKERS:-127.0.0.1:9092}\n  topic: users_created_dead\n  createTopic: { partitions: 1 }'],
+  create: (config, ctx) => deadLetterSink(config, ctx),
+});

@@ -1,0 +1,308 @@
+/**
+ * kafka — produces every record to a Kafka topic with an idempotent producer (acks=all), and
+ * acknowledges a write only when the brokers acknowledged every one of its messages.
+ *
+ * A record becomes a message: key = the record's key, value = the record's value as it is when it is a
+ * Buffer or a string, its JSON otherwise (null: a tombstone), timestamp = the record's timestamp,
+ * headers = the record's headers. The partition is librdkafka's (a hash of the key).
+ *
+ * A write enqueues all its messages at once and counts their delivery reports: it resolves when every
+ * report came back OK and rejects with the first delivery error otherwise. When librdkafka's local
+ * queue is full, the sink serves delivery reports and tries again instead of failing. Transient broker
+ * errors and timeouts are retryable (the framework's sink policy retries the chunk); a message too
+ * large, a missing topic or an authorization failure is not. After a fatal producer error the
+ * producer is replaced before the next write.
+ *
+ * ```yaml
+ * sink:
+ *   type: kafka
+ *   brokers: ${KAFKA_BROKERS:-127.0.0.1:9092}
+ *   topic: users_created
+ *   createTopic: { partitions: 3, replicationFactor: 1 }
+ *   compression: lz4
+ * ```
+ * See also: the `kafka` source, the `dead-letter` sink (which reuses this producer), clients/kafka.ts.
+ */
+import Kafka from 'node-rdkafka';
+import type { LibrdKafkaError, MessageHeader } from 'node-rdkafka';
+import { defineComponent } from '../topology/registry.ts';
+import { objectCodec, optional, required, withDefault, type ConfigOf } from '../topology/spec.ts';
+import { Duration, PositiveInt, TopicName, oneOf } from '../topology/codecs.ts';
+import type { ComponentContext, Sink, StreamRecord } from '../topology/types.ts';
+import { connectClient, disconnectClient, ensureTopic, forwardClientLogs, kafkaClientFields, librdkafkaConfig, type KafkaClientConfig, type ManagedOptions } from '../clients/kafka.ts';
+
+const ERR = Kafka.CODES.ERRORS;
+
+/** librdkafka options that Kafka sinks set for their delivery guarantees. */
+export const PRODUCER_GUARANTEES: ManagedOptions = {
+  'enable.idempotence': 'the sink always produces idempotently, so its own retries add no duplicates',
+  acks: 'the sink waits for every in-sync replica (acks=all)',
+  'request.required.acks': 'the sink waits for every in-sync replica (acks=all)',
+  dr_cb: 'the sink counts delivery reports itself',
+  dr_msg_cb: 'the sink counts delivery reports itself',
+};
+
+/** Errors worth another attempt: the broker or the network may recover, or the producer is replaced. */
+const RETRYABLE_CODES = new Set<number>([
+  ERR.ERR__TRANSPORT,
+  ERR.ERR__ALL_BROKERS_DOWN,
+  ERR.ERR__RESOLVE,
+  ERR.ERR__MSG_TIMED_OUT,
+  ERR.ERR__TIMED_OUT,
+  ERR.ERR__QUEUE_FULL,
+  ERR.ERR__FATAL,
+  ERR.ERR_LEADER_NOT_AVAILABLE,
+  ERR.ERR_NOT_LEADER_FOR_PARTITION,
+  ERR.ERR_REQUEST_TIMED_OUT,
+  ERR.ERR_NETWORK_EXCEPTION,
+  ERR.ERR_NOT_ENOUGH_REPLICAS,
+  ERR.ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+  ERR.ERR_KAFKA_STORAGE_ERROR,
+  ERR.ERR_THROTTLING_QUOTA_EXCEEDED,
+]);
+
+/** A failed write: how many messages were not delivered, and the first delivery error's code. */
+export class KafkaWriteError extends Error {
+  constructor(
+    message: string,
+    readonly code: number | undefined,
+  ) {
+    super(message);
+    this.name = 'KafkaWriteError';
+  }
+}
+
+/** Whether a failed Kafka write is worth retrying. */
+export function isRetryableKafkaError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'number' && RETRYABLE_CODES.has(code);
+}
+
+/** What one record becomes on the wire. */
+export interface OutgoingMessage {
+  key: string | null;
+  value: Buffer | null;
+  /** ms since epoch; null lets the producer stamp it. */
+  timestamp: number | null;
+  headers?: MessageHeader[];
+}
+
+/** A value as message bytes: Buffers and strings as they are, null/undefined as a tombstone, anything else as JSON. */
+export function encodeValue(value: unknown): Buffer | null {
+  if (value === null || value === undefined) return null;
+  if (Buffer.isBuffer(value)) return value;
+  if (typeof value === 'string') return Buffer.from(value, 'utf8');
+  return Buffer.from(JSON.stringify(value), 'utf8');
+}
+
+export function recordToMessage(record: StreamRecord): OutgoingMessage {
+  return {
+    key: record.key,
+    value: encodeValue(record.value),
+    timestamp: Number.isFinite(record.timestamp) ? Math.trunc(record.timestamp) : null,
+    ...(record.headers ? { headers: Object.entries(record.headers).map(([name, value]) => ({ [name]: value })) } : {}),
+  };
+}
+
+/** Messages of one write call: delivery reports are counted against it (it is each message's opaque). */
+interface PendingWrite {
+  outstanding: number;
+  failed: number;
+  firstError?: LibrdKafkaError;
+  allProduced: boolean;
+  settle(): void;
+}
+
+const POLL_INTERVAL_MS = 5;
+const QUEUE_FULL_WAIT_MS = 5;
+
+export interface ProducerSinkSettings {
+  client: KafkaClientConfig;
+  topic: string;
+  createTopic?: { partitions: number; replicationFactor: number };
+  /** librdkafka producer options of the component (compression, linger, …); the guarantees are added. */
+  tuning: Record<string, string | number | boolean>;
+}
+
+/**
+ * A sink that produces each record, as `toMessage` shapes it, to `settings.topic`. Shared by the
+ * `kafka` and `dead-letter` sinks.
+ */
+export function kafkaProducerSink(settings: ProducerSinkSettings, ctx: ComponentContext, description: string, toMessage: (record: StreamRecord) => OutgoingMessage): Sink {
+  const log = ctx.logger;
+  const { client, topic } = settings;
+  let producer: Kafka.Producer | undefined;
+  let fatal: LibrdKafkaError | undefined;
+  let replacing: Promise<void> | undefined;
+
+  const connect = async (): Promise<Kafka.Producer> => {
+    const p = new Kafka.Producer({ ...settings.tuning, ...librdkafkaConfig(client), 'enable.idempotence': true, acks: 'all', dr_cb: true } as Kafka.ProducerGlobalConfig);
+    forwardClientLogs(p, log, description);
+    p.on('event.error', (error) => {
+      if (error.isFatal) fatal = error;
+    });
+    p.on('delivery-report', (error, report) => {
+      const write = report.opaque as PendingWrite;
+      write.outstanding--;
+      if (error) {
+        write.failed++;
+        write.firstError ??= error;
+        if (error.code === ERR.ERR__FATAL) fatal = error;
+      }
+      if (write.allProduced && write.outstanding === 0) write.settle();
+    });
+    await connectClient(p, client, client.connectTimeout);
+    return p;
+  };
+
+  /** An idempotent producer that hit a fatal error (e.g. a sequence gap) cannot produce again: replace it. */
+  const replaceProducer = async (): Promise<void> => {
+    log.warn(`${description}: replacing the producer after a fatal error: ${fatal?.message}`);
+    const old = producer;
+    producer = undefined;
+    if (old) await disconnectClient(old, 5000);
+    producer = await connect();
+    fatal = undefined;
+  };
+
+  return {
+    async start() {
+      const p = await connect();
+      try {
+        if (settings.createTopic) {
+          const { partitions, replicationFactor } = settings.createTopic;
+          const outcome = await ensureTopic(client, topic, partitions, replicationFactor);
+          if (outcome === 'created') log.info(`${description}: created topic ${topic} (${partitions} partition(s), replication factor ${replicationFactor})`);
+        }
+      } catch (error) {
+        await disconnectClient(p, 5000);
+        throw error;
+      }
+      producer = p;
+    },
+
+    async write(records) {
+      if (fatal) await (replacing ??= replaceProducer().finally(() => (replacing = undefined)));
+      const p = producer;
+      if (!p) throw new KafkaWriteError(`${description}: not started`, undefined);
+      let settle!: () => void;
+      const delivered = new Promise<void>((resolve) => (settle = resolve));
+      const write: PendingWrite = { outstanding: 0, failed: 0, allProduced: false, settle };
+      let refused: { error: LibrdKafkaError; index: number } | undefined;
+      // Delivery reports reach JavaScript only when the producer is polled: poll while this write waits.
+      const poller = setInterval(() => {
+        if (p.isConnected()) p.poll();
+      }, POLL_INTERVAL_MS);
+      try {
+        for (let i = 0; i < records.length && !refused; i++) {
+          const message = toMessage(records[i]);
+          while (true) {
+            try {
+              p.produce(topic, null, message.value, message.key, message.timestamp, write, message.headers);
+              write.outstanding++;
+              break;
+            } catch (error) {
+              if ((error as LibrdKafkaError).code !== ERR.ERR__QUEUE_FULL) {
+                refused = { error: error as LibrdKafkaError, index: i };
+                break;
+              }
+              // The local queue is full: let delivery reports drain it, then try the same message again.
+              p.poll();
+              await new Promise((resolve) => setTimeout(resolve, QUEUE_FULL_WAIT_MS));
+            }
+          }
+        }
+        write.allProduced = true;
+        if (write.outstanding === 0) settle();
+        // Even when a message was refused, wait for the ones already enqueued: nothing is left in flight.
+        await delivered;
+      } finally {
+        clearInterval(poller);
+      }
+      if (refused) {
+        throw new KafkaWriteError(`${description}: record ${refused.index + 1} of ${records.length} refused by the producer: ${refused.error.message}`, refused.error.code);
+      }
+      if (write.firstError) {
+        throw new KafkaWriteError(`${description}: ${write.failed} of ${records.length} message(s) not delivered: ${write.firstError.message}`, write.firstError.code);
+      }
+    },
+
+    isRetryable: isRetryableKafkaError,
+
+    async close() {
+      const p = producer;
+      producer = undefined;
+      // Producer.disconnect flushes what is still queued (bounded) before it disconnects.
+      if (p) await disconnectClient(p, 10_000);
+    },
+
+    describe: () => description,
+  };
+}
+
+export const COMPRESSION_CODECS: readonly string[] = ['none', ...['gzip', 'snappy', 'lz4', 'zstd'].filter((codec) => Kafka.features.includes(codec))];
+
+/** `createTopic`, shared with the dead-letter sink. */
+export const createTopicField = optional(
+  objectCodec('topic creation', {
+    partitions: withDefault(PositiveInt, 3, 'Partitions of the new topic (the most consumers of one group that can share it).'),
+    replicationFactor: withDefault(PositiveInt, 1, 'Copies of each partition; at most the number of brokers.'),
+  }),
+  'Create the topic at start when it does not exist (an existing topic is left as it is). Without it the topic must exist, or the brokers must auto-create it.',
+);
+
+const fields = {
+  ...kafkaClientFields({
+    ...PRODUCER_GUARANTEES,
+    'compression.type': 'use `compression`',
+    'compression.codec': 'use `compression`',
+    'linger.ms': 'use `linger`',
+    'queue.buffering.max.ms': 'use `linger`',
+    'batch.size': 'use `batchSize`',
+    'batch.num.messages': 'use `batchNumMessages`',
+    'message.timeout.ms': 'use `deliveryTimeout`',
+    'delivery.timeout.ms': 'use `deliveryTimeout`',
+  }),
+  topic: required(TopicName, 'Topic to produce to.'),
+  createTopic: createTopicField,
+  compression: withDefault(oneOf(COMPRESSION_CODECS), 'none', `Compression of message batches; this build of librdkafka supports ${COMPRESSION_CODECS.join(', ')}.`),
+  linger: withDefault(Duration, 5, 'How long the producer waits for more messages before sending a batch (larger batches, a little more latency).'),
+  batchSize: optional(PositiveInt, 'Upper bound, in bytes, of one batch of messages to a partition (librdkafka\'s default: 1000000).'),
+  batchNumMessages: optional(PositiveInt, 'Upper bound of messages in one batch to a partition (librdkafka\'s default: 10000).'),
+  deliveryTimeout: withDefault(
+    Duration,
+    30_000,
+    'How long a message may take to be acknowledged, retries included, before its write fails (and the framework retries the chunk).',
+  ),
+};
+
+export type KafkaSinkConfig = ConfigOf<typeof fields>;
+
+export function describeKafkaSink(config: Pick<KafkaSinkConfig, 'topic' | 'compression'>): string {
+  return `kafka topic ${config.topic}${config.compression === 'none' ? '' : ` (${config.compression})`}`;
+}
+
+export function kafkaSink(config: KafkaSinkConfig, ctx: ComponentContext): Sink {
+  const tuning: Record<string, string | number> = {
+    'compression.type': config.compression,
+    'linger.ms': config.linger,
+    'message.timeout.ms': config.deliveryTimeout,
+  };
+  if (config.batchSize !== undefined) tuning['batch.size'] = config.batchSize;
+  if (config.batchNumMessages !== undefined) tuning['batch.num.messages'] = config.batchNumMessages;
+  return kafkaProducerSink({ client: config, topic: config.topic, createTopic: config.createTopic, tuning }, ctx, describeKafkaSink(config), recordToMessage);
+}
+
+defineComponent({
+  kind: 'sink',
+  type: 'kafka',
+  summary: 'Produces records to a Kafka topic with an idempotent producer; a write completes when every message is acknowledged.',
+  description:
+    'Produces each record to `topic` with node-rdkafka (enable.idempotence, acks=all): key = the record key, value = the record value (Buffers and strings as they are, anything else as JSON, null as a tombstone), timestamp and headers from the record. A write resolves only when every delivery report came back OK, so the source commits only what the brokers hold; it rejects with the first delivery error otherwise. Transient errors (broker unreachable, timeouts, not enough replicas) are retried by the sink policy; a message too large, a missing topic or an authorization failure fails the batch at once. `createTopic` creates the topic at start when it is missing.',
+  fields,
+  examples: [
+    'sink:\n  type: kafka\n  brokers: ${KAFKA_BROKERS:-127.0.0.1:9092}\n  topic: users_created\n  createTopic: { partitions: 3, replicationFactor: 1 }',
+    'sink:\n  type: kafka\n  brokers: ${KAFKA_BROKERS}\n  topic: users_created\n  compression: lz4\n  linger: 20ms\n  batch: { maxRows: 5000, concurrency: 2 }',
+  ],
+  create: (config, ctx) => kafkaSink(config, ctx),
+});

@@ -1,0 +1,406 @@
+/**
+ * The Kafka components against a real broker (KAFKA_BROKERS, default 127.0.0.1:9092), driven directly
+ * through their factories with a context whose dead-letter output is an array: round trips, commits
+ * seen by the next member of the group, rollback redelivery, dead-lettering, rebalances, caught-up
+ * detection and start-up failures. Every test uses its own topics and group ids, deleted afterwards.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, describe, test } from 'node:test';
+import Kafka from 'node-rdkafka';
+import { asyncScheduler } from 'rxjs';
+import winston from 'winston';
+import Transport from 'winston-transport';
+import { checkKafka } from '../../clients/kafka.ts';
+import { formatErrors, UserFacingError } from '../../topology/errors.ts';
+import { registry } from '../../topology/registry.ts';
+import type { ComponentContext, DeadLetterValue, Sink, Source, SourceBatch, StreamRecord } from '../../topology/types.ts';
+import '../../sources/kafka.ts';
+import '../../sinks/kafka.ts';
+import '../../sinks/dead-letter.ts';
+
+const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
+const runId = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+const topics: string[] = [];
+
+function topicName(what: string): string {
+  const name = `kafka-test-${what}-${runId}`;
+  topics.push(name);
+  return name;
+}
+
+interface Harness {
+  ctx: ComponentContext;
+  deadLetters: Array<{ record: StreamRecord; reason: string }>;
+  warnings: string[];
+}
+
+class Capture extends Transport {
+  constructor(private readonly warnings: string[]) {
+    super();
+  }
+  override log(info: { level: string; message: string }, next: () => void): void {
+    if (info.level === 'warn' || info.level === 'error') this.warnings.push(info.message);
+    next();
+  }
+}
+
+function harness(): Harness {
+  const deadLetters: Harness['deadLetters'] = [];
+  const warnings: string[] = [];
+  const logger = winston.createLogger({ level: 'debug', transports: [new Capture(warnings)] });
+  const ctx: ComponentContext = {
+    topology: 'kafka-test',
+    pipeline: 'main',
+    path: 'pipelines.main.source',
+    logger,
+    scheduler: asyncScheduler,
+    deadLetter: (record, reason) => deadLetters.push({ record, reason }),
+  };
+  return { ctx, deadLetters, warnings };
+}
+
+function decode(kind: 'source' | 'sink', config: Record<string, unknown>) {
+  const result = registry.codec(kind).decode(config);
+  if (result._tag === 'Left') throw new Error(formatErrors(result.left).join('\n'));
+  return result.right;
+}
+
+const open: Array<Source | Sink> = [];
+
+async function source(config: Record<string, unknown>, h = harness()): Promise<Source> {
+  const s = await registry.create('source', decode('source', { type: 'kafka', brokers, ...config }), h.ctx);
+  await s.start();
+  open.push(s);
+  return s;
+}
+
+async function sink(config: Record<string, unknown>, h = harness()): Promise<Sink> {
+  const s = await registry.create('sink', decode('sink', { type: 'kafka', brokers, ...config }), h.ctx);
+  await s.start();
+  open.push(s);
+  return s;
+}
+
+async function close(component: Source | Sink): Promise<void> {
+  open.splice(open.indexOf(component), 1);
+  await component.close();
+}
+
+/** Read until `want` records (and dead letters) arrived or `ms` passed; every batch is returned. */
+async function readUntil(s: Source, want: (records: StreamRecord[], batches: SourceBatch[]) => boolean, ms = 20_000, maxRecords = 1000): Promise<{ records: StreamRecord[]; batches: SourceBatch[] }> {
+  const records: StreamRecord[] = [];
+  const batches: SourceBatch[] = [];
+  const deadline = Date.now() + ms;
+  while (!want(records, batches)) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms with ${records.length} record(s) in ${batches.length} batch(es)`);
+    const batch = await s.read(maxRecords, 200);
+    batches.push(batch);
+    records.push(...batch.records);
+  }
+  return { records, batches };
+}
+
+const where = (r: StreamRecord): string => `${r.origin?.partition}@${r.origin?.offset}`;
+
+after(async () => {
+  for (const component of open.splice(0)) await component.close().catch(() => undefined);
+  const admin = Kafka.AdminClient.create({ 'bootstrap.servers': brokers, log_level: 0 });
+  for (const topic of topics) await new Promise<void>((resolve) => admin.deleteTopic(topic, 10_000, () => resolve()));
+  admin.disconnect();
+});
+
+describe(`kafka components against ${brokers}`, () => {
+  test('sink → topic → source: exact keys, values, timestamps, headers and origins', async () => {
+    const topic = topicName('roundtrip');
+    const out = await sink({ topic, createTopic: { partitions: 1 } });
+    const sent: StreamRecord[] = Array.from({ length: 30 }, (_, i) => ({
+      key: i % 5 === 0 ? null : `user-${i}`,
+      value: { i, name: i % 2 ? 'Ава' : 'Ava', tags: ['x'.repeat(i)] },
+      timestamp: 1_700_000_000_000 + i * 1000,
+      ...(i === 3 ? { headers: { trace: 'abc' } } : {}),
+    }));
+    await out.write(sent);
+    await close(out);
+
+    const h = harness();
+    const src = await source({ topics: [topic], groupId: `g-roundtrip-${runId}` }, h);
+    const { records, batches } = await readUntil(src, (r) => r.length >= sent.length);
+    assert.equal(records.length, sent.length, 'nothing more than what was written');
+    assert.deepEqual(
+      records.map((r) => ({ key: r.key, value: r.value, timestamp: r.timestamp })),
+      sent.map((r) => ({ key: r.key, value: r.value, timestamp: r.timestamp })),
+    );
+    assert.deepEqual(
+      records.map((r) => r.origin),
+      sent.map((_, i) => ({ topic, partition: 0, offset: i })),
+      'origins are topic/partition/offset, in order',
+    );
+    assert.equal(records[7].raw?.toString(), JSON.stringify(sent[7].value), 'raw is the message bytes');
+    assert.deepEqual(records[3].headers, { trace: 'abc' });
+    assert.equal(records[4].headers, undefined);
+    const withRecords = batches.filter((b) => b.records.length > 0);
+    assert.deepEqual(withRecords.at(-1)?.endOffsets, { [`${topic}/0`]: 30 }, 'end offset = last offset + 1');
+    assert.deepEqual(withRecords[0].startOffsets, { [`${topic}/0`]: 0 });
+    assert.equal(h.deadLetters.length, 0);
+  });
+
+  test('a commit is where the next member of the group starts; uncommitted records are read again', async () => {
+    const topic = topicName('commit');
+    const out = await sink({ topic, createTopic: { partitions: 1 } });
+    await out.write(Array.from({ length: 20 }, (_, i) => ({ key: null, value: { i }, timestamp: Date.now() })));
+    await close(out);
+
+    const group = `g-commit-${runId}`;
+    const first = await source({ topics: topic, groupId: group });
+    const { batches } = await readUntil(first, (r) => r.length >= 12, 20_000, 12);
+    const read = batches.flatMap((b) => b.records);
+    assert.equal(read.length, 12, 'maxRecords bounds what one read returns');
+    for (const batch of batches) if (batch.records.length > 0) await first.commit(batch);
+    // Read more without committing: those must come back to the next member.
+    await readUntil(first, (r) => r.length >= 3, 20_000, 3);
+    await close(first);
+
+    const second = await source({ topics: topic, groupId: group });
+    const { records } = await readUntil(second, (r) => r.length >= 8);
+    assert.deepEqual(
+      records.map((r) => (r.value as { i: number }).i),
+      [12, 13, 14, 15, 16, 17, 18, 19],
+      'starts right after the committed offset, including what was read but not committed',
+    );
+  });
+
+  test('rollback redelivers exactly the read-but-uncommitted records, on every partition', async () => {
+    const topic = topicName('rollback');
+    const out = await sink({ topic, createTopic: { partitions: 3 } });
+    await out.write(Array.from({ length: 60 }, (_, i) => ({ key: `k${i}`, value: { i }, timestamp: Date.now() })));
+    await close(out);
+
+    const src = await source({ topics: topic, groupId: `g-rollback-${runId}` });
+    const committed = await readUntil(src, (r) => r.length > 0, 20_000, 15);
+    for (const batch of committed.batches) if (batch.records.length > 0) await src.commit(batch);
+    const uncommitted = await readUntil(src, (r, b) => committed.records.length + r.length === 60 && b.at(-1)!.caughtUp, 20_000, 20);
+    assert.ok(uncommitted.batches.filter((b) => b.records.length > 0).length >= 2, 'several uncommitted batches');
+
+    await src.rollback();
+    const again = await readUntil(src, (r, b) => r.length >= uncommitted.records.length && b.at(-1)!.caughtUp);
+    assert.deepEqual(again.records.map(where).sort(), uncommitted.records.map(where).sort(), 'the same records, no more, no fewer');
+    assert.equal(new Set([...committed.records, ...again.records].map(where)).size, 60, 'together with the committed ones: every record once');
+
+    // A second rollback after committing everything redelivers nothing.
+    for (const batch of again.batches) if (batch.records.length > 0) await src.commit(batch);
+    await src.rollback();
+    const nothing = await src.read(100, 500);
+    assert.equal(nothing.records.length, 0);
+  });
+
+  test('empty and invalid JSON messages are dead-lettered with their bytes and origin, and committed past', async () => {
+    const topic = topicName('invalid');
+    const out = await sink({ topic, createTopic: { partitions: 1 } });
+    const values = ['{"ok":1}', 'not json', '', null, '{"ok":2', '  ', '{"ok":3}'];
+    await out.write(values.map((value, i) => ({ key: `k${i}`, value, timestamp: 1_700_000_000_000 + i })));
+    await close(out);
+
+    const group = `g-invalid-${runId}`;
+    const h = harness();
+    const src = await source({ topics: topic, groupId: group }, h);
+    const { records, batches } = await readUntil(src, (r) => r.length + h.deadLetters.length >= values.length);
+    assert.deepEqual(
+      records.map((r) => r.value),
+      [{ ok: 1 }, { ok: 3 }],
+    );
+    assert.deepEqual(
+      h.deadLetters.map((d) => ({ offset: d.record.origin?.offset, key: d.record.key, raw: d.record.raw?.toString(), timestamp: d.record.timestamp })),
+      [1, 2, 3, 4, 5].map((i) => ({ offset: i, key: `k${i}`, raw: values[i] ?? '', timestamp: 1_700_000_000_000 + i })),
+    );
+    assert.match(h.deadLetters[0].reason, /^invalid JSON: .+/);
+    assert.equal(h.deadLetters[1].reason, 'invalid JSON: empty message');
+    assert.equal(h.deadLetters[2].reason, 'invalid JSON: empty message', 'a null value (tombstone) is empty');
+    assert.match(h.deadLetters[3].reason, /^invalid JSON: /);
+    assert.equal(h.deadLetters[4].reason, 'invalid JSON: empty message');
+
+    for (const batch of batches) if (Object.keys(batch.endOffsets).length > 0) await src.commit(batch);
+    await close(src);
+    const next = await source({ topics: topic, groupId: group });
+    const after = await readUntil(next, (_, b) => b.at(-1)?.caughtUp === true);
+    assert.equal(after.records.length, 0, 'the group committed past the dead-lettered messages');
+  });
+
+  test('a batch holding only dead letters still carries end offsets to commit', async () => {
+    const topic = topicName('only-invalid');
+    const out = await sink({ topic, createTopic: { partitions: 1 } });
+    await out.write([{ key: null, value: 'oops', timestamp: Date.now() }]);
+    await close(out);
+    const h = harness();
+    const src = await source({ topics: topic, groupId: `g-only-invalid-${runId}` }, h);
+    const { batches } = await readUntil(src, () => h.deadLetters.length === 1);
+    const batch = batches.at(-1)!;
+    assert.equal(batch.records.length, 0);
+    assert.deepEqual(batch.endOffsets, { [`${topic}/0`]: 1 });
+  });
+
+  test('the dead-letter sink writes the original bytes with the report in headers', async () => {
+    const topic = topicName('dead');
+    const h = harness();
+    const dead = await registry.create('sink', decode('sink', { type: 'dead-letter', brokers, topic, createTopic: { partitions: 1 } }), h.ctx);
+    await dead.start();
+    open.push(dead);
+    const letter = (value: unknown, reason: string): DeadLetterValue => ({
+      reason,
+      stage: 'operators[0] (validate)',
+      topology: 'users',
+      pipeline: 'ingest',
+      origin: { topic: 'users_created', partition: 2, offset: 41 },
+      value,
+      failedAt: Date.UTC(2026, 10, 21, 12, 0, 0),
+    });
+    const original = Buffer.from([0x7b, 0x22, 0xff, 0x00, 0x7d]); // not even UTF-8: bytes must survive as they are
+    await dead.write([
+      { key: 'user-1', value: letter({ parsed: true }, 'login.uuid: expected a string, got undefined'), timestamp: 1_700_000_000_123, raw: original, origin: { topic: 'users_created', partition: 2, offset: 41 } },
+      { key: null, value: letter({ from: 'memory' }, 'no raw bytes'), timestamp: 1_700_000_000_456 },
+    ]);
+    await close(dead);
+
+    const consumer = new Kafka.KafkaConsumer({ 'bootstrap.servers': brokers, 'group.id': `g-dead-${runId}`, 'enable.auto.commit': false }, { 'auto.offset.reset': 'earliest' });
+    await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 10_000 }, (error) => (error ? reject(error) : resolve())));
+    try {
+      consumer.assign([{ topic, partition: 0, offset: 0 }]);
+      const messages: Kafka.Message[] = [];
+      const deadline = Date.now() + 20_000;
+      while (messages.length < 2 && Date.now() < deadline) {
+        messages.push(...(await new Promise<Kafka.Message[]>((resolve, reject) => consumer.consume(10, (error, m) => (error ? reject(error) : resolve(m))))));
+      }
+      assert.equal(messages.length, 2);
+      const headers = (m: Kafka.Message) => Object.fromEntries((m.headers ?? []).flatMap((h) => Object.entries(h).map(([k, v]) => [k, v.toString()])));
+      assert.deepEqual(messages[0].value, original);
+      assert.equal(messages[0].key?.toString(), 'user-1');
+      assert.equal(messages[0].timestamp, 1_700_000_000_123);
+      assert.deepEqual(headers(messages[0]), {
+        'dead-letter.reason': 'login.uuid: expected a string, got undefined',
+        'dead-letter.stage': 'operators[0] (validate)',
+        'dead-letter.topology': 'users',
+        'dead-letter.pipeline': 'ingest',
+        'dead-letter.failed-at': '2026-11-21T12:00:00.000Z',
+        'dead-letter.origin.topic': 'users_created',
+        'dead-letter.origin.partition': '2',
+        'dead-letter.origin.offset': '41',
+      });
+      assert.equal(messages[1].value?.toString(), '{"from":"memory"}', 'without raw bytes: the rejected value as JSON');
+      assert.equal(messages[1].key, null);
+      assert.equal(headers(messages[1])['dead-letter.reason'], 'no raw bytes');
+    } finally {
+      await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+    }
+  });
+
+  test('caughtUp turns true once every assigned partition is read to its end (availableNow)', async () => {
+    const topic = topicName('caughtup');
+    const out = await sink({ topic, createTopic: { partitions: 3 } });
+    await out.write(Array.from({ length: 45 }, (_, i) => ({ key: `k${i}`, value: { i }, timestamp: Date.now() })));
+
+    const src = await source({ topics: topic, groupId: `g-caughtup-${runId}` });
+    const before = await src.read(10, 0);
+    assert.equal(before.caughtUp, false, 'not caught up before the group assigned partitions');
+    const { records, batches } = await readUntil(src, (_, b) => b.at(-1)?.caughtUp === true, 20_000, 10);
+    assert.equal(records.length + before.records.length, 45, 'caught up only after every record was read');
+    const withRecords = batches.filter((b) => b.records.length > 0);
+    assert.ok(withRecords.slice(0, -1).every((b) => !b.caughtUp), 'batches before the last were not caught up');
+    assert.equal(batches.at(-1)?.metrics?.lag, 0);
+    assert.equal(batches.at(-1)?.metrics?.assignedPartitions, 3);
+
+    // New messages: no longer caught up, and the lag counts them.
+    await out.write(Array.from({ length: 5 }, (_, i) => ({ key: `n${i}`, value: { i }, timestamp: Date.now() })));
+    const more = await readUntil(src, (r, b) => r.length === 5 && b.at(-1)!.caughtUp);
+    assert.equal(more.records.length, 5);
+    await close(out);
+  });
+
+  for (const strategy of ['cooperative-sticky', 'range'] as const) {
+    test(`a rebalance (${strategy}) moves a partition to a new member; committing it afterwards warns instead of failing`, async () => {
+      const topic = topicName(`rebalance-${strategy}`);
+      const out = await sink({ topic, createTopic: { partitions: 2 } });
+      await out.write(Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: { i }, timestamp: Date.now() })));
+      await close(out);
+
+      const group = `g-rebalance-${strategy}-${runId}`;
+      const rdkafka = strategy === 'range' ? { 'partition.assignment.strategy': 'range' } : {};
+      const ha = harness();
+      const a = await source({ topics: topic, groupId: group, rdkafka }, ha);
+      const first = await readUntil(a, (r) => r.length === 40);
+      assert.deepEqual([...new Set(first.records.map((r) => r.origin?.partition))].sort(), [0, 1], 'the only member reads both partitions');
+      const inPartition = (partition: number | undefined) => first.records.filter((r) => r.origin?.partition === partition);
+
+      const b = await source({ topics: topic, groupId: group, rdkafka });
+      // Rebalance callbacks are served while members read: keep both reading until each owns one partition.
+      const fromA: StreamRecord[] = [];
+      const fromB: StreamRecord[] = [];
+      const deadline = Date.now() + 30_000;
+      let ownedByA = 2;
+      let ownedByB = 0;
+      while (!(ownedByA === 1 && ownedByB === 1 && fromB.length > 0 && fromB.length === inPartition(fromB[0].origin?.partition).length)) {
+        assert.ok(Date.now() < deadline, `rebalance did not settle (a owns ${ownedByA}, b owns ${ownedByB}, b read ${fromB.length})`);
+        const [ba, bb] = await Promise.all([a.read(100, 200), b.read(100, 200)]);
+        fromA.push(...ba.records);
+        fromB.push(...bb.records);
+        ownedByA = Number(ba.metrics?.assignedPartitions);
+        ownedByB = Number(bb.metrics?.assignedPartitions);
+      }
+      const moved = fromB[0].origin?.partition;
+      const kept = moved === 0 ? 1 : 0;
+      assert.deepEqual(
+        fromB.map(where),
+        inPartition(moved).map(where),
+        'the new owner reads the moved partition from the last committed offset (none: the start)',
+      );
+      if (strategy === 'cooperative-sticky') assert.deepEqual(fromA, [], 'incremental: a keeps its position on the partition it still owns');
+      else assert.ok(fromA.every((r) => r.origin?.partition === kept), 'eager: a re-reads at most the partition it got back');
+
+      // a's batches covered both partitions; committing them must not fail for the one it lost.
+      for (const batch of first.batches) if (batch.records.length > 0) await a.commit(batch);
+      assert.ok(
+        ha.warnings.some((w) => w.includes(`not committing ${topic}/${moved}`)),
+        `a warning names the moved partition; got: ${ha.warnings.join(' | ')}`,
+      );
+      await close(a);
+      await close(b);
+      // What a committed for the partition it kept is the group's position: a new member reads nothing there.
+      const c = await source({ topics: topic, groupId: group });
+      const rest = await readUntil(c, (_, bs) => bs.at(-1)?.caughtUp === true);
+      assert.deepEqual(rest.records.map(where), inPartition(moved).map(where), 'only the moved partition, never committed, is read again');
+    });
+  }
+
+  test('an unreachable broker fails start() quickly with an error naming the address and the fix', async () => {
+    const unreachable = '127.0.0.1:1';
+    for (const kind of ['source', 'sink'] as const) {
+      const config = kind === 'source' ? { type: 'kafka', brokers: unreachable, topics: 'x', groupId: 'g', connectTimeout: '2s' } : { type: 'kafka', brokers: unreachable, topic: 'x', connectTimeout: '2s' };
+      const component = await registry.create(kind, decode(kind, config), harness().ctx);
+      const started = Date.now();
+      await assert.rejects(component.start(), (error: unknown) => {
+        assert.ok(error instanceof UserFacingError, `a UserFacingError, got ${String(error)}`);
+        assert.match(error.message, /^cannot reach Kafka at 127\.0\.0\.1:1 within 2 s \(.*Connection refused/);
+        assert.match(error.message, /npm run services -- up/);
+        assert.match(error.message, /KAFKA_BROKERS=host:port/);
+        return true;
+      });
+      assert.ok(Date.now() - started < 6000, `${kind} failed within the connect timeout (took ${Date.now() - started} ms)`);
+    }
+    const started = Date.now();
+    await assert.rejects(checkKafka(unreachable, 2000), UserFacingError);
+    assert.ok(Date.now() - started < 6000);
+    assert.deepEqual(await checkKafka(brokers, 10_000), { brokers: 1 });
+  });
+
+  test('a write that cannot be delivered rejects, and the error says whether a retry can help', async () => {
+    const topic = topicName('too-large');
+    const out = await sink({ topic, createTopic: { partitions: 1 }, rdkafka: { 'message.max.bytes': 2000 } });
+    const small = { key: 'a', value: { ok: true }, timestamp: Date.now() };
+    const large = { key: 'b', value: { blob: 'x'.repeat(5000) }, timestamp: Date.now() };
+    await assert.rejects(out.write([small, large]), (error: Error) => {
+      assert.match(error.message, /record 2 of 2 refused by the producer: .*too large/i);
+      assert.equal(out.isRetryable?.(error), false, 'a message too large is not retryable');
+      return true;
+    });
+    await out.write([small]);
+  });
+});
