@@ -110,7 +110,7 @@ const fields = {
   interval: withDefault(Duration, 1000, 'Time from the start of one request to the start of the next, per poller; 0 = back to back. A slower response is followed at once.'),
   concurrency: withDefault(PositiveInt, 1, 'Pollers requesting in parallel, each on its own keep-alive connection; their starts are spread over one `interval`.'),
   duration: optional(Duration, 'Stop requesting this long after start; the source then reports `finished` once everything fetched is committed, and the pipeline ends. Unbounded when absent.'),
-  maxRequests: optional(PositiveInt, 'Stop after this many successful requests in total (failed attempts are retried and do not count); then as `duration`.'),
+  maxRequests: optional(PositiveInt, 'Stop after this many successful requests in total (failed attempts are retried and do not count); the source then finishes as with `duration`.'),
   timeout: withDefault(Duration, 10_000, 'Per request: no complete response within this time is a `timeout` failure (the request is aborted and retried).'),
   retry: withDefault(objectCodec('http-poll retry', retryFields), defaultRetry, 'How failed requests are retried.'),
   maxBuffered: withDefault(
@@ -181,6 +181,7 @@ function classify(status: number, retryAfter: string | undefined, body: string, 
     const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(retryAfter, now) : undefined;
     return { kind, status, retryable: true, retryAfterMs, message: `HTTP ${status}${body ? `: ${excerpt(body)}` : ''}` };
   }
+  // Other 4xx, and a 1xx/3xx that got did not resolve (e.g. a redirect without Location).
   if (status < 200 || status >= 300) {
     return { kind: 'http4xx', status, retryable: RETRYABLE_4XX.has(status), message: `HTTP ${status}${body ? `: ${excerpt(body)}` : ''}` };
   }
@@ -200,7 +201,7 @@ function classify(status: number, retryAfter: string | undefined, body: string, 
   return { kind: 'unexpectedShape', status, retryable: true, message: `${where} is not an array (${elements === undefined ? 'absent' : typeof elements}): ${excerpt(body, 120)}` };
 }
 
-/** Records handed out in one `read`, kept until committed. */
+/** Records with consecutive sequence numbers: one response in the buffer, or one handed-out batch. */
 interface Chunk {
   firstSeq: number;
   records: StreamRecord[];
@@ -264,7 +265,14 @@ export class HttpPollSource implements Source {
     for (const [name, value] of Object.entries(config.query)) url.searchParams.set(name, String(value));
     this.requestUrl = url.toString();
     // A password in the URL may surface in a client library's error message: mask it in every log line.
-    if (url.password) registerSecret(decodeURIComponent(url.password));
+    if (url.password) {
+      registerSecret(url.password);
+      try {
+        registerSecret(decodeURIComponent(url.password));
+      } catch {
+        // Not valid percent-encoding: only the raw form can appear anywhere.
+      }
+    }
     url.username = '';
     url.password = '';
     this.safeUrl = url.toString();
