@@ -255,7 +255,7 @@ function generateUser(key: SeedKey, page: number, index: number, nats: readonly 
       country: data.country,
       postcode: postcode(data, random),
       coordinates: { latitude: (random.float() * 180 - 90).toFixed(4), longitude: (random.float() * 360 - 180).toFixed(4) },
-      timezone: random.pick(TIMEZONES),
+      timezone: { ...random.pick(TIMEZONES) },
     },
     email: `${first.ascii}.${last.ascii}@example.com`,
     login: login(key, page, index, random),
@@ -269,7 +269,7 @@ function generateUser(key: SeedKey, page: number, index: number, nats: readonly 
   };
 }
 
-export function clampResults(results: number | undefined): number {
+function clampResults(results: number | undefined): number {
   if (results === undefined || !Number.isFinite(results) || results < 1) return 1;
   return Math.min(Math.floor(results), MAX_RESULTS);
 }
@@ -307,7 +307,7 @@ export function generateUsers(query: UserQuery): GeneratedPage {
 }
 
 /** The blocks a response keeps: `inc` (or all), minus `exc`; undefined when that is every block. */
-export function selectedFields(inc: readonly UserField[] = [], exc: readonly UserField[] = []): UserField[] | undefined {
+function selectedFields(inc: readonly UserField[] = [], exc: readonly UserField[] = []): UserField[] | undefined {
   if (inc.length === 0 && exc.length === 0) return undefined;
   return USER_FIELDS.filter((field) => (inc.length === 0 || inc.includes(field)) && !exc.includes(field));
 }

@@ -89,7 +89,7 @@ function intParam(params: URLSearchParams, name: string): number | undefined {
  * The query as the real API reads it: unknown nationalities and fields are ignored, a gender other
  * than male/female means both, a bad `results` or `page` means 1. Only an unsupported format is an error.
  */
-export function parseApiQuery(params: URLSearchParams): ApiRequest | { error: string } {
+function parseApiQuery(params: URLSearchParams): ApiRequest | { error: string } {
   const format = (params.get('format') ?? 'json').toLowerCase();
   if (format !== 'json' && format !== 'pretty') {
     return { error: `format=${format} is not served by this RandomUser test server; use format=json (the default) or format=pretty` };
