@@ -140,7 +140,7 @@ export function cleanLogMessage(message: string): string {
   return message
     .replace(/^\[thrd:[^\]]*\]:\s*/, '')
     .replace(/^\S+\/(bootstrap|\d+):\s*/, '')
-    .replace(/\s*\(after \d+ms in state [^)]*\)\s*$/, '')
+    .replace(/\s*\(after \d+ms in state .*\)\s*$/, '')
     .trim();
 }
 

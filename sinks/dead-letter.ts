@@ -34,7 +34,7 @@ import { required, type ConfigOf } from '../topology/spec.ts';
 import { TopicName } from '../topology/codecs.ts';
 import type { ComponentContext, DeadLetterValue, Sink, StreamRecord } from '../topology/types.ts';
 import { kafkaClientFields } from '../clients/kafka.ts';
-import { PRODUCER_GUARANTEES, createTopicField, encodeValue, kafkaProducerSink, type OutgoingMessage } from './kafka.ts';
+import { PRODUCER_GUARANTEES, createTopicField, deliveryTimeoutField, encodeValue, kafkaProducerSink, type OutgoingMessage } from './kafka.ts';
 
 /** The message a dead letter becomes: the original bytes, key and timestamp, the report in headers. */
 export function deadLetterMessage(record: StreamRecord<DeadLetterValue>): OutgoingMessage {
@@ -63,15 +63,18 @@ const fields = {
   ...kafkaClientFields(PRODUCER_GUARANTEES),
   topic: required(TopicName, 'Topic the dead letters go to, e.g. `<input topic>_dead`.'),
   createTopic: createTopicField,
+  deliveryTimeout: deliveryTimeoutField,
 };
 
 export type DeadLetterSinkConfig = ConfigOf<typeof fields>;
 
 export function deadLetterSink(config: DeadLetterSinkConfig, ctx: ComponentContext): Sink {
-  // Dead letters are few: librdkafka's defaults, except a bounded delivery time (theirs is 5 minutes).
-  const tuning = { 'message.timeout.ms': 30_000 };
-  return kafkaProducerSink({ client: config, topic: config.topic, createTopic: config.createTopic, tuning }, ctx, `kafka dead-letter topic ${config.topic}`, (record) =>
-    deadLetterMessage(record as StreamRecord<DeadLetterValue>),
+  // Dead letters are few: librdkafka's batching defaults suit them (tunable through `rdkafka`).
+  return kafkaProducerSink(
+    { client: config, topic: config.topic, createTopic: config.createTopic, deliveryTimeout: config.deliveryTimeout, tuning: {} },
+    ctx,
+    `kafka dead-letter topic ${config.topic}`,
+    (record) => deadLetterMessage(record as StreamRecord<DeadLetterValue>),
   );
 }
 

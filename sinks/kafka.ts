@@ -40,6 +40,8 @@ export const PRODUCER_GUARANTEES: ManagedOptions = {
   'request.required.acks': 'the sink waits for every in-sync replica (acks=all)',
   dr_cb: 'the sink counts delivery reports itself',
   dr_msg_cb: 'the sink counts delivery reports itself',
+  'message.timeout.ms': 'use `deliveryTimeout`',
+  'delivery.timeout.ms': 'use `deliveryTimeout`',
 };
 
 /** Errors worth another attempt: the broker or the network may recover, or the producer is replaced. */
@@ -107,6 +109,8 @@ export function recordToMessage(record: StreamRecord): OutgoingMessage {
 /** Messages of one write call: delivery reports are counted against it (it is each message's opaque). */
 interface PendingWrite {
   outstanding: number;
+  /** Set when delivery reports are still missing well after the delivery timeout. */
+  timedOut: boolean;
   failed: number;
   firstError?: LibrdKafkaError;
   allProduced: boolean;
@@ -115,11 +119,15 @@ interface PendingWrite {
 
 const POLL_INTERVAL_MS = 5;
 const QUEUE_FULL_WAIT_MS = 5;
+/** librdkafka reports every message within its delivery timeout; this margin only guards against a lost report. */
+const REPORT_GRACE_MS = 10_000;
 
 export interface ProducerSinkSettings {
   client: KafkaClientConfig;
   topic: string;
   createTopic?: { partitions: number; replicationFactor: number };
+  /** ms a message may take to be acknowledged (librdkafka's message.timeout.ms). */
+  deliveryTimeout: number;
   /** librdkafka producer options of the component (compression, linger, …); the guarantees are added. */
   tuning: Record<string, string | number | boolean>;
 }
@@ -136,7 +144,14 @@ export function kafkaProducerSink(settings: ProducerSinkSettings, ctx: Component
   let replacing: Promise<void> | undefined;
 
   const connect = async (): Promise<Kafka.Producer> => {
-    const p = new Kafka.Producer({ ...settings.tuning, ...librdkafkaConfig(client), 'enable.idempotence': true, acks: 'all', dr_cb: true } as Kafka.ProducerGlobalConfig);
+    const p = new Kafka.Producer({
+      ...settings.tuning,
+      ...librdkafkaConfig(client),
+      'enable.idempotence': true,
+      acks: 'all',
+      dr_cb: true,
+      'message.timeout.ms': settings.deliveryTimeout,
+    } as Kafka.ProducerGlobalConfig);
     forwardClientLogs(p, log, description);
     p.on('event.error', (error) => {
       if (error.isFatal) fatal = error;
@@ -187,15 +202,25 @@ export function kafkaProducerSink(settings: ProducerSinkSettings, ctx: Component
       if (!p) throw new KafkaWriteError(`${description}: not started`, undefined);
       let settle!: () => void;
       const delivered = new Promise<void>((resolve) => (settle = resolve));
-      const write: PendingWrite = { outstanding: 0, failed: 0, allProduced: false, settle };
-      let refused: { error: LibrdKafkaError; index: number } | undefined;
+      const write: PendingWrite = { outstanding: 0, timedOut: false, failed: 0, allProduced: false, settle };
+      let refused: { error: { message: string; code?: number }; index: number } | undefined;
       // Delivery reports reach JavaScript only when the producer is polled: poll while this write waits.
       const poller = setInterval(() => {
         if (p.isConnected()) p.poll();
       }, POLL_INTERVAL_MS);
+      const guard = setTimeout(() => {
+        write.timedOut = true;
+        settle();
+      }, settings.deliveryTimeout + REPORT_GRACE_MS);
       try {
         for (let i = 0; i < records.length && !refused; i++) {
-          const message = toMessage(records[i]);
+          let message: OutgoingMessage;
+          try {
+            message = toMessage(records[i]);
+          } catch (error) {
+            refused = { error: error as Error, index: i };
+            break;
+          }
           while (true) {
             try {
               p.produce(topic, null, message.value, message.key, message.timestamp, write, message.headers);
@@ -218,9 +243,13 @@ export function kafkaProducerSink(settings: ProducerSinkSettings, ctx: Component
         await delivered;
       } finally {
         clearInterval(poller);
+        clearTimeout(guard);
+      }
+      if (write.timedOut) {
+        throw new KafkaWriteError(`${description}: ${write.outstanding} of ${records.length} delivery report(s) still missing ${settings.deliveryTimeout + REPORT_GRACE_MS} ms after the write`, ERR.ERR__MSG_TIMED_OUT);
       }
       if (refused) {
-        throw new KafkaWriteError(`${description}: record ${refused.index + 1} of ${records.length} refused by the producer: ${refused.error.message}`, refused.error.code);
+        throw new KafkaWriteError(`${description}: record ${refused.index + 1} of ${records.length} could not be produced: ${refused.error.message}`, refused.error.code);
       }
       if (write.firstError) {
         throw new KafkaWriteError(`${description}: ${write.failed} of ${records.length} message(s) not delivered: ${write.firstError.message}`, write.firstError.code);
@@ -242,6 +271,13 @@ export function kafkaProducerSink(settings: ProducerSinkSettings, ctx: Component
 
 export const COMPRESSION_CODECS: readonly string[] = ['none', ...['gzip', 'snappy', 'lz4', 'zstd'].filter((codec) => Kafka.features.includes(codec))];
 
+/** `deliveryTimeout`, shared with the dead-letter sink. */
+export const deliveryTimeoutField = withDefault(
+  Duration,
+  30_000,
+  'How long a message may take to be acknowledged, librdkafka\'s own retries included, before its write fails (and the sink policy retries the chunk).',
+);
+
 /** `createTopic`, shared with the dead-letter sink. */
 export const createTopicField = optional(
   objectCodec('topic creation', {
@@ -260,8 +296,6 @@ const fields = {
     'queue.buffering.max.ms': 'use `linger`',
     'batch.size': 'use `batchSize`',
     'batch.num.messages': 'use `batchNumMessages`',
-    'message.timeout.ms': 'use `deliveryTimeout`',
-    'delivery.timeout.ms': 'use `deliveryTimeout`',
   }),
   topic: required(TopicName, 'Topic to produce to.'),
   createTopic: createTopicField,
@@ -269,11 +303,7 @@ const fields = {
   linger: withDefault(Duration, 5, 'How long the producer waits for more messages before sending a batch (larger batches, a little more latency).'),
   batchSize: optional(PositiveInt, 'Upper bound, in bytes, of one batch of messages to a partition (librdkafka\'s default: 1000000).'),
   batchNumMessages: optional(PositiveInt, 'Upper bound of messages in one batch to a partition (librdkafka\'s default: 10000).'),
-  deliveryTimeout: withDefault(
-    Duration,
-    30_000,
-    'How long a message may take to be acknowledged, retries included, before its write fails (and the framework retries the chunk).',
-  ),
+  deliveryTimeout: deliveryTimeoutField,
 };
 
 export type KafkaSinkConfig = ConfigOf<typeof fields>;
@@ -283,14 +313,15 @@ export function describeKafkaSink(config: Pick<KafkaSinkConfig, 'topic' | 'compr
 }
 
 export function kafkaSink(config: KafkaSinkConfig, ctx: ComponentContext): Sink {
-  const tuning: Record<string, string | number> = {
-    'compression.type': config.compression,
-    'linger.ms': config.linger,
-    'message.timeout.ms': config.deliveryTimeout,
-  };
+  const tuning: Record<string, string | number> = { 'compression.type': config.compression, 'linger.ms': config.linger };
   if (config.batchSize !== undefined) tuning['batch.size'] = config.batchSize;
   if (config.batchNumMessages !== undefined) tuning['batch.num.messages'] = config.batchNumMessages;
-  return kafkaProducerSink({ client: config, topic: config.topic, createTopic: config.createTopic, tuning }, ctx, describeKafkaSink(config), recordToMessage);
+  return kafkaProducerSink(
+    { client: config, topic: config.topic, createTopic: config.createTopic, deliveryTimeout: config.deliveryTimeout, tuning },
+    ctx,
+    describeKafkaSink(config),
+    recordToMessage,
+  );
 }
 
 defineComponent({

@@ -397,7 +397,7 @@ describe(`kafka components against ${brokers}`, () => {
     const small = { key: 'a', value: { ok: true }, timestamp: Date.now() };
     const large = { key: 'b', value: { blob: 'x'.repeat(5000) }, timestamp: Date.now() };
     await assert.rejects(out.write([small, large]), (error: Error) => {
-      assert.match(error.message, /record 2 of 2 refused by the producer: .*too large/i);
+      assert.match(error.message, /record 2 of 2 could not be produced: .*too large/i);
       assert.equal(out.isRetryable?.(error), false, 'a message too large is not retryable');
       return true;
     });
