@@ -32,7 +32,7 @@ import * as t from 'io-ts';
 import { Subject, filter, firstValueFrom, merge, timer, type Subscription } from 'rxjs';
 import { defineComponent } from '../topology/registry.ts';
 import { objectCodec, optional, required, withDefault, type ConfigOf } from '../topology/spec.ts';
-import { Duration, HttpUrl, NonEmptyString, PositiveInt } from '../topology/codecs.ts';
+import { Duration, HttpUrl, NonEmptyString, NonNegativeInt, PositiveInt } from '../topology/codecs.ts';
 import { UserFacingError } from '../topology/errors.ts';
 import { registerSecret } from '../topology/secrets.ts';
 import type { ComponentContext, Offsets, SchedulerLike, Source, SourceBatch, StreamRecord } from '../topology/types.ts';
@@ -79,10 +79,14 @@ const ScalarMap = new t.Type<Record<string, Scalar>, unknown, unknown>(
   (u, c) => {
     if (typeof u !== 'object' || u === null || Array.isArray(u)) return t.failure(u, c);
     const errors: t.Errors = [];
+    const out: Record<string, Scalar> = {};
     for (const [key, value] of Object.entries(u)) {
+      // null (`seed:` or an empty `${SEED:-}`) leaves the parameter out.
+      if (value === null) continue;
       if (!ScalarValue.is(value)) errors.push({ value, context: [...c, { key, type: ScalarValue, actual: value }] });
+      else out[key] = value;
     }
-    return errors.length > 0 ? t.failures(errors) : t.success(u as Record<string, Scalar>);
+    return errors.length > 0 ? t.failures(errors) : t.success(out);
   },
   (a) => a,
 );
@@ -103,6 +107,11 @@ const defaultRetry: RetryConfig = { initialBackoff: 500, maxBackoff: 30_000, max
 const fields = {
   url: required(HttpUrl, 'The URL to GET. Credentials in it (`https://user:pass@host/`) are sent as basic auth and never logged.'),
   query: withDefault(ScalarMap, {}, 'Query parameters added to the URL (they replace same-named ones in it), e.g. `{ results: 5000, nat: "us,gb" }` for RandomUser.'),
+  pageParam: optional(
+    NonEmptyString,
+    'Query parameter numbered 1, 2, 3… on successive requests (a retry repeats its number), for paged APIs: RandomUser with a `seed` in `query` and `pageParam: page` gives the same users on every run.',
+  ),
+  firstPage: withDefault(NonNegativeInt, 1, 'Number of the first request when `pageParam` is set.'),
   headers: withDefault(ScalarMap, {}, 'Extra request headers. Shown by --describe: put credentials in `authorization` instead.'),
   authorization: optional(NonEmptyString, 'Value of the `Authorization` header, e.g. `Bearer …`. Secret: never logged or printed.', { secret: true }),
   recordsPath: withDefault(pathCodec(true), 'results', 'Where the array of records is in the response body (dot-separated); "" when the body itself is the array.'),
@@ -428,13 +437,14 @@ export class HttpPollSource implements Source {
   /** One poller: claim a request, attempt it until it succeeds (backing off), pause, repeat. */
   private async poll(offset: number): Promise<void> {
     await this.pause(offset);
-    while (this.claim()) {
+    for (let request = this.claim(); request !== undefined; request = this.claim()) {
+      const url = this.urlOf(request);
       for (let failuresInARow = 0; ; ) {
         if (!(await this.roomInBuffer())) return;
         await this.pause(this.notBefore - this.scheduler.now());
         if (this.pollingOver()) return;
         const startedAt = this.scheduler.now();
-        const failure = await this.attempt();
+        const failure = await this.attempt(url);
         if (failure === undefined) {
           if (failuresInARow > 0) this.ctx.logger.info(`GET ${this.safeUrl} succeeded again after ${failuresInARow} failed attempt(s)`, { url: this.safeUrl });
           await this.pause(this.config.interval - (this.scheduler.now() - startedAt));
@@ -458,12 +468,22 @@ export class HttpPollSource implements Source {
     }
   }
 
-  /** Reserve one of `maxRequests` (a failed attempt keeps its reservation: its retry is the same request). */
-  private claim(): boolean {
-    if (this.pollingOver()) return false;
-    if (this.config.maxRequests !== undefined && this.claimed >= this.config.maxRequests) return false;
-    this.claimed++;
-    return true;
+  /**
+   * Reserve the next request (one of `maxRequests`); its index, or undefined when polling is over. A
+   * failed attempt keeps its reservation: its retry is the same request, with the same page.
+   */
+  private claim(): number | undefined {
+    if (this.pollingOver()) return undefined;
+    if (this.config.maxRequests !== undefined && this.claimed >= this.config.maxRequests) return undefined;
+    return this.claimed++;
+  }
+
+  /** The URL of request number `index` (its page number, when `pageParam` is set). */
+  private urlOf(index: number): string {
+    if (this.config.pageParam === undefined) return this.requestUrl;
+    const url = new URL(this.requestUrl);
+    url.searchParams.set(this.config.pageParam, String(this.config.firstPage + index));
+    return url.toString();
   }
 
   /** Backpressure: wait while the pipeline holds `maxBuffered` records. False when polling is over. */
@@ -482,7 +502,7 @@ export class HttpPollSource implements Source {
   }
 
   /** One GET. Records are appended before the in-flight count drops, so no reader sees a gap. */
-  private async attempt(): Promise<Failure | undefined> {
+  private async attempt(requestUrl: string): Promise<Failure | undefined> {
     const controller = new AbortController();
     let timedOut = false;
     const timeout = timer(this.config.timeout, this.scheduler).subscribe(() => {
@@ -493,7 +513,7 @@ export class HttpPollSource implements Source {
     this.inFlight++;
     this.requests++;
     try {
-      const response = await this.client!.get(this.requestUrl, { signal: controller.signal });
+      const response = await this.client!.get(requestUrl, { signal: controller.signal });
       const outcome = classify(response.statusCode, response.headers['retry-after'], response.body, this.recordsPath, this.config.recordsPath, this.scheduler.now());
       if (!Array.isArray(outcome)) return outcome;
       this.append(outcome);

@@ -44,7 +44,8 @@ const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 /**
  * Replace `${NAME}` and `${NAME:-default}` in every string of `tree`. A string that is exactly one
- * variable takes the YAML type of its value (`${PARTITIONS:-3}` is the number 3). `$${` is a literal `${`.
+ * variable takes the YAML type of its value (`${PARTITIONS:-3}` is the number 3), or null (absent) when
+ * it expands to nothing. `$${` is a literal `${`.
  */
 export function interpolateEnv(tree: unknown, env: NodeJS.ProcessEnv, problems: string[], at = ''): unknown {
   if (typeof tree === 'string') {
@@ -61,7 +62,9 @@ export function interpolateEnv(tree: unknown, env: NodeJS.ProcessEnv, problems: 
     );
     const result = parts.join('${');
     const whole = /^\$\{[^}]*\}$/.test(tree);
-    return whole ? parseYamlScalar(result === '' ? '""' : result) : result;
+    // A whole-value variable that expands to nothing means "not given" (`duration: ${RUN_FOR:-}`).
+    if (whole) return result === '' ? null : parseYamlScalar(result);
+    return result;
   }
   if (Array.isArray(tree)) return tree.map((item, i) => interpolateEnv(item, env, problems, `${at}[${i}]`));
   if (tree && typeof tree === 'object') {

@@ -27,7 +27,7 @@ export const sinkPolicyFields = {
 
 export type SinkPolicy = ConfigOf<typeof sinkPolicyFields>;
 
-/** Exponential backoff with full jitter: a random delay in [0, min(cap, base * 2^attempt)]. */
+/** Exponential backoff with "equal jitter": a random delay in [bound/2, bound], bound = min(cap, base × 2^attempt). */
 export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
   const ceiling = Math.min(maxMs, initialMs * 2 ** attempt);
   return Math.round(ceiling * (0.5 + random() * 0.5));

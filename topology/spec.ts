@@ -83,7 +83,8 @@ export class ObjectCodec<F extends Fields> extends t.Type<ConfigOf<F>, unknown, 
         }
         for (const [key, spec] of Object.entries(fields)) {
           const raw = value[key];
-          if (raw === undefined) {
+          // `key:` with no value (null) means "not given", as does an empty ${VAR:-}.
+          if (raw === undefined || raw === null) {
             if (spec.default !== undefined) out[key] = structuredClone(spec.default);
             else if (spec.presence === 'always') {
               errors.push({ value: undefined, context: [...context, { key, type: spec.codec, actual: undefined }], message: `required field is missing (${spec.description})` });

@@ -515,6 +515,22 @@ test('maxRequests counts successful requests exactly, across pollers and failure
   }
 });
 
+test('pageParam numbers successive requests from firstPage; a retried request keeps its page', async () => {
+  const server = await serve((n, _req, res) => (n === 1 ? json(res, 503, 'busy') : json(res, 200, { results: users(n, 1) })));
+  const source = await httpPoll({ url: `${server.url}/api/?seed=abc`, pageParam: 'page', firstPage: 3, interval: 0, maxRequests: 4, retry: quickRetry });
+  await source.start();
+  try {
+    const { records } = await drain(source);
+    assert.equal(records.length, 4);
+    const pages = server.requests.map((r) => r.url.searchParams.get('page'));
+    assert.deepEqual(pages, ['3', '4', '4', '5', '6'], 'request 4 failed once and was retried with the same page');
+    assert.ok(server.requests.every((r) => r.url.searchParams.get('seed') === 'abc'), 'the rest of the query is kept');
+  } finally {
+    await source.close();
+    await server.close();
+  }
+});
+
 test('concurrency: that many requests in parallel, never more', async () => {
   const server = await serve((n, _req, res) => {
     setTimeout(() => json(res, 200, { results: users(n, 1) }), 150);
@@ -599,6 +615,7 @@ test('config: defaults are filled in, and every problem is reported by path with
     type: 'http-poll',
     url: 'https://randomuser.me/api/',
     query: {},
+    firstPage: 1,
     headers: {},
     recordsPath: 'results',
     interval: 1000,
@@ -623,7 +640,7 @@ test('config: defaults are filled in, and every problem is reported by path with
   assert.equal(bad._tag, 'Left');
   const lines = formatErrors((bad as { left: Parameters<typeof formatErrors>[0] }).left);
   const expected = [
-    /^pollEvery: unknown field "pollEvery"; known fields: url, query, headers, authorization, recordsPath, keyPath, interval, concurrency, duration, maxRequests, timeout, retry, maxBuffered$/,
+    /^pollEvery: unknown field "pollEvery"; known fields: url, query, pageParam, firstPage, headers, authorization, recordsPath, keyPath, interval, concurrency, duration, maxRequests, timeout, retry, maxBuffered$/,
     /^url: expected an http\(s\) URL, got "ftp:\/\/randomuser\.me\/api\/"$/,
     /^query\.results: expected a string, number or boolean, got \{"many":true\}$/,
     /^authorization: expected a non-empty string, got "\*\*\*"$/,
