@@ -1,8 +1,25 @@
 /**
- * Every component of the project, registered by importing its module. The runtime in topology/ never
- * imports a concrete component; entry points (bin/, the test driver) import this file once.
+ * Every component of the project, registered by importing its module, and the named schemas the
+ * project's topologies use. The runtime in topology/ never imports a concrete component; entry points
+ * (bin/, the test driver, the docs generator) import this file once.
  */
+import './sources/http-poll.ts';
+import './sources/kafka.ts';
 import './sources/memory.ts';
 import './sources/rate.ts';
-import './sinks/memory.ts';
+
+import './operators/dedupe.ts';
+import './operators/filter.ts';
+import './operators/flat-map.ts';
+import './operators/key-by.ts';
+import './operators/map.ts';
+import './operators/mapping.ts';
+import './operators/validate.ts';
+
+import './sinks/cassandra.ts';
 import './sinks/console.ts';
+import './sinks/dead-letter.ts';
+import './sinks/kafka.ts';
+import './sinks/memory.ts';
+
+import './schemas/randomuser-user.ts';
