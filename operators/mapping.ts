@@ -38,7 +38,8 @@ import { BooleanFromAny, oneOf } from '../topology/codecs.ts';
 import { defineComponent } from '../topology/registry.ts';
 import { objectCodec, optional, required, withDefault } from '../topology/spec.ts';
 import type { ComponentContext, Operator, StreamRecord } from '../topology/types.ts';
-import { compileFunction, compilePath, kindOf, parsePath, parseTemplate, PathText, readStatements, scalarText } from './path.ts';
+import { compileFunction } from './compile.ts';
+import { compilePath, kindOf, parsePath, parseTemplate, PathText, readStatements, scalarText } from './path.ts';
 import { perRecord, recordCopier } from './per-record.ts';
 
 const CONVERSIONS = ['string', 'number', 'integer', 'boolean', 'json'] as const;
@@ -222,7 +223,7 @@ function compileMapper(plans: FieldPlan[], keep: boolean, scope: Scope): Mapper 
     ? `const row = { ...v };\n${plans.map((plan, i) => `row[${JSON.stringify(plan.name)}] = f${i};`).join('\n')}\nreturn row;`
     : `return { ${plans.map((plan, i) => `${JSON.stringify(plan.name)}: f${i}`).join(', ')} };`;
   const body = `let t;\n${plans.map((plan) => plan.code).join('\n')}\n${output}`;
-  return compileFunction<Mapper>(body, { ...scope, text: placeholderText, REJECTED });
+  return compileFunction<Mapper>(['v'], body, { ...scope, isArray: Array.isArray, text: placeholderText, REJECTED });
 }
 
 export function mappingOperator(config: MappingConfig, ctx: ComponentContext): Operator {

@@ -13,6 +13,7 @@
  * of a string or of null) reads as `undefined`, which the operators report as "missing".
  */
 import * as t from 'io-ts';
+import { compileFunction } from './compile.ts';
 
 /** A field name, or an array index. */
 export type Segment = string | number;
@@ -73,8 +74,9 @@ export function parsePath(text: string): Segment[] {
 }
 
 /**
- * JavaScript statements that leave in `t` the value at `segments` below the variable `from`. Names
- * are embedded as JSON string literals and indexes as digits, so no config text becomes code.
+ * JavaScript statements that leave in `t` the value at `segments` below the variable `from` (see
+ * compile.ts for why code is generated). They use `isArray`, which the compiled function's scope
+ * must provide. Names are embedded as JSON string literals and indexes as digits.
  */
 export function readStatements(segments: readonly Segment[], from: string): string {
   const steps = segments.map((segment) =>
@@ -86,27 +88,9 @@ export function readStatements(segments: readonly Segment[], from: string): stri
   return `t = ${from}; ${steps.join(' ')} if (typeof t === "function") t = undefined;`;
 }
 
-/**
- * A function of `v` with the generated `body`, compiled once; `scope` names the values the body may
- * use besides `isArray`. Generated code, because V8 keeps type feedback per function: in its own
- * function, `v.login.uuid` on records of one shape is a direct load, while a loop of `value[name]`
- * shared by every path sees every name and falls back to a slow generic lookup (the user mapping
- * measured 4 to 8 times slower that way).
- */
-export function compileFunction<F>(body: string, scope: Record<string, unknown> = {}): F {
-  const names = ['isArray', ...Object.keys(scope)];
-  const factory = new Function(...names, `"use strict";\nreturn function (v) {\n${body}\n};`) as (...args: unknown[]) => F;
-  return factory(Array.isArray, ...Object.values(scope));
-}
-
-/** An accessor for a parsed path. */
-export function compileSegments(segments: readonly Segment[]): Accessor {
-  return compileFunction<Accessor>(`let t; ${readStatements(segments, 'v')} return t;`);
-}
-
 /** Parse and compile a path; throws a PathSyntaxError. */
 export function compilePath(text: string): Accessor {
-  return compileSegments(parsePath(text));
+  return compileFunction<Accessor>(['v'], `let t; ${readStatements(parsePath(text), 'v')} return t;`, { isArray: Array.isArray });
 }
 
 /** A parsed template: `literals[0] {paths[0]} literals[1] ... {paths[n-1]} literals[n]`. */
