@@ -1,0 +1,143 @@
+/**
+ * The user pipeline end to end on the real Kafka and Cassandra: 10,000 users from the bundled
+ * RandomUser-compatible server → Kafka → validate + mapping → Cassandra. Every row is compared with
+ * the reference mapping of the user that was really served; running the same seed again adds no row.
+ * The topology under test is config/user-pipeline.yaml itself, pointed at a fresh topic and keyspace.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import cassandra from 'cassandra-driver';
+import '../../components.ts';
+import { loadTopology } from '../../topology/load.ts';
+import { createTopologyLogger } from '../../topology/logger.ts';
+import { TopologyRuntime } from '../../topology/runtime.ts';
+import type { ProgressEvent } from '../../topology/progress.ts';
+import { startRandomUserServer, type RandomUserServer } from '../../randomuser/server.ts';
+import { toCreatedUserRow } from '../../randomuser/row.ts';
+import type { RandomUser } from '../../randomuser/codec.ts';
+
+const CONTACT_POINTS = process.env.CASSANDRA_CONTACT_POINTS ?? '127.0.0.1:9042';
+const LOCAL_DC = process.env.CASSANDRA_LOCAL_DC ?? 'datacenter1';
+const RESULTS = 1000;
+const PAGES = 10;
+const N = RESULTS * PAGES;
+
+const run = randomUUID().slice(0, 8);
+const keyspace = `it_users_${run}`;
+const topic = `it_users_created_${run}`;
+const seed = `it-${run}`;
+
+let server: RandomUserServer;
+let client: cassandra.Client;
+
+before(async () => {
+  server = await startRandomUserServer({ host: '127.0.0.1', port: 0 });
+  client = new cassandra.Client({ contactPoints: CONTACT_POINTS.split(','), localDataCenter: LOCAL_DC });
+  await client.connect();
+});
+
+after(async () => {
+  await client.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
+  await client.shutdown();
+  await server.close();
+});
+
+function environment(): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    RANDOMUSER_URL: server.url,
+    RANDOMUSER_SEED: seed,
+    RESULTS_PER_REQUEST: String(RESULTS),
+    POLL_INTERVAL: '0',
+    POLL_CONCURRENCY: '2',
+    INGEST_MAX_REQUESTS: String(PAGES),
+    USERS_TOPIC: topic,
+    CASSANDRA_KEYSPACE: keyspace,
+    CONSUMER_GROUP: `it-${run}`,
+  };
+}
+
+/** Run both pipelines until ingest has finished and process has consumed `expected` records. */
+async function runPipeline(expected: number): Promise<ProgressEvent[]> {
+  const { config } = loadTopology('user-pipeline', { env: environment() });
+  const logDir = mkdtempSync(path.join(tmpdir(), 'user-pipeline-it-'));
+  const { logger, close } = createTopologyLogger(config.name, { ...config.logging, dir: logDir, console: 'off' });
+  const runtime = new TopologyRuntime(config, { logger });
+  const events: ProgressEvent[] = [];
+  runtime.progress$.subscribe((e) => events.push(e));
+  await runtime.start();
+  try {
+    await runtime.runners.get('ingest')!.wait();
+    const consumed = () => events.filter((e) => e.pipeline === 'process').reduce((n, e) => n + e.numInputRows, 0);
+    const deadline = Date.now() + 180_000;
+    while (consumed() < expected) {
+      assert.ok(Date.now() < deadline, `process consumed ${consumed()} of ${expected} records within 180 s`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  } finally {
+    await runtime.stop();
+    await close();
+  }
+  return events;
+}
+
+async function servedUsers(): Promise<RandomUser[]> {
+  const users: RandomUser[] = [];
+  for (let page = 1; page <= PAGES; page++) {
+    const response = await fetch(`${server.url}?results=${RESULTS}&seed=${seed}&page=${page}`);
+    users.push(...((await response.json()) as { results: RandomUser[] }).results);
+  }
+  return users;
+}
+
+async function rowsById(): Promise<Map<string, Record<string, unknown>>> {
+  const rows = new Map<string, Record<string, unknown>>();
+  for await (const row of client.stream(`SELECT * FROM ${keyspace}.created_users`, [], { prepare: true, fetchSize: 2000 }) as unknown as AsyncIterable<cassandra.types.Row>) {
+    const plain: Record<string, unknown> = {};
+    for (const column of row.keys()) plain[column] = row.get(column);
+    plain.id = String(plain.id);
+    rows.set(plain.id as string, plain);
+  }
+  return rows;
+}
+
+test(`${N} users go through both pipelines; every row equals the mapping of the user served`, { timeout: 300_000 }, async () => {
+  const events = await runPipeline(N);
+  const users = await servedUsers();
+  assert.equal(new Set(users.map((u) => u.login.uuid)).size, N, 'the server served N distinct users');
+
+  // The data set really contains the quirks the pipeline must survive.
+  assert.ok(users.some((u) => typeof u.location.postcode === 'number'), 'numeric postcodes');
+  assert.ok(users.some((u) => (u as { id?: { value: unknown } }).id?.value === null), 'null id.value');
+  assert.ok(users.some((u) => /[\u0400-\u04FF]/.test(u.name.first + u.name.last)), 'Cyrillic names');
+  assert.ok(users.some((u) => /[\u0600-\u06FF]/.test(u.name.first + u.name.last)), 'Persian names');
+  assert.ok(users.some((u) => /'/.test(u.name.first + u.name.last + u.location.street.name)), 'apostrophes');
+
+  const rows = await rowsById();
+  assert.equal(rows.size, N, 'exactly N rows');
+  let compared = 0;
+  for (const user of users) {
+    const row = rows.get(user.login.uuid);
+    assert.ok(row, `row for ${user.login.uuid}`);
+    assert.deepEqual(row, { ...toCreatedUserRow(user) }, `row ${user.login.uuid}`);
+    compared++;
+  }
+  assert.equal(compared, N);
+
+  const ingest = events.filter((e) => e.pipeline === 'ingest');
+  const processEvents = events.filter((e) => e.pipeline === 'process');
+  assert.equal(ingest.reduce((n, e) => n + e.sink.numOutputRows, 0), N, 'ingest published N messages');
+  assert.equal(processEvents.reduce((n, e) => n + e.sink.numOutputRows, 0), N, 'process wrote N rows');
+  assert.equal(processEvents.reduce((n, e) => n + e.numDeadLetterRows, 0), 0, 'no valid user was dead-lettered');
+});
+
+test('running the same seed again adds no row (upsert by primary key)', { timeout: 300_000 }, async () => {
+  const events = await runPipeline(N);
+  assert.equal(events.filter((e) => e.pipeline === 'process').reduce((n, e) => n + e.sink.numOutputRows, 0), N, 'the second run wrote N rows again');
+  const count = await client.execute(`SELECT COUNT(*) FROM ${keyspace}.created_users`);
+  assert.equal(Number(count.first().get('count')), N);
+});
