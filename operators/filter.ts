@@ -117,7 +117,7 @@ export type FilterConfig = ConfigOf<typeof fields>;
 /** Whether a value satisfies `where`, compiled once into a plain function. */
 function compileWhere(where: WhereConfig): (value: unknown) => boolean {
   const given = givenComparisons(where);
-  if (given.length !== 1) throw new Error(`where: ${comparisonProblem(given)}`);
+  if (given.length !== 1) throw new Error(comparisonProblem(given));
   const read = compilePath(where.path);
   const comparison = given[0];
   switch (comparison) {
@@ -177,7 +177,12 @@ export function filterOperator(config: FilterConfig, ctx: ComponentContext): Ope
   const by = chooseOne(config, ['fn', 'where'], ctx);
   if (by === 'where') {
     const where = config.where as WhereConfig;
-    const test = compileWhere(where);
+    let test: (value: unknown) => boolean;
+    try {
+      test = compileWhere(where);
+    } catch (error) {
+      throw new Error(`${ctx.path}.where: ${(error as Error).message}`);
+    }
     return {
       apply: perRecord((record, out) => {
         if (test(record.value)) out.next(record);

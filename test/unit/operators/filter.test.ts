@@ -77,6 +77,10 @@ test('creation: exactly one of fn and where, and a known function', () => {
   const { ctx } = fakeContext();
   assert.throws(() => filterOperator({}, ctx), { message: 'pipelines.main.operators[0]: give either fn or where' });
   assert.throws(() => filterOperator({ fn: 'filter-test-even', where: { path: 'a', exists: true } }, ctx), { message: 'pipelines.main.operators[0]: give either fn or where, not both' });
+  assert.throws(() => filterOperator({ where: { path: 'a', equals: 1, in: [1] } }, ctx), {
+    message: 'pipelines.main.operators[0].where: give exactly one comparison (equals, notEquals, in, notIn, exists, gt, gte, lt, lte, matches); got equals, in',
+  });
+  assert.throws(() => filterOperator({ where: { path: 'a..b', exists: true } }, ctx), /^Error: pipelines\.main\.operators\[0\]\.where: "a\.\.b" is not a valid path/);
   assert.throws(() => filterOperator({ fn: 'nope' }, ctx), /operators\[0\]\.fn: unknown function "nope"; known functions: filter-test-even, filter-test-throws/);
 });
 
