@@ -41,9 +41,12 @@ export function withSiblingCheck<A>(codec: t.Type<A, unknown, unknown>, check: (
   );
 }
 
-/** Whether a credential is given: topologies write `${CASSANDRA_USERNAME:-}`, which is empty when unset. */
+/**
+ * Whether a credential is given: topologies write `${CASSANDRA_USERNAME:-}`, which is empty when unset.
+ * (A sibling of the wrong type counts as given: its own error says what is wrong with it.)
+ */
 function filled(value: unknown): boolean {
-  return typeof value === 'string' && value !== '';
+  return value !== undefined && value !== null && value !== '';
 }
 
 const sslFields = {
@@ -63,7 +66,7 @@ export const cassandraConnectionFields = {
   ),
   username: optional(
     withSiblingCheck(t.string, (username, config) => (filled(username) && !filled(config.password) ? 'username is set but password is not; give both, or neither' : undefined)),
-    "User name for password authentication (Cassandra's PasswordAuthenticator), given with `password`. Empty means none, so `${CASSANDRA_USERNAME:-}` works with and without authentication.",
+    "User name for password authentication (Cassandra's PasswordAuthenticator), given with `password`. Absent or empty means none, so `${CASSANDRA_USERNAME:-}` works with and without authentication.",
   ),
   password: optional(
     withSiblingCheck(t.string, (password, config) => (filled(password) && !filled(config.username) ? 'password is set but username is not; give both, or neither' : undefined)),
@@ -86,8 +89,8 @@ export const CONNECT_CHECK_TIMEOUT_MS = 15_000;
 
 const HINT_UNREACHABLE = 'start the local services with "npm run services -- up", or point to your cluster with CASSANDRA_CONTACT_POINTS=host:port (or --contact-points)';
 
-/** Driver options for `config`. Reads `ssl.caFile`, so it is called at start, never at create. */
-export function cassandraClientOptions(config: CassandraConnection, policies: cassandra.ClientOptions['policies'] = {}): cassandra.ClientOptions {
+/** Driver options for `config`, plus `extra`. Reads `ssl.caFile`, so it runs at start, never at create. */
+function clientOptions(config: CassandraConnection, extra: Pick<cassandra.ClientOptions, 'policies' | 'pooling'>): cassandra.ClientOptions {
   let sslOptions: cassandra.ClientOptions['sslOptions'];
   if (config.ssl) {
     sslOptions = { rejectUnauthorized: config.ssl.rejectUnauthorized };
@@ -105,7 +108,7 @@ export function cassandraClientOptions(config: CassandraConnection, policies: ca
     authProvider: filled(config.username) ? new cassandra.auth.PlainTextAuthProvider(config.username!, config.password ?? '') : undefined,
     sslOptions,
     socketOptions: { connectTimeout: config.connectTimeout, readTimeout: config.requestTimeout },
-    policies,
+    ...extra,
   };
 }
 
@@ -141,6 +144,9 @@ export function connectionError(error: unknown, config: CassandraConnection): Us
   return new UserFacingError(`cannot reach Cassandra at ${at} (${redact(details, config)})`, HINT_UNREACHABLE);
 }
 
+/** `15 s`, `500 ms`. */
+const duration = (ms: number): string => (ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`);
+
 /** `promise`, or a rejection after `ms` with `message`. */
 function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -151,35 +157,40 @@ function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T>
 }
 
 /**
- * A client connected to the cluster within `timeoutMs`, or a UserFacingError. `policies` are the
- * caller's driver policies (the sink turns the driver's own retries off).
- */
-export async function connectCassandra(config: CassandraConnection, timeoutMs = CONNECT_CHECK_TIMEOUT_MS, policies: cassandra.ClientOptions['policies'] = {}): Promise<cassandra.Client> {
-  const client = new cassandra.Client(cassandraClientOptions(config, policies));
-  try {
-    await within(client.connect(), timeoutMs, `no answer within ${Math.round(timeoutMs / 1000)} s`);
-    return client;
-  } catch (error) {
-    // Not awaited: a client still connecting would hold up the error until its own timeouts fire.
-    client.shutdown().catch(() => undefined);
-    throw connectionError(error, config);
-  }
-}
-
-/**
  * Connects, asks `SELECT release_version FROM system.local`, disconnects; resolves to the version
- * (e.g. `5.0.9`). Rejects with a UserFacingError within `timeoutMs` (plus a moment to shut down).
+ * (e.g. `5.0.9`). Rejects with a UserFacingError within `timeoutMs`.
  */
 export async function checkCassandra(config: CassandraConnection, timeoutMs = CONNECT_CHECK_TIMEOUT_MS): Promise<string> {
-  const started = Date.now();
-  const client = await connectCassandra(config, timeoutMs);
+  // A throwaway client whose timeouts all fit in the check's, without heartbeats: cassandra-driver
+  // 4.10 keeps heartbeating a connection whose handshake failed, which would keep the process alive
+  // for a minute after the check gave up on a port that accepts connections but never answers.
+  const limited = { ...config, connectTimeout: Math.min(config.connectTimeout, timeoutMs), requestTimeout: Math.min(config.requestTimeout, timeoutMs) };
+  const client = new cassandra.Client(clientOptions(limited, { pooling: { heartBeatInterval: 0 } }));
+  const check = async (): Promise<string> => {
+    await client.connect();
+    return String((await client.execute('SELECT release_version FROM system.local')).first()?.get('release_version'));
+  };
   try {
-    const left = Math.max(1, timeoutMs - (Date.now() - started));
-    const result = await within(client.execute('SELECT release_version FROM system.local'), left, `connected, but no answer to a query within ${Math.round(timeoutMs / 1000)} s`);
-    return String(result.first()?.get('release_version'));
+    return await within(check(), timeoutMs, `no answer within ${duration(timeoutMs)}`);
   } catch (error) {
     throw connectionError(error, config);
   } finally {
     await client.shutdown().catch(() => undefined);
+  }
+}
+
+/**
+ * A long-lived client, connected once `checkCassandra` passed, or a UserFacingError. `policies` are
+ * the caller's driver policies (the sink turns the driver's own retries off).
+ */
+export async function connectCassandra(config: CassandraConnection, policies: cassandra.ClientOptions['policies'] = {}): Promise<cassandra.Client> {
+  await checkCassandra(config);
+  const client = new cassandra.Client(clientOptions(config, { policies }));
+  try {
+    await within(client.connect(), CONNECT_CHECK_TIMEOUT_MS, `no answer within ${duration(CONNECT_CHECK_TIMEOUT_MS)}`);
+    return client;
+  } catch (error) {
+    await client.shutdown().catch(() => undefined);
+    throw connectionError(error, config);
   }
 }

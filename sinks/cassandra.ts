@@ -174,7 +174,7 @@ const PrimaryKeyCodec = withSiblingCheck(
     (a) => a,
   ),
   (key, config) => {
-    if (!isPlainObject(config.columns)) return undefined; // `columns` reports its own error.
+    if (!isPlainObject(config.columns) || Object.keys(config.columns).length === 0) return undefined; // `columns` reports its own error.
     const known = Object.keys(config.columns);
     const missing = [...key.partition, ...key.clustering].filter((name) => !known.includes(name));
     return missing.length > 0 ? `the primary key names ${missing.join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} not in columns (${known.join(', ')})` : undefined;
@@ -514,7 +514,7 @@ export function converterFor(type: CqlType, role: 'partition' | 'clustering' | '
   if (role === 'regular') return (value) => (value === undefined ? cassandra.types.unset : value === null ? null : convert(value));
   const canBeEmpty = role === 'clustering' || !['text', 'varchar', 'ascii', 'blob'].includes(type);
   return (value) => {
-    if (value === undefined || value === null) throw new Error(`${show(value ?? null)}: a primary key column needs a value`);
+    if (value === undefined || value === null) throw new Error(`${value === undefined ? 'missing' : 'null'}, but a primary key column needs a value`);
     const converted = convert(value);
     if (!canBeEmpty && (converted as string | Buffer).length === 0) throw new Error(`${show(value)}: a partition key cannot be empty`);
     return converted;
@@ -590,8 +590,8 @@ async function ensureTable(client: cassandra.Client, config: CassandraSinkConfig
   });
   if (result.rowLength === 0) {
     const keyspace = await client.execute('SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = ?', [config.keyspace], { prepare: true });
-    const what = keyspace.rowLength === 0 ? `keyspace ${config.keyspace}` : `table ${table}`;
-    throw new UserFacingError(`${what} does not exist in Cassandra at ${config.contactPoints}`, `create it (${createTableCql(config)}), or set createIfMissing: true to let the sink create it`);
+    const missing = keyspace.rowLength === 0 ? { what: `keyspace ${config.keyspace}`, cql: `${createKeyspaceCql(config)}; ${createTableCql(config)}` } : { what: `table ${table}`, cql: createTableCql(config) };
+    throw new UserFacingError(`${missing.what} does not exist in Cassandra at ${config.contactPoints}`, `create it (${missing.cql}), or set createIfMissing: true to let the sink create it`);
   }
   const problems = schemaProblems(config, result.rows as unknown as SchemaColumn[]);
   if (problems.length > 0) {
@@ -600,7 +600,8 @@ async function ensureTable(client: cassandra.Client, config: CassandraSinkConfig
   logger.info(`cassandra: table ${table} has the ${Object.keys(config.columns).length} configured columns`);
 }
 
-export function cassandraSink(config: CassandraSinkConfig, logger: Logger): Sink {
+/** The sink. `connect` is replaceable so that unit tests can hand it a fake client. */
+export function cassandraSink(config: CassandraSinkConfig, logger: Logger, connect: typeof connectCassandra = connectCassandra): Sink {
   const insert = insertCql(config);
   const names = Object.keys(config.columns);
   const roleOf = (name: string) => (config.primaryKey.partition.includes(name) ? 'partition' : config.primaryKey.clustering.includes(name) ? 'clustering' : 'regular');
@@ -628,7 +629,7 @@ export function cassandraSink(config: CassandraSinkConfig, logger: Logger): Sink
   return {
     async start() {
       // The framework retries failed chunks (batch, retry); the driver's own retries would multiply them.
-      client = await connectCassandra(config, undefined, { retry: new cassandra.policies.retry.FallthroughRetryPolicy() });
+      client = await connect(config, { retry: new cassandra.policies.retry.FallthroughRetryPolicy() });
       try {
         await ensureTable(client, config, logger);
       } catch (error) {
@@ -664,7 +665,7 @@ export function cassandraSink(config: CassandraSinkConfig, logger: Logger): Sink
       if (failure) throw failure.error;
     },
 
-    isRetryable: (error) => !(error instanceof CassandraValueError) && isRetryableCassandraError(error),
+    isRetryable: isRetryableCassandraError,
 
     async close() {
       const connected = client;

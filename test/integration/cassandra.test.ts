@@ -243,41 +243,43 @@ describe(`cassandra sink against ${contactPoints} (keyspace ${keyspace})`, () =>
   test('throughput: 20,000 rows per concurrency level, printed next to raw driver writes', async () => {
     const rows = Array.from({ length: 20_000 }, (_, i) => userRow(i));
     const records = asRecords(rows);
-    const insert = `INSERT INTO ${keyspace}.bench_raw (${Object.keys(USER_COLUMNS).join(', ')}) VALUES (${Object.keys(USER_COLUMNS)
-      .map(() => '?')
-      .join(', ')})`;
-    const params = rows.map((r) => Object.keys(USER_COLUMNS).map((c) => r[c]));
-    // A raw client like the sink's: prepared statements at LOCAL_QUORUM, the driver's defaults otherwise.
+    const names = Object.keys(USER_COLUMNS);
+    const params = rows.map((r) => names.map((c) => r[c]));
+    await admin.execute(`CREATE TABLE ${keyspace}.bench_raw (${Object.entries(USER_COLUMNS).map(([c, type]) => `${c} ${type}`).join(', ')}, PRIMARY KEY (id))`);
+    const rawInsert = `INSERT INTO ${keyspace}.bench_raw (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})`;
+    // A raw client like the sink's: prepared INSERTs at LOCAL_QUORUM, the driver's defaults otherwise.
     const raw = new cassandra.Client({ contactPoints: contactPoints.split(','), localDataCenter, queryOptions: { prepare: true, consistency: cassandra.types.consistencies.localQuorum } });
     await raw.connect();
+    const rate = async (write: () => Promise<unknown>): Promise<number> => {
+      const t0 = performance.now();
+      await write();
+      return rows.length / ((performance.now() - t0) / 1000);
+    };
+    const fmt = (n: number) => Math.round(n).toLocaleString('en-US').padStart(7);
     const lines: string[] = [];
-    for (const concurrency of [16, 64, 128, 256]) {
-      const sink = await started({ table: 'bench', columns: USER_COLUMNS, primaryKey: 'id', concurrency });
-      await admin.execute(`CREATE TABLE IF NOT EXISTS ${keyspace}.bench_raw (${Object.entries(USER_COLUMNS).map(([c, type]) => `${c} ${type}`).join(', ')}, PRIMARY KEY (id))`);
-      await admin.execute(`TRUNCATE ${keyspace}.bench`);
-      await admin.execute(`TRUNCATE ${keyspace}.bench_raw`);
-
-      // Raw driver: the same prepared INSERT, the same consistency, concurrency statements in flight.
-      let t0 = performance.now();
-      await cassandra.concurrent.executeConcurrent(raw, insert, params, { concurrencyLevel: concurrency });
-      const rawRate = rows.length / ((performance.now() - t0) / 1000);
-
-      t0 = performance.now();
-      await sink.write(records);
-      const ours = rows.length / ((performance.now() - t0) / 1000);
-      assert.equal(await count('bench'), rows.length);
-
-      lines.push(`concurrency ${String(concurrency).padStart(3)}: sink ${Math.round(ours).toLocaleString('en-US').padStart(7)} rows/s, raw driver ${Math.round(rawRate).toLocaleString('en-US').padStart(7)} rows/s (${(ours / rawRate).toFixed(2)}×)`);
-      await sink.close();
+    try {
+      for (const concurrency of [16, 64, 128, 256]) {
+        const sink = await started({ table: 'bench', columns: USER_COLUMNS, primaryKey: 'id', concurrency });
+        const writeRaw = () => cassandra.concurrent.executeConcurrent(raw, rawInsert, params, { concurrencyLevel: concurrency });
+        const writeSink = () => sink.write(records);
+        // Best of two, in alternating order, so that neither side always runs on a warmer node. Rewriting the same ids costs as much as new ones.
+        const rawRates = [await rate(writeRaw)];
+        const sinkRates = [await rate(writeSink), await rate(writeSink)];
+        rawRates.push(await rate(writeRaw));
+        const ours = Math.max(...sinkRates);
+        const theirs = Math.max(...rawRates);
+        lines.push(`concurrency ${String(concurrency).padStart(3)}: sink ${fmt(ours)} rows/s, raw driver ${fmt(theirs)} rows/s (${(ours / theirs).toFixed(2)}×)`);
+        await sink.close();
+      }
+      // The framework's way with the defaults: chunks of batch.maxRows (1000), batch.concurrency (4) at once, 64 rows in flight per chunk.
+      const sink = await started({ table: 'bench', columns: USER_COLUMNS, primaryKey: 'id' });
+      const policy = { batch: { maxRows: 1000, concurrency: 4 }, retry: { maxAttempts: 1, initialBackoff: 100, maxBackoff: 100 } };
+      lines.push(`defaults through writeWithPolicy (1000-row chunks, 4 at once, 64 rows in flight each): ${fmt(await rate(() => writeWithPolicy(sink, records, policy, asyncScheduler, () => undefined)))} rows/s`);
+    } finally {
+      await raw.shutdown();
     }
-    await raw.shutdown();
-    // The framework's way: chunks of batch.maxRows, batch.concurrency chunks at once (defaults 1000 × 4).
-    const sink = await started({ table: 'bench', columns: USER_COLUMNS, primaryKey: 'id' });
-    await admin.execute(`TRUNCATE ${keyspace}.bench`);
-    const t0 = performance.now();
-    await writeWithPolicy(sink, records, { batch: { maxRows: 1000, concurrency: 4 }, retry: { maxAttempts: 1, initialBackoff: 100, maxBackoff: 100 } }, asyncScheduler, () => undefined);
-    lines.push(`defaults through writeWithPolicy (1000-row chunks × 4, concurrency 64): ${Math.round(rows.length / ((performance.now() - t0) / 1000)).toLocaleString('en-US')} rows/s`);
-    assert.equal(await count('bench'), rows.length);
+    assert.equal(await count('bench'), rows.length, 'every row the sink acknowledged is there');
+    assert.equal(await count('bench_raw'), rows.length);
     process.stdout.write(`\n${lines.join('\n')}\n`);
   });
 });
