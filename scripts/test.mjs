@@ -4,7 +4,7 @@
  * integration tests are among them.
  *
  *   node scripts/test.mjs                          all tests
- *   node scripts/test.mjs test/unit/foo.test.ts    only these files (services only if one is an integration test)
+ *   node scripts/test.mjs test/unit/foo.test.ts    only these files or folders (services only if one is an integration test)
  *   npm test -- --keep-services                    leave the services this run started running
  *
  * Services: a service whose address is already given (KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS) is
@@ -47,7 +47,7 @@ function parseArgs(argv) {
   for (const arg of argv) {
     if (arg === '--keep-services') options.keepServices = true;
     else if (arg === '--help' || arg === '-h') {
-      process.stdout.write('Usage: node scripts/test.mjs [--keep-services] [test files...]\n');
+      process.stdout.write('Usage: node scripts/test.mjs [--keep-services] [test files or folders...]\n');
       process.exit(0);
     } else if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg} (known: --keep-services)`);
     else options.files.push(resolve(arg));
@@ -61,9 +61,11 @@ const interrupted = new AbortController();
 
 async function main() {
   const options = parseArgs(process.argv.slice(2));
-  const missing = options.files.filter((file) => !existsSync(file) || !statSync(file).isFile());
-  if (missing.length > 0) throw new UsageError(`no such test file: ${missing.map((f) => relative(process.cwd(), f)).join(', ')}`);
-  const files = (options.files.length > 0 ? options.files : TEST_ROOTS.flatMap((root) => testFilesUnder(join(repoDir, root)))).sort();
+  const missing = options.files.filter((file) => !existsSync(file));
+  if (missing.length > 0) throw new UsageError(`no such test file or folder: ${missing.map((f) => relative(process.cwd(), f)).join(', ')}`);
+  // A folder stands for every test file under it (npm run test:unit passes test/unit).
+  const chosen = options.files.flatMap((file) => (statSync(file).isDirectory() ? testFilesUnder(file) : [file]));
+  const files = (options.files.length > 0 ? chosen : TEST_ROOTS.flatMap((root) => testFilesUnder(join(repoDir, root)))).sort();
   if (files.length === 0) throw new UsageError(`no test files found (looked for *.test.ts under ${TEST_ROOTS.join(', ')})`);
 
   const env = { ...process.env };

@@ -250,6 +250,8 @@ export class HttpPollSource implements Source {
 
   private closed = false;
   private deadlinePassed = false;
+  /** Set by `drain`: no new request; what was fetched is still handed out, then the source finishes. */
+  private draining = false;
   private fatal: Error | undefined;
   private claimed = 0;
   private succeeded = 0;
@@ -318,6 +320,12 @@ export class HttpPollSource implements Source {
     this.pollers = Array.from({ length: concurrency }, (_, i) => this.poll(Math.round((i * interval) / concurrency)));
   }
 
+  /** A graceful stop: poll no more, and finish once every record already fetched is committed. */
+  drain(): void {
+    this.draining = true;
+    this.changed();
+  }
+
   async read(maxRecords: number, waitMs: number): Promise<SourceBatch> {
     if (this.bufferedCount === 0 && waitMs > 0 && !this.nothingMoreComing()) {
       const arrived$ = this.changes$.pipe(filter(() => this.bufferedCount > 0 || this.nothingMoreComing()));
@@ -382,7 +390,7 @@ export class HttpPollSource implements Source {
 
   /** No new request will start, for good: the run is over, or it failed, or the source is closed. */
   private pollingOver(): boolean {
-    return this.closed || this.fatal !== undefined || this.deadlinePassed || (this.config.maxRequests !== undefined && this.succeeded >= this.config.maxRequests);
+    return this.closed || this.draining || this.fatal !== undefined || this.deadlinePassed || (this.config.maxRequests !== undefined && this.succeeded >= this.config.maxRequests);
   }
 
   private nothingMoreComing(): boolean {

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYamlScalar, parseDocument } from 'yaml';
+import { parseDocument } from 'yaml';
 import { ConfigError, formatErrors, UserFacingError } from './errors.ts';
 import { topologyCodec, type TopologyConfig } from './model.ts';
 import { registry as defaultRegistry, type Registry } from './registry.ts';
@@ -43,9 +43,8 @@ export function resolveTopologyPath(nameOrPath: string, dir = TOPOLOGY_DIR): str
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 /**
- * Replace `${NAME}` and `${NAME:-default}` in every string of `tree`. A string that is exactly one
- * variable takes the YAML type of its value (`${PARTITIONS:-3}` is the number 3), or null (absent) when
- * it expands to nothing. `$${` is a literal `${`.
+ * Replace `${NAME}` and `${NAME:-default}` in every string of `tree`; the result is text. A value that is
+ * exactly one variable and expands to nothing is null, i.e. absent. `$${` is a literal `${`.
  */
 export function interpolateEnv(tree: unknown, env: NodeJS.ProcessEnv, problems: string[], at = ''): unknown {
   if (typeof tree === 'string') {
@@ -63,8 +62,9 @@ export function interpolateEnv(tree: unknown, env: NodeJS.ProcessEnv, problems: 
     const result = parts.join('${');
     const whole = /^\$\{[^}]*\}$/.test(tree);
     // A whole-value variable that expands to nothing means "not given" (`duration: ${RUN_FOR:-}`).
-    if (whole) return result === '' ? null : parseYamlScalar(result);
-    return result;
+    // Otherwise the text stays text (a password "0123" must not become 123): number, boolean and
+    // duration codecs accept their text forms.
+    return whole && result === '' ? null : result;
   }
   if (Array.isArray(tree)) return tree.map((item, i) => interpolateEnv(item, env, problems, `${at}[${i}]`));
   if (tree && typeof tree === 'object') {

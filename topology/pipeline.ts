@@ -372,16 +372,22 @@ export class PipelineRunner {
       return;
     }
     this.state = 'stopping';
+    const timedOut = Symbol('timeout');
+    const ended = this.done.then(
+      () => undefined,
+      () => undefined,
+    );
+    const deadline = firstValueFrom(timer(this.config.stopTimeout, this.deps.scheduler)).then(() => timedOut);
+    // A source that holds records only in memory (an HTTP poll) is drained first: it takes no new
+    // input, and the loop ends by itself once everything it took is written and committed.
+    if (this.source.drain) {
+      this.source.drain();
+      if ((await Promise.race([ended, deadline])) !== timedOut) return;
+      this.log.warn(`stop: ${this.source.describe()} not drained within ${this.config.stopTimeout} ms; stopping without it`);
+    }
     this.stopRequested = true;
     this.stop$.next();
-    const timedOut = Symbol('timeout');
-    const outcome = await Promise.race([
-      this.done.then(
-        () => undefined,
-        () => undefined,
-      ),
-      firstValueFrom(timer(this.config.stopTimeout, this.deps.scheduler)).then(() => timedOut),
-    ]);
+    const outcome = await Promise.race([ended, this.source.drain ? Promise.resolve(timedOut) : deadline]);
     if (outcome === timedOut) {
       this.abandoned = true;
       this.log.warn(`stop: in-flight batch still running after ${this.config.stopTimeout} ms; abandoned uncommitted (its records will be redelivered)`);
@@ -417,6 +423,11 @@ export class PipelineRunner {
         this.log.warn(`closing ${where} failed`, { error: errorMessage(error) });
       }
     }
+  }
+
+  /** Records read but not yet committed (in flight between source and commit). */
+  inFlightRecords(): number {
+    return this.inFlight.reduce((n, b) => n + b.batch.records.length, 0);
   }
 
   /** The component configs, for --describe. */

@@ -90,6 +90,11 @@ export interface Source {
   commit(batch: SourceBatch): Promise<void>;
   /** Forget every read-but-uncommitted batch: the next `read` starts at the last committed position. */
   rollback(): Promise<void>;
+  /**
+   * Optional, for sources whose records live only in memory until committed (an HTTP poll): take no
+   * new input and report `finished` once everything taken is committed, so a graceful stop loses nothing.
+   */
+  drain?(): void;
   /** Release resources. Uncommitted records are not committed. */
   close(): Promise<void>;
   /** Short description for `--describe`, e.g. `kafka topic users_created (group user-pipeline)`. */

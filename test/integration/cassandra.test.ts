@@ -10,8 +10,6 @@ import cassandra from 'cassandra-driver';
 import winston from 'winston';
 import { registry } from '../../topology/registry.ts';
 import { formatErrors, UserFacingError } from '../../topology/errors.ts';
-import { writeWithPolicy } from '../../topology/sink-policy.ts';
-import { asyncScheduler } from 'rxjs';
 import type { Sink, StreamRecord } from '../../topology/types.ts';
 import { cassandraSink, CassandraValueError, type CassandraSinkConfig } from '../../sinks/cassandra.ts';
 import { checkCassandra } from '../../clients/cassandra.ts';
@@ -238,48 +236,5 @@ describe(`cassandra sink against ${contactPoints} (keyspace ${keyspace})`, () =>
       return true;
     });
     assert.ok(Date.now() - t0 < 5000, `failed after ${Date.now() - t0} ms`);
-  });
-
-  test('throughput: 20,000 rows per concurrency level, printed next to raw driver writes', async () => {
-    const rows = Array.from({ length: 20_000 }, (_, i) => userRow(i));
-    const records = asRecords(rows);
-    const names = Object.keys(USER_COLUMNS);
-    const params = rows.map((r) => names.map((c) => r[c]));
-    await admin.execute(`CREATE TABLE ${keyspace}.bench_raw (${Object.entries(USER_COLUMNS).map(([c, type]) => `${c} ${type}`).join(', ')}, PRIMARY KEY (id))`);
-    const rawInsert = `INSERT INTO ${keyspace}.bench_raw (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})`;
-    // A raw client like the sink's: prepared INSERTs at LOCAL_QUORUM, the driver's defaults otherwise.
-    const raw = new cassandra.Client({ contactPoints: contactPoints.split(','), localDataCenter, queryOptions: { prepare: true, consistency: cassandra.types.consistencies.localQuorum } });
-    await raw.connect();
-    const rate = async (write: () => Promise<unknown>): Promise<number> => {
-      const t0 = performance.now();
-      await write();
-      return rows.length / ((performance.now() - t0) / 1000);
-    };
-    const fmt = (n: number) => Math.round(n).toLocaleString('en-US').padStart(7);
-    const lines: string[] = [];
-    try {
-      for (const concurrency of [16, 64, 128, 256]) {
-        const sink = await started({ table: 'bench', columns: USER_COLUMNS, primaryKey: 'id', concurrency });
-        const writeRaw = () => cassandra.concurrent.executeConcurrent(raw, rawInsert, params, { concurrencyLevel: concurrency });
-        const writeSink = () => sink.write(records);
-        // Best of two, in alternating order, so that neither side always runs on a warmer node. Rewriting the same ids costs as much as new ones.
-        const rawRates = [await rate(writeRaw)];
-        const sinkRates = [await rate(writeSink), await rate(writeSink)];
-        rawRates.push(await rate(writeRaw));
-        const ours = Math.max(...sinkRates);
-        const theirs = Math.max(...rawRates);
-        lines.push(`concurrency ${String(concurrency).padStart(3)}: sink ${fmt(ours)} rows/s, raw driver ${fmt(theirs)} rows/s (${(ours / theirs).toFixed(2)}×)`);
-        await sink.close();
-      }
-      // The framework's way with the defaults: chunks of batch.maxRows (1000), batch.concurrency (4) at once, 64 rows in flight per chunk.
-      const sink = await started({ table: 'bench', columns: USER_COLUMNS, primaryKey: 'id' });
-      const policy = { batch: { maxRows: 1000, concurrency: 4 }, retry: { maxAttempts: 1, initialBackoff: 100, maxBackoff: 100 } };
-      lines.push(`defaults through writeWithPolicy (1000-row chunks, 4 at once, 64 rows in flight each): ${fmt(await rate(() => writeWithPolicy(sink, records, policy, asyncScheduler, () => undefined)))} rows/s`);
-    } finally {
-      await raw.shutdown();
-    }
-    assert.equal(await count('bench'), rows.length, 'every row the sink acknowledged is there');
-    assert.equal(await count('bench_raw'), rows.length);
-    process.stdout.write(`\n${lines.join('\n')}\n`);
   });
 });

@@ -83,7 +83,7 @@ test('YAML syntax errors are reported before validation', () => {
   assert.match(problems[0], /^YAML: .*at line 3, column 1/);
 });
 
-test('${VAR} and ${VAR:-default} are interpolated; a whole-value variable keeps its YAML type', () => {
+test('${VAR} and ${VAR:-default} are interpolated as text; numeric fields accept the text; empty means absent', () => {
   const config = parseTopology(
     `
 pipelines:
@@ -91,6 +91,7 @@ pipelines:
     source:
       type: rate
       rowsPerSecond: \${RATE:-50}
+      totalRows: \${TOTAL:-}
     sink: { type: memory, channel: "\${PREFIX}-out" }
     trigger:
       maxRecordsPerTrigger: \${MAX}
@@ -98,6 +99,7 @@ pipelines:
     't.yaml',
     { env: { PREFIX: 'demo', MAX: '250' } },
   );
+  assert.equal(config.pipelines.p.source.totalRows, undefined, 'an empty default leaves the optional field out');
   assert.equal(config.pipelines.p.source.rowsPerSecond, 50);
   assert.equal(config.pipelines.p.sink.channel, 'demo-out');
   assert.equal(config.pipelines.p.trigger.maxRecordsPerTrigger, 250);
@@ -111,7 +113,7 @@ test('a missing environment variable without a default is a problem with its pat
 
 test('interpolateEnv leaves $${ as a literal and walks arrays', () => {
   const problems: string[] = [];
-  assert.deepEqual(interpolateEnv({ a: ['x${A}y', 'cost: $${A}'] }, { A: '1' }, problems), { a: ['x1y', 'cost: ${A}'] });
+  assert.deepEqual(interpolateEnv({ a: ['x${A}y', 'cost: $${A}'], b: '${A}', pw: '${PW}' }, { A: '1', PW: '0123' }, problems), { a: ['x1y', 'cost: ${A}'], b: '1', pw: '0123' });
   assert.deepEqual(problems, []);
 });
 
