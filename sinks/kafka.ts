@@ -246,7 +246,8 @@ export function kafkaProducerSink(settings: ProducerSinkSettings, ctx: Component
         clearTimeout(guard);
       }
       if (write.timedOut) {
-        throw new KafkaWriteError(`${description}: ${write.outstanding} of ${records.length} delivery report(s) still missing ${settings.deliveryTimeout + REPORT_GRACE_MS} ms after the write`, ERR.ERR__MSG_TIMED_OUT);
+        const waited = (settings.deliveryTimeout + REPORT_GRACE_MS) / 1000;
+        throw new KafkaWriteError(`${description}: ${write.outstanding} of ${records.length} message(s) not acknowledged within ${waited} s (no delivery report; are the brokers answering?)`, ERR.ERR__MSG_TIMED_OUT);
       }
       if (refused) {
         throw new KafkaWriteError(`${description}: record ${refused.index + 1} of ${records.length} could not be produced: ${refused.error.message}`, refused.error.code);

@@ -300,7 +300,7 @@ export function kafkaSource(config: KafkaSourceConfig, ctx: ComponentContext): S
   const log = ctx.logger;
   const description = describeKafkaSource(config);
   const positions = new PartitionPositions();
-  const missingTopicsWarned = new Set<string>();
+  let missingTopicWarned = false;
   let consumer: Kafka.KafkaConsumer | undefined;
 
   const connected = (): Kafka.KafkaConsumer => {
@@ -351,8 +351,8 @@ export function kafkaSource(config: KafkaSourceConfig, ctx: ComponentContext): S
         if (!error) resolve(messages);
         else if (error.code === ERR.ERR_UNKNOWN_TOPIC_OR_PART) {
           // The topic may be created later (by a producing pipeline): wait for it rather than fail.
-          if (!missingTopicsWarned.has(error.message)) log.warn(`${description}: ${error.message}; waiting for the topic to be created`);
-          missingTopicsWarned.add(error.message);
+          if (!missingTopicWarned) log.warn(`${description}: ${error.message}: a subscribed topic does not exist (yet); waiting for it to be created`);
+          missingTopicWarned = true;
           resolve([]);
         } else reject(new Error(`${description}: consume failed: ${error.message}`, { cause: error }));
       });
@@ -363,6 +363,8 @@ export function kafkaSource(config: KafkaSourceConfig, ctx: ComponentContext): S
       const c = new Kafka.KafkaConsumer(
         {
           'partition.assignment.strategy': 'cooperative-sticky',
+          // A subscribed topic created after the start is found within 10 s, not librdkafka's 5 minutes.
+          'topic.metadata.refresh.interval.ms': 10_000,
           ...librdkafkaConfig(config),
           'group.id': config.groupId,
           'enable.auto.commit': false,

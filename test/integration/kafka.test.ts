@@ -370,6 +370,20 @@ describe(`kafka components against ${brokers}`, () => {
     });
   }
 
+  test('a source started before its topic exists waits for it, then reads it', async () => {
+    const topic = topicName('late');
+    const h = harness();
+    const src = await source({ topics: topic, groupId: `g-late-${runId}` }, h);
+    for (let i = 0; i < 3; i++) assert.equal((await src.read(100, 200)).records.length, 0, 'no error, no records');
+    assert.ok(h.warnings.some((w) => w.includes('does not exist (yet)')), `a warning says so; got: ${h.warnings.join(' | ')}`);
+    const out = await sink({ topic, createTopic: { partitions: 1 } });
+    await out.write([{ key: 'late', value: { late: true }, timestamp: Date.now() }]);
+    const started = Date.now();
+    const { records } = await readUntil(src, (r) => r.length === 1, 25_000);
+    assert.deepEqual(records[0].value, { late: true });
+    assert.ok(Date.now() - started < 20_000, `found within the 10 s metadata refresh (took ${Date.now() - started} ms)`);
+  });
+
   test('an unreachable broker fails start() quickly with an error naming the address and the fix', async () => {
     const unreachable = '127.0.0.1:1';
     for (const kind of ['source', 'sink'] as const) {
