@@ -13,6 +13,7 @@ import { describeTopology } from '../topology/describe.ts';
 import { registry } from '../topology/registry.ts';
 import type { TopologyConfig } from '../topology/model.ts';
 import { ensureEndpoints } from './endpoints.ts';
+import { watchTopology } from '../topology/reload.ts';
 
 const HELP = `Usage: npm start -- --topology NAME|PATH [options]
 
@@ -33,6 +34,10 @@ Options:
 When Kafka or Cassandra does not answer at the local defaults, the local services are started first
 (npm run services -- up); they keep running afterwards (npm run services -- down stops them).
 Any other address that does not answer is an error, at once.
+
+While it runs, the topology file is watched: a valid change is applied pipeline by pipeline (changed
+pipelines drain, commit and restart from their committed offsets; the others keep running); an invalid
+one is refused and logged, and the running version continues. SIGHUP forces a reload.
 
 Logs: JSON lines in .state/logs/<topology>.log (progress events included); one line per batch on the console.`;
 
@@ -111,6 +116,9 @@ async function run(options: Options): Promise<number> {
   process.on('SIGTERM', () => stop('SIGTERM'));
 
   let code = 0;
+  // Hot swap: edit the topology file (or send SIGHUP) while it runs.
+  const watcher = watchTopology(file, runtime, logger);
+  closers.push(async () => watcher.close());
   try {
     await runtime.start();
     await runtime.wait();

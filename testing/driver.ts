@@ -17,7 +17,7 @@ import winston from 'winston';
 import Transport from 'winston-transport';
 import '../components.ts';
 import { parseTopology } from '../topology/load.ts';
-import { TopologyRuntime } from '../topology/runtime.ts';
+import { TopologyRuntime, type SwapReport } from '../topology/runtime.ts';
 import type { TopologyConfig } from '../topology/model.ts';
 import type { ProgressEvent } from '../topology/progress.ts';
 import type { StreamRecord } from '../topology/types.ts';
@@ -83,6 +83,21 @@ export interface DriverOptions {
 
 let driverCount = 0;
 
+/** Validate a topology and (unless told not to) swap its sources and sinks for memory channels. */
+function prepare(yamlText: string, name: string, options: DriverOptions): TopologyConfig {
+  const parsed = parseTopology(yamlText, 'test topology', { env: options.env ?? {}, defaultName: 'test' });
+  const config: TopologyConfig = { ...parsed, name };
+  if (options.substitute !== false) {
+    for (const [pipelineName, pipeline] of Object.entries(config.pipelines)) {
+      const keepPolicy = { batch: pipeline.sink.batch, retry: pipeline.sink.retry };
+      pipeline.source = { type: 'memory', channel: `${pipelineName}.in`, finite: false };
+      pipeline.sink = { type: 'memory', channel: `${pipelineName}.out`, ...keepPolicy };
+      pipeline.deadLetter = { type: 'memory', channel: `${pipelineName}.dead`, batch: { maxRows: 1000, concurrency: 1 }, retry: { maxAttempts: 3, initialBackoff: 10, maxBackoff: 100 } };
+    }
+  }
+  return config;
+}
+
 export class TopologyTestDriver {
   readonly progress: ProgressEvent[] = [];
 
@@ -92,27 +107,29 @@ export class TopologyTestDriver {
     readonly runtime: TopologyRuntime,
     /** Everything the topology logged. */
     readonly logs: LogEntry[],
+    private readonly options: DriverOptions,
   ) {}
+
+  /** Hot-swap the running topology to a new version (substituted like the first), in virtual time. */
+  async swap(yamlText: string): Promise<SwapReport> {
+    let settled = false;
+    const applying = this.runtime.apply(prepare(yamlText, this.config.name, this.options)).finally(() => (settled = true));
+    applying.catch(() => undefined);
+    await this.advanceUntil(() => settled, 3_600_000, 10);
+    return applying;
+  }
 
   /** Validate, substitute and start a topology given as YAML text. */
   static async start(yamlText: string, options: DriverOptions = {}): Promise<TopologyTestDriver> {
-    const parsed = parseTopology(yamlText, 'test topology', { env: options.env ?? {}, defaultName: 'test' });
     // A unique name per driver keeps memory channels of concurrent drivers apart.
-    const config: TopologyConfig = { ...parsed, name: `${parsed.name}-driver${++driverCount}` };
+    const name = `${parseTopology(yamlText, 'test topology', { env: options.env ?? {}, defaultName: 'test' }).name}-driver${++driverCount}`;
+    const config = prepare(yamlText, name, options);
     memoryStore.reset(config.name);
-    if (options.substitute !== false) {
-      for (const [name, pipeline] of Object.entries(config.pipelines)) {
-        const keepPolicy = { batch: pipeline.sink.batch, retry: pipeline.sink.retry };
-        pipeline.source = { type: 'memory', channel: `${name}.in`, finite: false };
-        pipeline.sink = { type: 'memory', channel: `${name}.out`, ...keepPolicy };
-        pipeline.deadLetter = { type: 'memory', channel: `${name}.dead`, batch: { maxRows: 1000, concurrency: 1 }, retry: { maxAttempts: 3, initialBackoff: 10, maxBackoff: 100 } };
-      }
-    }
     const clock = new VirtualClock(options.startTime ?? 0);
     const logs: LogEntry[] = [];
     const logger = winston.createLogger({ level: 'debug', transports: [new CaptureTransport(logs)] });
     const runtime = new TopologyRuntime(config, { logger, scheduler: clock, pipelines: options.pipelines });
-    const driver = new TopologyTestDriver(config, clock, runtime, logs);
+    const driver = new TopologyTestDriver(config, clock, runtime, logs, options);
     runtime.progress$.subscribe((event) => driver.progress.push(event));
     await runtime.start();
     await settle();

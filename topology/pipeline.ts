@@ -372,27 +372,31 @@ export class PipelineRunner {
       return;
     }
     this.state = 'stopping';
-    const timedOut = Symbol('timeout');
     const ended = this.done.then(
-      () => undefined,
-      () => undefined,
+      () => 'ended' as const,
+      () => 'ended' as const,
     );
-    const deadline = firstValueFrom(timer(this.config.stopTimeout, this.deps.scheduler)).then(() => timedOut);
-    // A source that holds records only in memory (an HTTP poll) is drained first: it takes no new
-    // input, and the loop ends by itself once everything it took is written and committed.
-    if (this.source.drain) {
-      this.source.drain();
-      if ((await Promise.race([ended, deadline])) !== timedOut) return;
-      this.log.warn(`stop: ${this.source.describe()} not drained within ${this.config.stopTimeout} ms; stopping without it`);
-    }
-    this.stopRequested = true;
-    this.stop$.next();
-    const outcome = await Promise.race([ended, this.source.drain ? Promise.resolve(timedOut) : deadline]);
-    if (outcome === timedOut) {
-      this.abandoned = true;
-      this.log.warn(`stop: in-flight batch still running after ${this.config.stopTimeout} ms; abandoned uncommitted (its records will be redelivered)`);
-      this.subscription?.unsubscribe();
-      await this.finish();
+    // The deadline is cancelled once the stop is over, so no timer outlives it.
+    const over$ = new Subject<void>();
+    const deadline = firstValueFrom(timer(this.config.stopTimeout, this.deps.scheduler).pipe(takeUntil(over$)), { defaultValue: -1 }).then(() => 'timeout' as const);
+    try {
+      // A source that holds records only in memory (an HTTP poll) is drained first: it takes no new
+      // input, and the loop ends by itself once everything it took is written and committed.
+      if (this.source.drain) {
+        this.source.drain();
+        if ((await Promise.race([ended, deadline])) === 'ended') return;
+        this.log.warn(`stop: ${this.source.describe()} not drained within ${this.config.stopTimeout} ms; stopping without it`);
+      }
+      this.stopRequested = true;
+      this.stop$.next();
+      if ((await Promise.race([ended, deadline])) === 'timeout') {
+        this.abandoned = true;
+        this.log.warn(`stop: in-flight batch still running after ${this.config.stopTimeout} ms; abandoned uncommitted (its records will be redelivered)`);
+        this.subscription?.unsubscribe();
+        await this.finish();
+      }
+    } finally {
+      over$.next();
     }
   }
 

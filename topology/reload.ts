@@ -1,0 +1,73 @@
+/**
+ * Hot reload of a running topology: the file is watched (and SIGHUP forces a reload); a changed file
+ * is validated first — an invalid one is refused with the same listing as at start-up, and the running
+ * topology continues untouched — and a valid one is applied pipeline by pipeline (runtime.apply).
+ */
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { Logger } from 'winston';
+import { ConfigError } from './errors.ts';
+import { loadTopology } from './load.ts';
+import type { SwapReport, TopologyRuntime } from './runtime.ts';
+
+export interface ReloadOptions {
+  /**
+   * How often the file is read and compared with the last version seen (ms). Comparing the text, not
+   * the modification time, catches quick same-size edits and survives editors that replace the file.
+   */
+  intervalMs?: number;
+  /** Called after each reload attempt (tests). */
+  onReload?(outcome: { report?: SwapReport; refused?: string[]; error?: unknown }): void;
+}
+
+export function watchTopology(file: string, runtime: TopologyRuntime, logger: Logger, options: ReloadOptions = {}): { reload(reason: string): Promise<void>; close(): void } {
+  let queue: Promise<void> = Promise.resolve();
+
+  const reload = (reason: string): Promise<void> => {
+    queue = queue.then(async () => {
+      logger.info(`reload (${reason}): validating ${file}`);
+      try {
+        const { config } = loadTopology(file);
+        if (config.name !== runtime.config.name) {
+          const refused = [`name: the topology's name changed from ${runtime.config.name} to ${config.name}; a rename needs a restart`];
+          logger.error(`reload refused: ${refused[0]}; still running the previous version`, { event: 'swap-refused', problems: refused });
+          options.onReload?.({ refused });
+          return;
+        }
+        const report = await runtime.apply(config);
+        options.onReload?.({ report });
+      } catch (error) {
+        if (error instanceof ConfigError) {
+          logger.error(`reload refused: ${error.message}\nstill running the previous version`, { event: 'swap-refused', problems: error.problems });
+          options.onReload?.({ refused: error.problems });
+        } else {
+          logger.error(`reload failed: ${error instanceof Error ? error.message : String(error)}; still running the previous version`, { event: 'swap-refused' });
+          options.onReload?.({ error });
+        }
+      }
+    });
+    return queue;
+  };
+
+  let lastText = readFileSync(file, 'utf8');
+  const poll = setInterval(() => {
+    readFile(file, 'utf8').then(
+      (text) => {
+        if (text === lastText) return;
+        lastText = text;
+        void reload('file changed');
+      },
+      () => undefined, // Mid-replace by an editor: the next poll sees the new file.
+    );
+  }, options.intervalMs ?? 500);
+  poll.unref();
+  const onHangup = () => void reload('SIGHUP');
+  process.on('SIGHUP', onHangup);
+  return {
+    reload,
+    close: () => {
+      clearInterval(poll);
+      process.off('SIGHUP', onHangup);
+    },
+  };
+}
