@@ -5,8 +5,9 @@
  * - `kafkaClientFields`: the config fields every Kafka component has — brokers, client id, SASL, TLS,
  *   a connect timeout, and a passthrough of extra librdkafka options;
  * - `librdkafkaConfig`: those fields as librdkafka's global config;
- * - `connectClient` / `checkKafka`: connect within a bounded time, or fail with a `UserFacingError`
- *   that names the address and the fix (components' `start()` and the CLI use them);
+ * - `createClient`, `connectClient` / `checkKafka`: construct and connect within a bounded time, or fail
+ *   with a `UserFacingError` that names the address and the fix (components' `start()` and the CLI
+ *   use them);
  * - `ensureTopic`: create a topic, "already exists" being success;
  * - `forwardClientLogs`: librdkafka's warnings and errors into the component's logger.
  *
@@ -144,10 +145,16 @@ export function cleanLogMessage(message: string): string {
     .trim();
 }
 
-/** The error `start()` and the CLI show when the brokers do not answer. */
-export function unreachableError(target: ConnectTarget, error: { message: string; code?: number }, timeoutMs: number, lastLog?: string): UserFacingError {
+/** Failures that mean "no broker answered (in time)", as opposed to a client that could not start. */
+const UNREACHABLE_CODES = new Set([Kafka.CODES.ERRORS.ERR__TRANSPORT, Kafka.CODES.ERRORS.ERR__TIMED_OUT, Kafka.CODES.ERRORS.ERR__ALL_BROKERS_DOWN, Kafka.CODES.ERRORS.ERR__RESOLVE]);
+
+/** The error `start()` and the CLI show when connecting fails: what happened at which address, and what to do. */
+export function connectError(target: ConnectTarget, error: { message: string; code?: number }, timeoutMs: number, lastLog?: string): UserFacingError {
   const cause = lastLog && !error.message.includes(lastLog) ? `${error.message}: ${lastLog}` : error.message;
   const auth = (error.code !== undefined && AUTH_CODES.has(error.code)) || /SASL|SSL|authenticat/i.test(lastLog ?? '');
+  if (!auth && (error.code === undefined || !UNREACHABLE_CODES.has(error.code))) {
+    return new UserFacingError(`cannot start a Kafka client for ${target.brokers} (${cause})`, 'check the `ssl` and `rdkafka` settings (files exist and are readable, option names and values are valid)');
+  }
   const hint = auth
     ? 'check the `sasl` and `ssl` settings (mechanism, user name, password, certificates) against the brokers\' listener'
     : (target.sasl || target.ssl?.enabled) && lastLog === undefined
@@ -156,13 +163,22 @@ export function unreachableError(target: ConnectTarget, error: { message: string
   return new UserFacingError(`cannot reach Kafka at ${target.brokers} within ${formatSeconds(timeoutMs)} (${cause})`, hint);
 }
 
+/** Construct a client; librdkafka refuses unknown options and bad values here, which the user must fix. */
+export function createClient<C>(target: ConnectTarget, make: () => C): C {
+  try {
+    return make();
+  } catch (error) {
+    throw new UserFacingError(`invalid Kafka client settings for ${target.brokers}: ${(error as Error).message}`, 'check the `rdkafka` options against librdkafka\'s CONFIGURATION.md');
+  }
+}
+
 function formatSeconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }
 
 /**
  * Connect a producer or consumer, waiting at most `timeoutMs` for the brokers to answer a metadata
- * request. Fails with `unreachableError`, which quotes the last connection problem librdkafka logged.
+ * request. Fails with `connectError`, which quotes the last connection problem librdkafka logged.
  */
 export function connectClient(client: Kafka.Producer | Kafka.KafkaConsumer, target: ConnectTarget, timeoutMs: number): Promise<Metadata> {
   let lastLog: string | undefined;
@@ -176,7 +192,7 @@ export function connectClient(client: Kafka.Producer | Kafka.KafkaConsumer, targ
     client.connect({ timeout: timeoutMs, allTopics: false }, (error, metadata) => {
       emitter.off('event.log', onLog);
       // A failed connect has already closed the client.
-      if (error) reject(unreachableError(target, error, timeoutMs, lastLog));
+      if (error) reject(connectError(target, error, timeoutMs, lastLog));
       else resolve(metadata);
     });
   });
@@ -188,8 +204,9 @@ export function connectClient(client: Kafka.Producer | Kafka.KafkaConsumer, targ
  */
 export async function checkKafka(target: string | KafkaClientConfig, timeoutMs = 10_000): Promise<{ brokers: number }> {
   const options = typeof target === 'string' ? { 'bootstrap.servers': target } : librdkafkaConfig(target);
-  const producer = new Kafka.Producer(options as Kafka.ProducerGlobalConfig);
-  const metadata = await connectClient(producer, typeof target === 'string' ? { brokers: target } : target, timeoutMs);
+  const connectTarget = typeof target === 'string' ? { brokers: target } : target;
+  const producer = createClient(connectTarget, () => new Kafka.Producer(options as Kafka.ProducerGlobalConfig));
+  const metadata = await connectClient(producer, connectTarget, timeoutMs);
   await disconnectClient(producer, timeoutMs);
   return { brokers: metadata.brokers.length };
 }
@@ -211,7 +228,7 @@ export function disconnectClient(client: Kafka.Producer | Kafka.KafkaConsumer, t
  * `UserFacingError` naming the topic and the brokers.
  */
 export async function ensureTopic(config: KafkaClientConfig, topic: string, partitions: number, replicationFactor: number): Promise<'created' | 'exists'> {
-  const admin = Kafka.AdminClient.create({ ...librdkafkaConfig(config), log_level: 0 } as Kafka.GlobalConfig);
+  const admin = createClient(config, () => Kafka.AdminClient.create({ ...librdkafkaConfig(config), log_level: 0 } as Kafka.GlobalConfig));
   try {
     return await new Promise<'created' | 'exists'>((resolve, reject) => {
       admin.createTopic({ topic, num_partitions: partitions, replication_factor: replicationFactor }, config.connectTimeout, (error) => {

@@ -29,7 +29,7 @@ import { defineComponent } from '../topology/registry.ts';
 import { objectCodec, optional, required, withDefault, type ConfigOf } from '../topology/spec.ts';
 import { Duration, PositiveInt, TopicName, oneOf } from '../topology/codecs.ts';
 import type { ComponentContext, Sink, StreamRecord } from '../topology/types.ts';
-import { connectClient, disconnectClient, ensureTopic, forwardClientLogs, kafkaClientFields, librdkafkaConfig, type KafkaClientConfig, type ManagedOptions } from '../clients/kafka.ts';
+import { connectClient, createClient, disconnectClient, ensureTopic, forwardClientLogs, kafkaClientFields, librdkafkaConfig, type KafkaClientConfig, type ManagedOptions } from '../clients/kafka.ts';
 
 const ERR = Kafka.CODES.ERRORS;
 
@@ -144,14 +144,8 @@ export function kafkaProducerSink(settings: ProducerSinkSettings, ctx: Component
   let replacing: Promise<void> | undefined;
 
   const connect = async (): Promise<Kafka.Producer> => {
-    const p = new Kafka.Producer({
-      ...settings.tuning,
-      ...librdkafkaConfig(client),
-      'enable.idempotence': true,
-      acks: 'all',
-      dr_cb: true,
-      'message.timeout.ms': settings.deliveryTimeout,
-    } as Kafka.ProducerGlobalConfig);
+    const options = { ...settings.tuning, ...librdkafkaConfig(client), 'enable.idempotence': true, acks: 'all', dr_cb: true, 'message.timeout.ms': settings.deliveryTimeout };
+    const p = createClient(client, () => new Kafka.Producer(options as Kafka.ProducerGlobalConfig));
     forwardClientLogs(p, log, description);
     p.on('event.error', (error) => {
       if (error.isFatal) fatal = error;

@@ -38,7 +38,7 @@ import { defineComponent } from '../topology/registry.ts';
 import { required, withDefault, type ConfigOf } from '../topology/spec.ts';
 import { Duration, NonEmptyString, TopicName, oneOf } from '../topology/codecs.ts';
 import type { ComponentContext, Offsets, Source, SourceBatch, StreamRecord } from '../topology/types.ts';
-import { connectClient, disconnectClient, forwardClientLogs, kafkaClientFields, librdkafkaConfig } from '../clients/kafka.ts';
+import { connectClient, createClient, disconnectClient, forwardClientLogs, kafkaClientFields, librdkafkaConfig } from '../clients/kafka.ts';
 
 const ERR = Kafka.CODES.ERRORS;
 
@@ -360,22 +360,20 @@ export function kafkaSource(config: KafkaSourceConfig, ctx: ComponentContext): S
 
   return {
     async start() {
-      const c = new Kafka.KafkaConsumer(
-        {
-          'partition.assignment.strategy': 'cooperative-sticky',
-          // A subscribed topic created after the start is found within 10 s, not librdkafka's 5 minutes.
-          'topic.metadata.refresh.interval.ms': 10_000,
-          ...librdkafkaConfig(config),
-          'group.id': config.groupId,
-          'enable.auto.commit': false,
-          'enable.auto.offset.store': false,
-          'enable.partition.eof': true,
-          'session.timeout.ms': config.sessionTimeout,
-          'max.poll.interval.ms': config.maxPollInterval,
-          rebalance_cb: onRebalance,
-        } as Kafka.ConsumerGlobalConfig,
-        { 'auto.offset.reset': config.startingOffsets },
-      );
+      const options = {
+        'partition.assignment.strategy': 'cooperative-sticky',
+        // A subscribed topic created after the start is found within 10 s, not librdkafka's 5 minutes.
+        'topic.metadata.refresh.interval.ms': 10_000,
+        ...librdkafkaConfig(config),
+        'group.id': config.groupId,
+        'enable.auto.commit': false,
+        'enable.auto.offset.store': false,
+        'enable.partition.eof': true,
+        'session.timeout.ms': config.sessionTimeout,
+        'max.poll.interval.ms': config.maxPollInterval,
+        rebalance_cb: onRebalance,
+      };
+      const c = createClient(config, () => new Kafka.KafkaConsumer(options as Kafka.ConsumerGlobalConfig, { 'auto.offset.reset': config.startingOffsets }));
       forwardClientLogs(c, log, description);
       c.on('partition.eof', (eof) => positions.noteEnd(partitionKey(eof.topic, eof.partition), eof.offset));
       await connectClient(c, config, config.connectTimeout);

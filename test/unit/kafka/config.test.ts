@@ -162,3 +162,19 @@ test('create does no I/O and describe says what is read and written', async () =
   assert.equal(await describe('sink', { type: 'kafka', brokers: '127.0.0.1:1', topic: 'users_created', compression: 'gzip' }), 'kafka topic users_created (gzip)');
   assert.equal(await describe('sink', { type: 'dead-letter', brokers: '127.0.0.1:1', topic: 'users_dead' }), 'kafka dead-letter topic users_dead');
 });
+
+test('start() refuses an unknown librdkafka option with a UserFacingError, before connecting', async () => {
+  for (const [kind, raw] of [
+    ['source', { ...source, brokers: '127.0.0.1:1', rdkafka: { 'no.such.option': 1 } }],
+    ['sink', { type: 'kafka', brokers: '127.0.0.1:1', topic: 't', rdkafka: { 'no.such.option': 1 } }],
+  ] as Array<[Kind, Record<string, unknown>]>) {
+    const component = await registry.create(kind, decode(kind, raw), ctx);
+    const started = Date.now();
+    await assert.rejects(component.start(), (error: Error) => {
+      assert.equal(error.name, 'UserFacingError');
+      assert.match(error.message, /^invalid Kafka client settings for 127\.0\.0\.1:1: No such configuration property: "no\.such\.option"\n {2}→ check the `rdkafka` options/);
+      return true;
+    });
+    assert.ok(Date.now() - started < 1000, 'refused at once, not after a connect timeout');
+  }
+});

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Kafka from 'node-rdkafka';
 import type { Message } from 'node-rdkafka';
-import { cleanLogMessage, unreachableError } from '../../../clients/kafka.ts';
+import { cleanLogMessage, connectError } from '../../../clients/kafka.ts';
 import { messageToRecord } from '../../../sources/kafka.ts';
 import { KafkaWriteError, encodeValue, isRetryableKafkaError, recordToMessage } from '../../../sinks/kafka.ts';
 import { deadLetterMessage } from '../../../sinks/dead-letter.ts';
@@ -140,15 +140,21 @@ test('librdkafka log lines lose their thread, broker and timing decorations', ()
 });
 
 test('start-up errors name the address, the cause, and the fix that fits', () => {
-  const refused = unreachableError({ brokers: '127.0.0.1:9092' }, { message: 'broker transport failure', code: ERR.ERR__TRANSPORT }, 10_000, 'Connect to ipv4#127.0.0.1:9092 failed: Connection refused');
+  const refused = connectError({ brokers: '127.0.0.1:9092' }, { message: 'broker transport failure', code: ERR.ERR__TRANSPORT }, 10_000, 'Connect to ipv4#127.0.0.1:9092 failed: Connection refused');
   assert.equal(
     refused.message,
     'cannot reach Kafka at 127.0.0.1:9092 within 10 s (broker transport failure: Connect to ipv4#127.0.0.1:9092 failed: Connection refused)\n' +
       '  → start the local services with "npm run services -- up", or point to your cluster with KAFKA_BROKERS=host:port (or --brokers)',
   );
-  const auth = unreachableError({ brokers: 'k1:9093', sasl: { mechanism: 'PLAIN', username: 'u', password: 'p' } }, { message: 'Local: Timed out', code: ERR.ERR__TIMED_OUT }, 2500, 'SASL authentication error: Authentication failed');
+  const auth = connectError({ brokers: 'k1:9093', sasl: { mechanism: 'PLAIN', username: 'u', password: 'p' } }, { message: 'Local: Timed out', code: ERR.ERR__TIMED_OUT }, 2500, 'SASL authentication error: Authentication failed');
   assert.match(auth.message, /^cannot reach Kafka at k1:9093 within 2\.5 s \(Local: Timed out: SASL authentication error/);
   assert.match(auth.message, /check the `sasl` and `ssl` settings/);
-  const silent = unreachableError({ brokers: 'k1:9093', ssl: { enabled: true } }, { message: 'Local: Timed out' }, 10_000);
+  const silent = connectError({ brokers: 'k1:9093', ssl: { enabled: true } }, { message: 'Local: Timed out', code: ERR.ERR__TIMED_OUT }, 10_000);
   assert.match(silent.message, /expects the configured `sasl`\/`ssl` settings/);
+  const broken = connectError({ brokers: 'k1:9093', ssl: { enabled: true } }, { message: 'ssl.ca.location failed: system lib', code: ERR.ERR__STATE }, 10_000);
+  assert.equal(
+    broken.message,
+    'cannot start a Kafka client for k1:9093 (ssl.ca.location failed: system lib)\n  → check the `ssl` and `rdkafka` settings (files exist and are readable, option names and values are valid)',
+    'a client that could not start is not "unreachable"',
+  );
 });
