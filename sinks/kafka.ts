@@ -23,6 +23,7 @@
  * ```
  * See also: the `kafka` source, the `dead-letter` sink (which reuses this producer), clients/kafka.ts.
  */
+import * as t from 'io-ts';
 import Kafka from 'node-rdkafka';
 import type { LibrdKafkaError, MessageHeader } from 'node-rdkafka';
 import { defineComponent } from '../topology/registry.ts';
@@ -264,7 +265,28 @@ export function kafkaProducerSink(settings: ProducerSinkSettings, ctx: Component
   };
 }
 
-export const COMPRESSION_CODECS: readonly string[] = ['none', ...['gzip', 'snappy', 'lz4', 'zstd'].filter((codec) => Kafka.features.includes(codec))];
+const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
+const codecName = oneOf(CODECS);
+
+/** The compression codecs this build of librdkafka has (zstd is optional at build time). */
+export const COMPRESSION_CODECS: readonly string[] = CODECS.filter((codec) => codec === 'none' || Kafka.features.includes(codec));
+
+/**
+ * A compression codec name. The codec's name (what the docs show) lists every codec, so the generated
+ * docs do not depend on the machine; one this build lacks is refused when the config is validated.
+ */
+const Compression = new t.Type<(typeof CODECS)[number], unknown, unknown>(
+  codecName.name,
+  codecName.is,
+  (input, context) => {
+    const result = codecName.validate(input, context);
+    if (result._tag === 'Right' && !COMPRESSION_CODECS.includes(result.right)) {
+      return t.failure(input, context, `"${result.right}" compression is not available in this build of librdkafka ${Kafka.librdkafkaVersion} (available: ${COMPRESSION_CODECS.join(', ')})`);
+    }
+    return result;
+  },
+  (a) => a,
+);
 
 /** `deliveryTimeout`, shared with the dead-letter sink. */
 export const deliveryTimeoutField = withDefault(
@@ -294,7 +316,7 @@ const fields = {
   }),
   topic: required(TopicName, 'Topic to produce to.'),
   createTopic: createTopicField,
-  compression: withDefault(oneOf(COMPRESSION_CODECS), 'none', `Compression of message batches; this build of librdkafka supports ${COMPRESSION_CODECS.join(', ')}.`),
+  compression: withDefault(Compression, 'none', 'Compression of message batches (zstd only where librdkafka was built with it; the config is refused otherwise).'),
   linger: withDefault(Duration, 5, 'How long the producer waits for more messages before sending a batch (larger batches, a little more latency).'),
   batchSize: optional(PositiveInt, 'Upper bound, in bytes, of one batch of messages to a partition (librdkafka\'s default: 1000000).'),
   batchNumMessages: optional(PositiveInt, 'Upper bound of messages in one batch to a partition (librdkafka\'s default: 10000).'),
