@@ -75,7 +75,11 @@ function parse(argv: string[]): Options | 'help' {
 /** Start the bundled RandomUser-compatible server and point the topology's source at it. */
 async function startOfflineSource(log: (line: string) => void): Promise<() => Promise<void>> {
   const { startRandomUserServer } = await import('../randomuser/server.ts');
-  const server = await startRandomUserServer({ host: '127.0.0.1', port: Number(process.env.RANDOMUSER_PORT ?? 0) });
+  const port = Number(process.env.RANDOMUSER_PORT ?? 0);
+  const server = await startRandomUserServer({ host: '127.0.0.1', port }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'EADDRINUSE') throw new UserFacingError(`port ${port} is already in use, so the bundled RandomUser server cannot start`, 'set RANDOMUSER_PORT to a free port, or unset it to pick one');
+    throw error;
+  });
   process.env.RANDOMUSER_URL = server.url;
   log(`offline: serving RandomUser-compatible users at ${server.url}`);
   return () => server.close();
@@ -88,7 +92,8 @@ async function run(options: Options): Promise<number> {
   if (options.offline) closers.push(await startOfflineSource(say));
 
   const { config, file } = loadTopology(options.topology);
-  const { logger, file: logFile, close: closeLogger } = createTopologyLogger(config.name, config.logging, { file: !options.describe });
+  // The log file is opened only once start-up checks pass: a refused start writes nothing.
+  const { logger, file: logFile, openFile, close: closeLogger } = createTopologyLogger(config.name, config.logging, { file: false });
   const runtime = new TopologyRuntime(config, { logger, pipelines: options.pipelines });
   await runtime.create();
 
@@ -100,6 +105,7 @@ async function run(options: Options): Promise<number> {
   }
 
   await ensureEndpoints(endpointsOf(config, [...runtime.runners.keys()]), { startLocal: options.services, log: (line) => logger.info(line) });
+  openFile();
   logger.info(`running topology ${config.name} (${file}); pipelines: ${[...runtime.runners.keys()].join(', ')}; log file ${logFile}`);
 
   let stopping = false;

@@ -695,5 +695,6 @@ defineComponent({
   primaryKey: id
   replication: { class: SimpleStrategy, replicationFactor: 1 }`,
   ],
+  endpoints: (config) => [{ service: 'cassandra', address: config.contactPoints }],
   create: (config, ctx) => cassandraSink(config, ctx.logger),
 });

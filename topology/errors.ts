@@ -10,7 +10,12 @@ export class ConfigError extends Error {
     readonly source: string,
     readonly problems: string[],
   ) {
-    super(`${source} is not a valid topology (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    // One problem reads best on one line; several are listed one per line.
+    super(
+      problems.length === 1
+        ? `${source} is not a valid topology: ${problems[0]}`
+        : `${source} is not a valid topology (${problems.length} problems):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
     this.name = 'ConfigError';
   }
 }

@@ -93,8 +93,10 @@ export function parseTopology(yamlText: string, label: string, options: LoadOpti
   }
   if (problems.length > 0) throw new ConfigError(label, problems);
   const tree = interpolateEnv(doc.toJS(), options.env ?? process.env, problems);
+  // A missing variable is reported once, not again as the empty value it left behind.
+  const unset = problems.map((p) => p.slice(0, p.indexOf(': environment variable') + 1));
   const result = topologyCodec(options.registry ?? defaultRegistry).decode(tree);
-  if (result._tag === 'Left') problems.push(...formatErrors(result.left));
+  if (result._tag === 'Left') problems.push(...formatErrors(result.left).filter((line) => !unset.some((at) => line.startsWith(at))));
   if (problems.length > 0) throw new ConfigError(label, problems);
   const config = result._tag === 'Right' ? result.right : undefined;
   return { ...config!, name: config!.name ?? options.defaultName ?? 'topology' };

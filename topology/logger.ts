@@ -43,7 +43,10 @@ const prettyFormat = winston.format.printf((info) => {
 
 export interface TopologyLogger {
   logger: winston.Logger;
-  file: string | undefined;
+  /** The JSON log file (written from the start, or from `openFile` when created with `{ file: false }`). */
+  file: string;
+  /** Start writing the log file: deferred until start-up checks pass, so a refused start writes nothing. */
+  openFile(): void;
   close(): Promise<void>;
 }
 
@@ -53,21 +56,8 @@ export function logFileOf(dir: string, topology: string): string {
 }
 
 export function createTopologyLogger(topology: string, config: LoggingConfig, options: { file?: boolean } = {}): TopologyLogger {
+  const file = logFileOf(config.dir, topology);
   const transports: winston.transport[] = [];
-  let file: string | undefined;
-  if (options.file !== false) {
-    file = logFileOf(config.dir, topology);
-    mkdirSync(path.dirname(file), { recursive: true });
-    transports.push(
-      new winston.transports.File({
-        filename: file,
-        maxsize: config.maxSize,
-        maxFiles: config.maxFiles,
-        tailable: true,
-        format: winston.format.combine(maskFormat(), winston.format.timestamp(), winston.format.json()),
-      }),
-    );
-  }
   if (config.console !== 'off') {
     transports.push(
       new winston.transports.Console({
@@ -76,11 +66,31 @@ export function createTopologyLogger(topology: string, config: LoggingConfig, op
       }),
     );
   }
-  if (transports.length === 0) transports.push(new winston.transports.Console({ silent: true }));
+  // A silent stand-in keeps winston from warning about a logger without transports.
+  const placeholder = new winston.transports.Console({ silent: true });
+  if (transports.length === 0) transports.push(placeholder);
   const logger = winston.createLogger({ level: config.level, defaultMeta: { topology }, transports });
+  let opened = false;
+  const openFile = () => {
+    if (opened) return;
+    opened = true;
+    mkdirSync(path.dirname(file), { recursive: true });
+    logger.add(
+      new winston.transports.File({
+        filename: file,
+        maxsize: config.maxSize,
+        maxFiles: config.maxFiles,
+        tailable: true,
+        format: winston.format.combine(maskFormat(), winston.format.timestamp(), winston.format.json()),
+      }),
+    );
+    if (logger.transports.includes(placeholder)) logger.remove(placeholder);
+  };
+  if (options.file !== false) openFile();
   return {
     logger,
     file,
+    openFile,
     close: () =>
       new Promise<void>((resolve) => {
         logger.on('finish', () => setTimeout(resolve, 50));

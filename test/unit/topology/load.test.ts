@@ -56,13 +56,13 @@ function problemsKnownSources(): string {
   return known.split('known source types: ')[1];
 }
 
-test('the error message shows the file and numbers the problems', () => {
+test('the error message names the file; one problem is one line, several are listed', () => {
   try {
     parseTopology('pipelines: {}', 'config/x.yaml', { env: {} });
     assert.fail('accepted');
   } catch (error) {
     assert.ok(error instanceof ConfigError);
-    assert.match(error.message, /^config\/x\.yaml is not a valid topology \(1 problem\):\n {2}- pipelines: expected at least one pipeline/);
+    assert.equal(error.message, 'config/x.yaml is not a valid topology: pipelines: expected at least one pipeline, got {}', 'one problem, one line');
   }
 });
 
