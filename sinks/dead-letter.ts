@@ -86,5 +86,6 @@ defineComponent({
     'The usual `deadLetter` of a pipeline. For every record an operator (or the source) rejected, produces the original message bytes, key and timestamp to `topic`, with headers `dead-letter.reason`, `dead-letter.stage`, `dead-letter.topology`, `dead-letter.pipeline`, `dead-letter.failed-at` and, when known, `dead-letter.origin.topic`, `dead-letter.origin.partition` and `dead-letter.origin.offset`. A consumer can therefore fix and replay them unchanged. Uses the `kafka` sink\'s idempotent producer: the batch commits only after its dead letters are acknowledged.',
   fields,
   examples: ['deadLetter:\n  type: dead-letter\n  brokers: ${KAFKA_BROKERS:-127.0.0.1:9092}\n  topic: users_created_dead\n  createTopic: { partitions: 1 }'],
+  endpoints: (config) => [{ service: 'kafka', address: config.brokers }],
   create: (config, ctx) => deadLetterSink(config, ctx),
 });

@@ -64,7 +64,7 @@ const RETRYABLE_CODES = new Set<number>([
   ERR.ERR_THROTTLING_QUOTA_EXCEEDED,
 ]);
 
-/** A failed write: how many messages were not delivered, and the first delivery error's code. */
+/** A failed write; `code` is librdkafka's code of the first failure, which decides whether a retry can help. */
 export class KafkaWriteError extends Error {
   constructor(
     message: string,
@@ -352,5 +352,6 @@ defineComponent({
     'sink:\n  type: kafka\n  brokers: ${KAFKA_BROKERS:-127.0.0.1:9092}\n  topic: users_created\n  createTopic: { partitions: 3, replicationFactor: 1 }',
     'sink:\n  type: kafka\n  brokers: ${KAFKA_BROKERS}\n  topic: users_created\n  compression: lz4\n  linger: 20ms\n  batch: { maxRows: 5000, concurrency: 2 }',
   ],
+  endpoints: (config) => [{ service: 'kafka', address: config.brokers }],
   create: (config, ctx) => kafkaSink(config, ctx),
 });

@@ -472,5 +472,6 @@ defineComponent({
     'source:\n  type: kafka\n  brokers: ${KAFKA_BROKERS:-127.0.0.1:9092}\n  topics: [users_created]\n  groupId: user-pipeline\n  startingOffsets: earliest',
     'source:\n  type: kafka\n  brokers: broker1:9093,broker2:9093\n  topics: users_created\n  groupId: user-archive\n  format: string\n  sasl: { mechanism: SCRAM-SHA-512, username: archive, password: ${KAFKA_PASSWORD} }\n  ssl: { caLocation: /etc/kafka/ca.pem }',
   ],
+  endpoints: (config) => [{ service: 'kafka', address: config.brokers }],
   create: (config, ctx) => kafkaSource(config, ctx),
 });

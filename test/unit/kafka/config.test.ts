@@ -185,3 +185,10 @@ test('start() refuses an unknown librdkafka option with a UserFacingError, befor
     assert.ok(Date.now() - started < 1000, 'refused at once, not after a connect timeout');
   }
 });
+
+test('every Kafka component declares its brokers as an endpoint, for the CLI to check before starting', () => {
+  const brokers = ['k1:9092', 'k2:9093'];
+  assert.deepEqual(registry.endpoints('source', decode('source', { ...source, brokers })), [{ service: 'kafka', address: 'k1:9092,k2:9093' }]);
+  assert.deepEqual(registry.endpoints('sink', decode('sink', { type: 'kafka', brokers, topic: 't' })), [{ service: 'kafka', address: 'k1:9092,k2:9093' }]);
+  assert.deepEqual(registry.endpoints('sink', decode('sink', { type: 'dead-letter', brokers, topic: 't' })), [{ service: 'kafka', address: 'k1:9092,k2:9093' }]);
+});
