@@ -37,6 +37,8 @@ interface InFlightBatch {
   batch: SourceBatch;
   /** Operator state before this batch, restored if it fails. */
   snapshots: unknown[];
+  /** Records the source itself rejected while reading (e.g. invalid JSON): input too, like Spark counts them. */
+  rejectedAtRead: number;
   /** Settles when written and committed (or failed / skipped). Never rejects. */
   settled: Promise<void>;
 }
@@ -187,13 +189,14 @@ export class PipelineRunner {
     this.idleWarned = false;
 
     const batchId = this.nextBatchId++;
+    const rejectedAtRead = this.collecting.length;
     const snapshots = this.operators.map((op) => op.snapshot?.());
     let output: StreamRecord[];
     try {
       output = await this.process(batch.records);
     } catch (error) {
       this.failure = { batchId, error };
-      this.inFlight.push({ batchId, batch, snapshots, settled: Promise.resolve() });
+      this.inFlight.push({ batchId, batch, snapshots, rejectedAtRead, settled: Promise.resolve() });
       await this.recover();
       return { empty: false, finished: false, startedAt };
     }
@@ -201,7 +204,7 @@ export class PipelineRunner {
     const deadLetters = this.collecting;
     this.collecting = [];
 
-    const entry: InFlightBatch = { batchId, batch, snapshots, settled: Promise.resolve() };
+    const entry: InFlightBatch = { batchId, batch, snapshots, rejectedAtRead, settled: Promise.resolve() };
     const inputInterval = this.previousTriggerAt === undefined ? processed - startedAt : startedAt - this.previousTriggerAt;
     this.previousTriggerAt = startedAt;
     entry.settled = this.writeAndCommit(entry, output, deadLetters, { startedAt, getBatch: readDone - startedAt, process: processed - readDone, inputInterval });
@@ -334,7 +337,7 @@ export class PipelineRunner {
     retries: number,
     t: { startedAt: number; getBatch: number; process: number; write: number; commit: number; total: number; inputInterval: number },
   ): void {
-    const input = entry.batch.records.length;
+    const input = entry.batch.records.length + entry.rejectedAtRead;
     this.summary.batches++;
     this.summary.inputRows += input;
     this.summary.outputRows += outputRows;

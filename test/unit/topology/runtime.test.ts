@@ -324,3 +324,58 @@ stopTimeout: 1s
   assert.equal(driver.input('main').committed, 0, 'abandoned, not committed');
   assert.ok(driver.logs.some((l) => /abandoned uncommitted/.test(l.message)));
 });
+
+// A test-only source that rejects every third record while reading, as the kafka source does with invalid JSON.
+defineComponent({
+  kind: 'source',
+  type: 'test-rejecting-source',
+  summary: 'test only',
+  description: 'test only',
+  fields: {},
+  create: (_config, ctx) => {
+    let next = 0;
+    let committed = 0;
+    return {
+      start: async () => undefined,
+      read: async () => {
+        const start = next;
+        const records: StreamRecord[] = [];
+        for (; next < start + 9 && next < 9; next++) {
+          const record = { key: null, value: { n: next }, timestamp: 0, raw: `raw-${next}` };
+          if (next % 3 === 0) ctx.deadLetter(record, `unreadable ${next}`);
+          else records.push(record);
+        }
+        return { records, startOffsets: { n: start }, endOffsets: { n: next }, caughtUp: next >= 9, finished: false };
+      },
+      commit: async (batch) => {
+        committed = Number(batch.endOffsets.n);
+      },
+      rollback: async () => {
+        next = committed;
+      },
+      close: async () => undefined,
+      describe: () => 'rejecting source',
+    };
+  },
+});
+
+test('records a source rejects while reading are dead-lettered and counted as input', async () => {
+  const driver = await TopologyTestDriver.start(
+    topology(`
+source: { type: test-rejecting-source }
+sink: { type: memory, channel: out }
+trigger: { interval: 100ms }
+`),
+    { substitute: false },
+  );
+  await driver.advance(150);
+  const [event] = driver.progress;
+  assert.equal(event.numInputRows, 9, '6 read + 3 rejected at read');
+  assert.equal(event.sink.numOutputRows, 6);
+  assert.equal(event.numDeadLetterRows, 3);
+  assert.deepEqual(
+    driver.logs.filter((l) => /^dead letter/.test(l.message)).map((l) => l.message),
+    ['unreadable 0', 'unreadable 3', 'unreadable 6'].map((r) => `dead letter (no deadLetter sink configured): ${r}`),
+  );
+  await driver.close();
+});
