@@ -14,13 +14,15 @@
  */
 import { VirtualTimeScheduler } from 'rxjs';
 import winston from 'winston';
-import Transport from 'winston-transport';
+import { CaptureTransport, type LogEntry } from './capture.ts';
 import '../components.ts';
 import { parseTopology } from '../topology/load.ts';
 import { TopologyRuntime, type SwapReport } from '../topology/runtime.ts';
 import type { TopologyConfig } from '../topology/model.ts';
 import type { ProgressEvent } from '../topology/progress.ts';
 import type { StreamRecord } from '../topology/types.ts';
+
+export type { LogEntry };
 import { memoryStore, type MemoryChannel } from '../sources/memory.ts';
 
 /** A clock that moves only when told to. */
@@ -52,22 +54,6 @@ export class VirtualClock extends VirtualTimeScheduler {
 /** Lets every pending promise callback run (memory components resolve through microtasks only). */
 async function settle(): Promise<void> {
   for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-}
-
-export interface LogEntry {
-  level: string;
-  message: string;
-  [key: string]: unknown;
-}
-
-class CaptureTransport extends Transport {
-  constructor(private readonly entries: LogEntry[]) {
-    super();
-  }
-  override log(info: LogEntry, next: () => void): void {
-    this.entries.push(info);
-    next();
-  }
 }
 
 export interface DriverOptions {

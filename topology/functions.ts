@@ -43,11 +43,3 @@ export function lookupSchema(name: string): NamedSchema {
   if (!found) throw new Error(`unknown schema "${name}"; known schemas: ${[...schemas.keys()].sort().join(', ') || '(none registered)'}`);
   return found;
 }
-
-export function functionNames(): string[] {
-  return [...functions.keys()].sort();
-}
-
-export function schemaNames(): string[] {
-  return [...schemas.keys()].sort();
-}

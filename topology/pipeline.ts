@@ -16,7 +16,7 @@
  */
 import { EMPTY, Subject, defer, firstValueFrom, from, lastValueFrom, repeat, takeUntil, tap, timer, toArray, type Observable, type Subscription } from 'rxjs';
 import type { Logger } from 'winston';
-import type { ComponentConfig, Registry } from './registry.ts';
+import type { Registry } from './registry.ts';
 import type { PipelineConfig } from './model.ts';
 import { backoffDelay, writeWithPolicy, type SinkPolicy } from './sink-policy.ts';
 import { rate, type ProgressEvent } from './progress.ts';
@@ -437,10 +437,6 @@ export class PipelineRunner {
     return this.inFlight.reduce((n, b) => n + b.batch.records.length, 0);
   }
 
-  /** The component configs, for --describe. */
-  componentConfigs(): { source: ComponentConfig; operators: ComponentConfig[]; sink: ComponentConfig; deadLetter?: ComponentConfig } {
-    return { source: this.config.source, operators: this.config.operators, sink: this.config.sink, deadLetter: this.config.deadLetter };
-  }
 }
 
 export function errorMessage(error: unknown): string {

@@ -19,7 +19,3 @@ export function maskSecrets(text: string): string {
   }
   return out;
 }
-
-export function knownSecretCount(): number {
-  return secrets.size;
-}

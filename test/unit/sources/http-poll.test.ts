@@ -10,7 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { asyncScheduler } from 'rxjs';
 import winston from 'winston';
-import Transport from 'winston-transport';
+import { CaptureTransport, type LogEntry } from '../../../testing/capture.ts';
 import '../../../components.ts';
 import { backoffDelay, parseRetryAfter, retryDelay, type Failure } from '../../../sources/http-poll.ts';
 import { registry } from '../../../topology/registry.ts';
@@ -75,22 +75,6 @@ function json(res: http.ServerResponse, status: number, body: unknown, headers: 
 }
 
 const users = (n: number, count: number) => Array.from({ length: count }, (_, i) => ({ login: { uuid: `u${n}-${i}` }, name: { first: `F${n}-${i}` } }));
-
-interface LogEntry {
-  level: string;
-  message: string;
-  [key: string]: unknown;
-}
-
-class CaptureTransport extends Transport {
-  constructor(private readonly entries: LogEntry[]) {
-    super();
-  }
-  override log(info: LogEntry, next: () => void): void {
-    this.entries.push(info);
-    next();
-  }
-}
 
 function context(logs: LogEntry[]): ComponentContext {
   const logger = winston.createLogger({ level: 'debug', transports: [new CaptureTransport(logs)] });

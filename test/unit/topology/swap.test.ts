@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import winston from 'winston';
-import Transport from 'winston-transport';
+import { CaptureTransport, type LogEntry } from '../../../testing/capture.ts';
 import { TopologyTestDriver } from '../../../testing/driver.ts';
 import { loadTopology } from '../../../topology/load.ts';
 import { TopologyRuntime, type SwapReport } from '../../../topology/runtime.ts';
@@ -91,16 +91,6 @@ test('an unknown function name refuses the swap before anything stops', async ()
   await driver.close();
 });
 
-class Capture extends Transport {
-  constructor(private readonly lines: Array<Record<string, unknown>>) {
-    super();
-  }
-  override log(info: Record<string, unknown>, next: () => void): void {
-    this.lines.push(info);
-    next();
-  }
-}
-
 test('the watched file: an invalid version is refused with the listing, the old one keeps running; a valid one is applied', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'reload-'));
   const file = path.join(dir, 'live.yaml');
@@ -112,8 +102,8 @@ pipelines:
     trigger: { interval: ${interval} }
 `;
   writeFileSync(file, version('20ms'));
-  const lines: Array<Record<string, unknown>> = [];
-  const logger = winston.createLogger({ transports: [new Capture(lines)] });
+  const lines: LogEntry[] = [];
+  const logger = winston.createLogger({ transports: [new CaptureTransport(lines)] });
   const { config } = loadTopology(file, { env: {} });
   memoryStore.reset(config.name);
   const runtime = new TopologyRuntime(config, { logger });
