@@ -4,14 +4,13 @@
  * an added then removed pipeline — and once overwritten with an invalid version. Afterwards every
  * produced id is in Cassandra exactly once, and rows written after the mapping change carry it.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import cassandra from 'cassandra-driver';
 import '../../components.ts';
 import { loadTopology } from '../../topology/load.ts';
 import { createTopologyLogger } from '../../topology/logger.ts';
@@ -19,11 +18,8 @@ import { TopologyRuntime, type SwapReport } from '../../topology/runtime.ts';
 import { watchTopology } from '../../topology/reload.ts';
 import { memoryStore } from '../../sources/memory.ts';
 import type { ProgressEvent } from '../../topology/progress.ts';
-import { startRandomUserServer, type RandomUserServer } from '../../randomuser/server.ts';
-import type { RandomUser } from '../../randomuser/codec.ts';
+import { servedUsers, useFixtures } from './helpers.ts';
 
-const CONTACT_POINTS = process.env.CASSANDRA_CONTACT_POINTS ?? '127.0.0.1:9042';
-const LOCAL_DC = process.env.CASSANDRA_LOCAL_DC ?? 'datacenter1';
 const RESULTS = 500;
 const REQUESTS = 80;
 const N = RESULTS * REQUESTS;
@@ -34,20 +30,7 @@ const topic = `it_swap_${run}`;
 const seed = `swap-${run}`;
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-let server: RandomUserServer;
-let client: cassandra.Client;
-
-before(async () => {
-  server = await startRandomUserServer({ host: '127.0.0.1', port: 0 });
-  client = new cassandra.Client({ contactPoints: CONTACT_POINTS.split(','), localDataCenter: LOCAL_DC });
-  await client.connect();
-});
-
-after(async () => {
-  await client.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
-  await client.shutdown();
-  await server.close();
-});
+const fixtures = useFixtures(keyspace);
 
 async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -59,7 +42,7 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
 
 async function rowCount(): Promise<number> {
   try {
-    return Number((await client.execute(`SELECT COUNT(*) FROM ${keyspace}.created_users`)).first().get('count'));
+    return Number((await fixtures.client.execute(`SELECT COUNT(*) FROM ${keyspace}.created_users`)).first().get('count'));
   } catch {
     return 0; // not created yet
   }
@@ -75,7 +58,7 @@ test('batch size, mapping and pipelines change under load; every id lands exactl
     writeFileSync(file, text.replace(from, to));
   };
   Object.assign(process.env, {
-    RANDOMUSER_URL: server.url,
+    RANDOMUSER_URL: fixtures.server.url,
     RANDOMUSER_SEED: seed,
     RESULTS_PER_REQUEST: String(RESULTS),
     POLL_INTERVAL: '250ms',
@@ -137,14 +120,10 @@ test('batch size, mapping and pipelines change under load; every id lands exactl
     await runtime.runners.get('ingest')!.wait();
     await until(async () => (await rowCount()) >= N, `${N} rows`, 300_000);
 
-    const users: RandomUser[] = [];
-    for (let page = 1; page <= REQUESTS; page++) {
-      const response = await fetch(`${server.url}?results=${RESULTS}&seed=${seed}&page=${page}`);
-      users.push(...((await response.json()) as { results: RandomUser[] }).results);
-    }
+    const users = await servedUsers(fixtures.server, seed, RESULTS, REQUESTS);
     const byId = new Map(users.map((u) => [u.login.uuid, u]));
     assert.equal(byId.size, N);
-    const rows = await client.execute(`SELECT id, picture, WRITETIME(picture) AS written FROM ${keyspace}.created_users`, [], { fetchSize: N + 1 });
+    const rows = await fixtures.client.execute(`SELECT id, picture, WRITETIME(picture) AS written FROM ${keyspace}.created_users`, [], { fetchSize: N + 1 });
     assert.equal(rows.rowLength, N, 'every produced id exactly once');
     let newMapping = 0;
     for (const row of rows.rows) {

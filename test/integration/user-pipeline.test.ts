@@ -4,24 +4,21 @@
  * the reference mapping of the user that was really served; running the same seed again adds no row.
  * The topology under test is config/user-pipeline.yaml itself, pointed at a fresh topic and keyspace.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import cassandra from 'cassandra-driver';
+import type cassandra from 'cassandra-driver';
 import '../../components.ts';
 import { loadTopology } from '../../topology/load.ts';
 import { createTopologyLogger } from '../../topology/logger.ts';
 import { TopologyRuntime } from '../../topology/runtime.ts';
 import type { ProgressEvent } from '../../topology/progress.ts';
-import { startRandomUserServer, type RandomUserServer } from '../../randomuser/server.ts';
 import { toCreatedUserRow } from '../../randomuser/row.ts';
-import type { RandomUser } from '../../randomuser/codec.ts';
+import { servedUsers, useFixtures } from './helpers.ts';
 
-const CONTACT_POINTS = process.env.CASSANDRA_CONTACT_POINTS ?? '127.0.0.1:9042';
-const LOCAL_DC = process.env.CASSANDRA_LOCAL_DC ?? 'datacenter1';
 const RESULTS = 1000;
 const PAGES = 10;
 const N = RESULTS * PAGES;
@@ -31,25 +28,12 @@ const keyspace = `it_users_${run}`;
 const topic = `it_users_created_${run}`;
 const seed = `it-${run}`;
 
-let server: RandomUserServer;
-let client: cassandra.Client;
-
-before(async () => {
-  server = await startRandomUserServer({ host: '127.0.0.1', port: 0 });
-  client = new cassandra.Client({ contactPoints: CONTACT_POINTS.split(','), localDataCenter: LOCAL_DC });
-  await client.connect();
-});
-
-after(async () => {
-  await client.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
-  await client.shutdown();
-  await server.close();
-});
+const fixtures = useFixtures(keyspace);
 
 function environment(): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    RANDOMUSER_URL: server.url,
+    RANDOMUSER_URL: fixtures.server.url,
     RANDOMUSER_SEED: seed,
     RESULTS_PER_REQUEST: String(RESULTS),
     POLL_INTERVAL: '0',
@@ -85,18 +69,10 @@ async function runPipeline(expected: number): Promise<ProgressEvent[]> {
   return events;
 }
 
-async function servedUsers(): Promise<RandomUser[]> {
-  const users: RandomUser[] = [];
-  for (let page = 1; page <= PAGES; page++) {
-    const response = await fetch(`${server.url}?results=${RESULTS}&seed=${seed}&page=${page}`);
-    users.push(...((await response.json()) as { results: RandomUser[] }).results);
-  }
-  return users;
-}
 
 async function rowsById(): Promise<Map<string, Record<string, unknown>>> {
   const rows = new Map<string, Record<string, unknown>>();
-  for await (const row of client.stream(`SELECT * FROM ${keyspace}.created_users`, [], { prepare: true, fetchSize: 2000 }) as unknown as AsyncIterable<cassandra.types.Row>) {
+  for await (const row of fixtures.client.stream(`SELECT * FROM ${keyspace}.created_users`, [], { prepare: true, fetchSize: 2000 }) as unknown as AsyncIterable<cassandra.types.Row>) {
     const plain: Record<string, unknown> = {};
     for (const column of row.keys()) plain[column] = row.get(column);
     plain.id = String(plain.id);
@@ -107,7 +83,7 @@ async function rowsById(): Promise<Map<string, Record<string, unknown>>> {
 
 test(`${N} users go through both pipelines; every row equals the mapping of the user served`, { timeout: 300_000 }, async () => {
   const events = await runPipeline(N);
-  const users = await servedUsers();
+  const users = await servedUsers(fixtures.server, seed, RESULTS, PAGES);
   assert.equal(new Set(users.map((u) => u.login.uuid)).size, N, 'the server served N distinct users');
 
   // The data set really contains the quirks the pipeline must survive.
@@ -138,6 +114,6 @@ test(`${N} users go through both pipelines; every row equals the mapping of the 
 test('running the same seed again adds no row (upsert by primary key)', { timeout: 300_000 }, async () => {
   const events = await runPipeline(N);
   assert.equal(events.filter((e) => e.pipeline === 'process').reduce((n, e) => n + e.sink.numOutputRows, 0), N, 'the second run wrote N rows again');
-  const count = await client.execute(`SELECT COUNT(*) FROM ${keyspace}.created_users`);
+  const count = await fixtures.client.execute(`SELECT COUNT(*) FROM ${keyspace}.created_users`);
   assert.equal(Number(count.first().get('count')), N);
 });
