@@ -1,0 +1,113 @@
+/**
+ * The windowed aggregate end to end on the real Kafka and Cassandra: users with Kafka timestamps spread
+ * over ten minutes (a little out of order) go through the `process` and `nat_minute` pipelines of
+ * config/user-pipeline.yaml. For every window written to users_by_nat_minute, `users` equals the number
+ * of created_users rows of that nationality and gender whose Kafka time falls in the window.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import Kafka from 'node-rdkafka';
+import '../../components.ts';
+import { loadTopology } from '../../topology/load.ts';
+import { createTopologyLogger } from '../../topology/logger.ts';
+import { TopologyRuntime } from '../../topology/runtime.ts';
+import type { ProgressEvent } from '../../topology/progress.ts';
+import { generateUsers } from '../../randomuser/generator.ts';
+import { useFixtures } from './helpers.ts';
+
+const BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
+const N = 6000;
+const MINUTE = 60_000;
+const run = randomUUID().slice(0, 8);
+const keyspace = `it_windows_${run}`;
+const topic = `it_windows_${run}`;
+const fixtures = useFixtures(keyspace);
+
+function produce(messages: Array<{ key: string; value: string; timestamp: number }>): Promise<void> {
+  const producer = new Kafka.Producer({ 'metadata.broker.list': BROKERS, dr_cb: true, 'enable.idempotence': true, 'linger.ms': 5 }, { 'message.timeout.ms': 30_000 });
+  return new Promise((resolve, reject) => {
+    let delivered = 0;
+    producer.on('delivery-report', (error) => {
+      if (error) reject(error);
+      else if (++delivered === messages.length) producer.disconnect(() => resolve());
+    });
+    producer.on('ready', () => {
+      for (const m of messages) producer.produce(topic, null, Buffer.from(m.value), m.key, m.timestamp);
+      producer.setPollInterval(10);
+    });
+    producer.on('event.error', reject);
+    producer.connect();
+  });
+}
+
+test('for every window written, users equals the created_users rows of that window, nationality and gender', { timeout: 300_000 }, async () => {
+  // Ten minutes of event time, ending an hour ago; each record up to 10 s out of order (lateness is 30 s).
+  const start = Math.floor(Date.now() / MINUTE) * MINUTE - 70 * MINUTE;
+  // A page holds at most 5,000 users, like the real API.
+  const users = [1, 2].flatMap((page) => generateUsers({ seed: `windows-${run}`, page, results: N / 2 }).users);
+  const messages = users.map((user, i) => ({
+    key: user.login.uuid,
+    value: JSON.stringify(user),
+    timestamp: start + Math.floor((i * 10 * MINUTE) / N) + ((i * 7919) % 20_000) - 10_000,
+  }));
+  // The first record's time must start the run (the window operator counts from it).
+  messages[0].timestamp = start;
+  const admin = Kafka.AdminClient.create({ 'metadata.broker.list': BROKERS });
+  await new Promise<void>((resolve, reject) => admin.createTopic({ topic, num_partitions: 1, replication_factor: 1 }, (e) => (e ? reject(e) : resolve())));
+  admin.disconnect();
+  await produce(messages);
+
+  const { config } = loadTopology('user-pipeline', { env: { ...process.env, USERS_TOPIC: topic, CASSANDRA_KEYSPACE: keyspace, CONSUMER_GROUP: `windows-${run}` } });
+  const { logger, close } = createTopologyLogger(config.name, { ...config.logging, dir: mkdtempSync(path.join(tmpdir(), 'windows-it-')), console: 'off' });
+  const runtime = new TopologyRuntime(config, { logger, pipelines: ['process', 'nat_minute'] });
+  const events: ProgressEvent[] = [];
+  runtime.progress$.subscribe((e) => events.push(e));
+  await runtime.start();
+  try {
+    const consumed = (pipeline: string) => events.filter((e) => e.pipeline === pipeline).reduce((n, e) => n + e.numInputRows, 0);
+    const deadline = Date.now() + 180_000;
+    while (consumed('process') < N || consumed('nat_minute') < N) {
+      assert.ok(Date.now() < deadline, `consumed ${consumed('process')} and ${consumed('nat_minute')} of ${N}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  } finally {
+    await runtime.stop();
+    await close();
+  }
+
+  // created_users rows, each placed in its window by the Kafka time of its message.
+  const timeOf = new Map(messages.map((m) => [m.key, m.timestamp]));
+  const rows = await fixtures.client.execute(`SELECT id FROM ${keyspace}.created_users`, [], { fetchSize: N + 1 });
+  assert.equal(rows.rowLength, N);
+  const userById = new Map(users.map((u) => [u.login.uuid, u]));
+  const rowsPerCell = new Map<string, number>();
+  for (const row of rows.rows) {
+    const id = String(row.get('id'));
+    const user = userById.get(id)!;
+    const windowStart = Math.floor(timeOf.get(id)! / MINUTE) * MINUTE;
+    const cell = `${windowStart}|${user.nat}|${user.gender}`;
+    rowsPerCell.set(cell, (rowsPerCell.get(cell) ?? 0) + 1);
+  }
+
+  const windows = await fixtures.client.execute(`SELECT window_start, nat, gender, users FROM ${keyspace}.users_by_nat_minute`);
+  const written = new Set<number>();
+  let usersInWritten = 0;
+  for (const row of windows.rows) {
+    const windowStart = (row.get('window_start') as Date).getTime();
+    written.add(windowStart);
+    const cell = `${windowStart}|${row.get('nat')}|${row.get('gender')}`;
+    assert.equal(Number(row.get('users')), rowsPerCell.get(cell) ?? 0, `window ${new Date(windowStart).toISOString()} ${row.get('nat')} ${row.get('gender')}`);
+    usersInWritten += Number(row.get('users'));
+  }
+  const rowsInWritten = [...rowsPerCell].filter(([cell]) => written.has(Number(cell.split('|')[0]))).reduce((n, [, count]) => n + count, 0);
+  assert.equal(usersInWritten, rowsInWritten, 'the sum of users over the written windows equals the created_users rows from those windows');
+  // The first window (where the run starts) is skipped and the last ones are still open: the rest are closed and written.
+  assert.ok(written.size >= 8, `closed windows written: ${written.size}`);
+  assert.equal(Math.min(...written), start + MINUTE, 'the first written window is the one after the run started');
+  const late = events.filter((e) => e.pipeline === 'nat_minute').reduce((n, e) => n + e.numDeadLetterRows, 0);
+  assert.equal(late, 0, 'no record was later than the allowed lateness');
+});
