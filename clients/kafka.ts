@@ -224,14 +224,14 @@ export function disconnectClient(client: Kafka.Producer | Kafka.KafkaConsumer, t
 }
 
 /**
- * Create `topic` unless it exists. Resolves `created` or `exists`; other failures are a
- * `UserFacingError` naming the topic and the brokers.
+ * Create `topic` unless it exists, with `topicConfig` (topic-level settings such as max.message.bytes).
+ * Resolves `created` or `exists`; other failures are a `UserFacingError` naming the topic and the brokers.
  */
-export async function ensureTopic(config: KafkaClientConfig, topic: string, partitions: number, replicationFactor: number): Promise<'created' | 'exists'> {
+export async function ensureTopic(config: KafkaClientConfig, topic: string, partitions: number, replicationFactor: number, topicConfig: Record<string, string> = {}): Promise<'created' | 'exists'> {
   const admin = createClient(config, () => Kafka.AdminClient.create({ ...librdkafkaConfig(config), log_level: 0 } as Kafka.GlobalConfig));
   try {
     return await new Promise<'created' | 'exists'>((resolve, reject) => {
-      admin.createTopic({ topic, num_partitions: partitions, replication_factor: replicationFactor }, config.connectTimeout, (error) => {
+      admin.createTopic({ topic, num_partitions: partitions, replication_factor: replicationFactor, config: topicConfig }, config.connectTimeout, (error) => {
         if (!error) resolve('created');
         else if (error.code === Kafka.CODES.ERRORS.ERR_TOPIC_ALREADY_EXISTS) resolve('exists');
         else reject(topicError(config, topic, partitions, replicationFactor, error));

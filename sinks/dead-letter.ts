@@ -18,7 +18,9 @@
  * | `dead-letter.origin.topic`, `.partition`, `.offset` | where the original was read, when known |
  *
  * Writes are acknowledged like the `kafka` sink's (same idempotent producer code): the source commits
- * a batch only after its dead letters are in this topic.
+ * a batch only after its dead letters are in this topic. Dead letters up to `maxMessageBytes` (16 MiB)
+ * are written: the producer's limit is raised to it, and so is the limit of a topic `createTopic` creates,
+ * since an input message that its topic accepted must fit here too, with its headers.
  *
  * ```yaml
  * deadLetter:
@@ -30,8 +32,8 @@
  * See also: the `kafka` sink, the `kafka` source (which dead-letters invalid JSON), the `validate` operator.
  */
 import { defineComponent } from '../topology/registry.ts';
-import { required, type ConfigOf } from '../topology/spec.ts';
-import { TopicName } from '../topology/codecs.ts';
+import { required, withDefault, type ConfigOf } from '../topology/spec.ts';
+import { PositiveInt, TopicName } from '../topology/codecs.ts';
 import type { ComponentContext, DeadLetterValue, Sink, StreamRecord } from '../topology/types.ts';
 import { kafkaClientFields } from '../clients/kafka.ts';
 import { PRODUCER_GUARANTEES, createTopicField, deliveryTimeoutField, encodeValue, kafkaProducerSink, type OutgoingMessage } from './kafka.ts';
@@ -59,11 +61,23 @@ export function deadLetterMessage(record: StreamRecord<DeadLetterValue>): Outgoi
   };
 }
 
+/**
+ * A dead letter is an input message plus its report: a producer limited to librdkafka's default
+ * (1,000,000 bytes) cannot write back a message that its input topic accepted, and the batch holding
+ * it would fail, be retried and fail again, holding up every record behind it.
+ */
+export const DEFAULT_DEAD_LETTER_MAX_BYTES = 16 * 1024 * 1024;
+
 const fields = {
-  ...kafkaClientFields(PRODUCER_GUARANTEES),
+  ...kafkaClientFields({ ...PRODUCER_GUARANTEES, 'message.max.bytes': 'use `maxMessageBytes`' }),
   topic: required(TopicName, 'Topic the dead letters go to, e.g. `<input topic>_dead`.'),
   createTopic: createTopicField,
   deliveryTimeout: deliveryTimeoutField,
+  maxMessageBytes: withDefault(
+    PositiveInt,
+    DEFAULT_DEAD_LETTER_MAX_BYTES,
+    'Largest dead letter the sink writes (bytes): the producer\'s message.max.bytes and, on a topic `createTopic` creates, its max.message.bytes. A dead letter is an input message plus about 1 KB of headers, so keep this above the input topic\'s max.message.bytes (uncompressed: the limit applies before compression); an existing dead-letter topic needs a max.message.bytes as large.',
+  ),
 };
 
 export type DeadLetterSinkConfig = ConfigOf<typeof fields>;
@@ -71,7 +85,14 @@ export type DeadLetterSinkConfig = ConfigOf<typeof fields>;
 export function deadLetterSink(config: DeadLetterSinkConfig, ctx: ComponentContext): Sink {
   // Dead letters are few: librdkafka's batching defaults suit them (tunable through `rdkafka`).
   return kafkaProducerSink(
-    { client: config, topic: config.topic, createTopic: config.createTopic, deliveryTimeout: config.deliveryTimeout, tuning: {} },
+    {
+      client: config,
+      topic: config.topic,
+      createTopic: config.createTopic,
+      deliveryTimeout: config.deliveryTimeout,
+      tuning: { 'message.max.bytes': config.maxMessageBytes },
+      topicConfig: { 'max.message.bytes': String(config.maxMessageBytes) },
+    },
     ctx,
     `kafka dead-letter topic ${config.topic}`,
     (record) => deadLetterMessage(record as StreamRecord<DeadLetterValue>),
@@ -83,7 +104,7 @@ defineComponent({
   type: 'dead-letter',
   summary: 'Writes rejected records to a Kafka topic: the original bytes, with the reason and origin in headers.',
   description:
-    'The usual `deadLetter` of a pipeline. For every record an operator (or the source) rejected, produces the original message bytes, key and timestamp to `topic`, with headers `dead-letter.reason`, `dead-letter.stage`, `dead-letter.topology`, `dead-letter.pipeline`, `dead-letter.failed-at` and, when known, `dead-letter.origin.topic`, `dead-letter.origin.partition` and `dead-letter.origin.offset`. A consumer can therefore fix and replay them unchanged. Uses the `kafka` sink\'s idempotent producer: the batch commits only after its dead letters are acknowledged.',
+    'The usual `deadLetter` of a pipeline. For every record an operator (or the source) rejected, produces the original message bytes, key and timestamp to `topic`, with headers `dead-letter.reason`, `dead-letter.stage`, `dead-letter.topology`, `dead-letter.pipeline`, `dead-letter.failed-at` and, when known, `dead-letter.origin.topic`, `dead-letter.origin.partition` and `dead-letter.origin.offset`. A consumer can therefore fix and replay them unchanged. Uses the `kafka` sink\'s idempotent producer: the batch commits only after its dead letters are acknowledged. Messages up to `maxMessageBytes` (default 16 MiB) are written — the producer\'s limit, and that of a topic `createTopic` creates — so a large input message that its topic accepted can be set aside too instead of failing its batch again and again.',
   fields,
   examples: ['deadLetter:\n  type: dead-letter\n  brokers: ${KAFKA_BROKERS:-127.0.0.1:9092}\n  topic: users_created_dead\n  createTopic: { partitions: 1 }'],
   endpoints: (config) => [{ service: 'kafka', address: config.brokers }],

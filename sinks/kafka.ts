@@ -119,6 +119,8 @@ interface PendingWrite {
 }
 
 const POLL_INTERVAL_MS = 5;
+/** librdkafka's default message.max.bytes: the largest message (with its protocol overhead) a producer sends. */
+const DEFAULT_MESSAGE_MAX_BYTES = 1_000_000;
 const QUEUE_FULL_WAIT_MS = 5;
 /** librdkafka reports every message within its delivery timeout; this margin only guards against a lost report. */
 const REPORT_GRACE_MS = 10_000;
@@ -131,6 +133,8 @@ export interface ProducerSinkSettings {
   deliveryTimeout: number;
   /** librdkafka producer options of the component (compression, linger, …); the guarantees are added. */
   tuning: Record<string, string | number | boolean>;
+  /** Topic-level settings of a topic `createTopic` creates (e.g. max.message.bytes). */
+  topicConfig?: Record<string, string>;
 }
 
 /**
@@ -144,8 +148,9 @@ export function kafkaProducerSink(settings: ProducerSinkSettings, ctx: Component
   let fatal: LibrdKafkaError | undefined;
   let replacing: Promise<void> | undefined;
 
+  const options: Record<string, string | number | boolean> = { ...settings.tuning, ...librdkafkaConfig(client), 'enable.idempotence': true, acks: 'all', dr_cb: true, 'message.timeout.ms': settings.deliveryTimeout };
+
   const connect = async (): Promise<Kafka.Producer> => {
-    const options = { ...settings.tuning, ...librdkafkaConfig(client), 'enable.idempotence': true, acks: 'all', dr_cb: true, 'message.timeout.ms': settings.deliveryTimeout };
     const p = createClient(client, () => new Kafka.Producer(options as Kafka.ProducerGlobalConfig));
     forwardClientLogs(p, log, description);
     p.on('event.error', (error) => {
@@ -181,7 +186,7 @@ export function kafkaProducerSink(settings: ProducerSinkSettings, ctx: Component
       try {
         if (settings.createTopic) {
           const { partitions, replicationFactor } = settings.createTopic;
-          const outcome = await ensureTopic(client, topic, partitions, replicationFactor);
+          const outcome = await ensureTopic(client, topic, partitions, replicationFactor, settings.topicConfig);
           if (outcome === 'created') log.info(`${description}: created topic ${topic} (${partitions} partition(s), replication factor ${replicationFactor})`);
         }
       } catch (error) {
@@ -198,7 +203,7 @@ export function kafkaProducerSink(settings: ProducerSinkSettings, ctx: Component
       let settle!: () => void;
       const delivered = new Promise<void>((resolve) => (settle = resolve));
       const write: PendingWrite = { outstanding: 0, timedOut: false, failed: 0, allProduced: false, settle };
-      let refused: { error: { message: string; code?: number }; index: number } | undefined;
+      let refused: { error: { message: string; code?: number }; index: number; bytes?: number } | undefined;
       // Delivery reports reach JavaScript only when the producer is polled: poll while this write waits.
       const poller = setInterval(() => {
         if (p.isConnected()) p.poll();
@@ -223,7 +228,7 @@ export function kafkaProducerSink(settings: ProducerSinkSettings, ctx: Component
               break;
             } catch (error) {
               if ((error as LibrdKafkaError).code !== ERR.ERR__QUEUE_FULL) {
-                refused = { error: error as LibrdKafkaError, index: i };
+                refused = { error: error as LibrdKafkaError, index: i, bytes: (message.value?.length ?? 0) + Buffer.byteLength(message.key ?? '') };
                 break;
               }
               // The local queue is full: let delivery reports drain it, then try the same message again.
@@ -245,7 +250,9 @@ export function kafkaProducerSink(settings: ProducerSinkSettings, ctx: Component
         throw new KafkaWriteError(`${description}: ${write.outstanding} of ${records.length} message(s) not acknowledged within ${waited} s (no delivery report; are the brokers answering?)`, ERR.ERR__MSG_TIMED_OUT);
       }
       if (refused) {
-        throw new KafkaWriteError(`${description}: record ${refused.index + 1} of ${records.length} could not be produced: ${refused.error.message}`, refused.error.code);
+        // librdkafka words its own size check like the broker's ("Broker: Message size too large"): say which limit.
+        const limit = refused.error.code === ERR.ERR_MSG_SIZE_TOO_LARGE ? ` (${refused.bytes} bytes of key and value; this producer's message.max.bytes is ${options['message.max.bytes'] ?? DEFAULT_MESSAGE_MAX_BYTES})` : '';
+        throw new KafkaWriteError(`${description}: record ${refused.index + 1} of ${records.length} could not be produced: ${refused.error.message}${limit}`, refused.error.code);
       }
       if (write.firstError) {
         throw new KafkaWriteError(`${description}: ${write.failed} of ${records.length} message(s) not delivered: ${write.firstError.message}`, write.firstError.code);

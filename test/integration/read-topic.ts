@@ -1,0 +1,68 @@
+/**
+ * Test helpers: create a topic, and read a whole topic — exactly what it holds, from each partition's
+ * low to its high watermark — so a test can say "the topic contains exactly these messages".
+ */
+import { randomUUID } from 'node:crypto';
+import Kafka from 'node-rdkafka';
+import type { Message } from 'node-rdkafka';
+
+/** Create `topic` with `config` (topic-level settings such as max.message.bytes). */
+export async function createTopic(brokers: string, topic: string, partitions: number, config: Record<string, string> = {}): Promise<void> {
+  const admin = Kafka.AdminClient.create({ 'bootstrap.servers': brokers, log_level: 0 });
+  try {
+    await new Promise<void>((resolve, reject) => admin.createTopic({ topic, num_partitions: partitions, replication_factor: 1, config }, 15_000, (error) => (error ? reject(error) : resolve())));
+  } finally {
+    admin.disconnect();
+  }
+}
+
+export async function deleteTopics(brokers: string, topics: string[]): Promise<void> {
+  const admin = Kafka.AdminClient.create({ 'bootstrap.servers': brokers, log_level: 0 });
+  for (const topic of topics) await new Promise<void>((resolve) => admin.deleteTopic(topic, 10_000, () => resolve()));
+  admin.disconnect();
+}
+
+/** Every message of `topic`, partition by partition in offset order. Fails after `timeoutMs`. */
+export async function readTopic(brokers: string, topic: string, timeoutMs = 60_000): Promise<Message[]> {
+  const consumer = new Kafka.KafkaConsumer(
+    // Large messages (the 1 MiB poison) must come through: librdkafka grows its fetch size up to these.
+    { 'bootstrap.servers': brokers, 'group.id': `reader-${randomUUID()}`, 'enable.auto.commit': false, 'fetch.message.max.bytes': 16 * 1024 * 1024, log_level: 0 },
+    {},
+  );
+  await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 15_000, topic }, (error) => (error ? reject(error) : resolve())));
+  try {
+    const metadata = await new Promise<Kafka.Metadata>((resolve, reject) => consumer.getMetadata({ topic, timeout: 15_000 }, (error, data) => (error ? reject(error) : resolve(data))));
+    const partitions = metadata.topics.find((t) => t.name === topic)?.partitions.map((p) => p.id) ?? [];
+    if (partitions.length === 0) throw new Error(`topic ${topic} has no partitions (does it exist?)`);
+    const ranges = new Map<number, { low: number; high: number }>();
+    for (const partition of partitions) {
+      const { lowOffset, highOffset } = await new Promise<Kafka.WatermarkOffsets>((resolve, reject) =>
+        consumer.queryWatermarkOffsets(topic, partition, 15_000, (error, offsets) => (error ? reject(error) : resolve(offsets))),
+      );
+      ranges.set(partition, { low: lowOffset, high: highOffset });
+    }
+    consumer.assign(partitions.filter((p) => ranges.get(p)!.high > ranges.get(p)!.low).map((partition) => ({ topic, partition, offset: ranges.get(partition)!.low })));
+    const next = new Map(partitions.map((p) => [p, ranges.get(p)!.low]));
+    const messages: Message[] = [];
+    const deadline = Date.now() + timeoutMs;
+    consumer.setDefaultConsumeTimeout(200);
+    while (partitions.some((p) => next.get(p)! < ranges.get(p)!.high)) {
+      if (Date.now() > deadline) throw new Error(`reading ${topic}: ${messages.length} message(s) after ${timeoutMs} ms, positions ${JSON.stringify([...next])} of ${JSON.stringify([...ranges])}`);
+      const batch = await new Promise<Message[]>((resolve, reject) => consumer.consume(1000, (error, got) => (error ? reject(error) : resolve(got))));
+      for (const message of batch) {
+        messages.push(message);
+        next.set(message.partition, message.offset + 1);
+      }
+    }
+    return messages.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+  } finally {
+    await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+  }
+}
+
+/** A message's headers as one object (node-rdkafka gives a list of one-entry objects). */
+export function headersOf(message: Message): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const header of message.headers ?? []) for (const [name, value] of Object.entries(header)) out[name] = Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
+  return out;
+}
