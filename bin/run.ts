@@ -14,6 +14,7 @@ import { registry } from '../topology/registry.ts';
 import type { TopologyConfig } from '../topology/model.ts';
 import { ensureEndpoints } from './endpoints.ts';
 import { watchTopology } from '../topology/reload.ts';
+import { metricsEndpoint, portOption, startMetrics } from '../topology/metrics.ts';
 
 const HELP = `Usage: npm start -- --topology NAME|PATH [options]
 
@@ -29,6 +30,8 @@ Options:
   --contact-points H:P     Cassandra contact points (sets CASSANDRA_CONTACT_POINTS; default 127.0.0.1:9042)
   --source-url URL         the RandomUser API URL (sets RANDOMUSER_URL; default https://randomuser.me/api/)
   --no-services            never start the local Kafka/Cassandra, even when nothing answers at the defaults
+  --metrics-port N         serve Prometheus metrics at http://127.0.0.1:N/metrics (0 picks a free port)
+  --metrics-host ADDRESS   the address the metrics server listens on (default 127.0.0.1; 0.0.0.0 in a container)
   -h, --help               this text
 
 When Kafka or Cassandra does not answer at the local defaults, the local services are started first
@@ -47,6 +50,7 @@ interface Options {
   describe: boolean;
   offline: boolean;
   services: boolean;
+  metrics: { port?: number; host?: string };
 }
 
 function parse(argv: string[]): Options | 'help' {
@@ -61,6 +65,8 @@ function parse(argv: string[]): Options | 'help' {
       'contact-points': { type: 'string' },
       'source-url': { type: 'string' },
       'no-services': { type: 'boolean' },
+      'metrics-port': { type: 'string' },
+      'metrics-host': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -69,7 +75,8 @@ function parse(argv: string[]): Options | 'help' {
   if (values.brokers) process.env.KAFKA_BROKERS = values.brokers;
   if (values['contact-points']) process.env.CASSANDRA_CONTACT_POINTS = values['contact-points'];
   if (values['source-url']) process.env.RANDOMUSER_URL = values['source-url'];
-  return { topology: values.topology, pipelines: values.pipeline ?? [], describe: values.describe ?? false, offline: values.offline ?? false, services: !values['no-services'] };
+  const metrics = { port: values['metrics-port'] === undefined ? undefined : portOption('--metrics-port', values['metrics-port']), host: values['metrics-host'] };
+  return { topology: values.topology, pipelines: values.pipeline ?? [], describe: values.describe ?? false, offline: values.offline ?? false, services: !values['no-services'], metrics };
 }
 
 /** Start the bundled RandomUser-compatible server and point the topology's source at it. */
@@ -105,8 +112,15 @@ async function run(options: Options): Promise<number> {
   }
 
   await ensureEndpoints(endpointsOf(config, [...runtime.runners.keys()]), { startLocal: options.services, log: (line) => logger.info(line) });
+  const metricsAt = metricsEndpoint(config.metrics, options.metrics);
+  // Before the log file opens: a busy metrics port refuses the start without writing anything.
+  const metrics = metricsAt && (await startMetrics(runtime, logger, metricsAt));
   openFile();
   logger.info(`running topology ${config.name} (${file}); pipelines: ${[...runtime.runners.keys()].join(', ')}; log file ${logFile}`);
+  if (metrics) {
+    closers.push(metrics.close);
+    logger.info(`metrics: Prometheus metrics at ${metrics.url}`);
+  }
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -5,7 +5,7 @@
  */
 import * as t from 'io-ts';
 import { objectCodec, optional, required, withDefault, type ConfigOf } from './spec.ts';
-import { BooleanFromAny, Duration, PositiveInt, oneOf } from './codecs.ts';
+import { BooleanFromAny, Duration, NonEmptyString, PositiveInt, oneOf } from './codecs.ts';
 import type { ComponentConfig, Registry } from './registry.ts';
 
 export const triggerFields = {
@@ -64,6 +64,23 @@ const loggingFields = {
 export type LoggingConfig = ConfigOf<typeof loggingFields>;
 const defaultLogging: LoggingConfig = { dir: '.state/logs', level: 'info', console: 'pretty', maxSize: 20 * 1024 * 1024, maxFiles: 5 };
 
+const Port = new t.Type<number, unknown, unknown>(
+  'a port number from 0 to 65535',
+  (u): u is number => Number.isInteger(u) && (u as number) >= 0 && (u as number) <= 65535,
+  (u, c) => {
+    const n = typeof u === 'string' && /^\d+$/.test(u.trim()) ? Number(u) : u;
+    return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 65535 ? t.success(n) : t.failure(u, c);
+  },
+  (a) => a,
+);
+
+const metricsFields = {
+  enabled: optional(BooleanFromAny, 'Serve Prometheus metrics at http://<host>:<port>/metrics. Default: on when `port` is given (npm start -- --metrics-port N turns it on too).'),
+  host: withDefault(NonEmptyString, '127.0.0.1', 'Address the metrics server listens on: loopback only by default; 0.0.0.0 in a container, for a Prometheus in another one.'),
+  port: optional(Port, 'Port of the metrics server (9464 when `enabled: true` gives none); 0 picks a free one, and the URL is logged.'),
+};
+export type MetricsConfig = ConfigOf<typeof metricsFields>;
+
 function pipelinesCodec(registry: Registry) {
   const pipeline = objectCodec('pipeline', pipelineFields(registry));
   return new t.Type<Record<string, PipelineConfig>, unknown, unknown>(
@@ -95,6 +112,7 @@ export function topologyFields(registry: Registry) {
     description: optional(t.string, 'What the topology does.'),
     pipelines: required(pipelinesCodec(registry), 'The pipelines, by name; all enabled ones run in one process.'),
     logging: withDefault(objectCodec('logging', loggingFields), defaultLogging, 'Log file and console output.'),
+    metrics: withDefault(objectCodec('metrics', metricsFields), { host: '127.0.0.1' }, 'The Prometheus metrics endpoint (docs/observability.md); read at start, a swap does not change it.'),
   };
 }
 
