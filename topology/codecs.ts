@@ -119,7 +119,12 @@ export const HostList = new t.Type<string, unknown, unknown>(
   (a) => a,
 );
 
-/** An http(s) URL. */
+/** `scheme://user:***@host…`: the password of a URL's user info replaced, even where the URL does not parse. */
+function withoutUrlPassword(text: string): string {
+  return text.replace(/^((?:[a-z][a-z0-9+.-]*:)?(?:\/\/)?[^/?#@:\s]*):[^/?#\s]*@/i, '$1:***@');
+}
+
+/** An http(s) URL. An invalid one is quoted in the error without the password it may carry. */
 export const HttpUrl = new t.Type<string, unknown, unknown>(
   'an http(s) URL',
   (u): u is string => typeof u === 'string',
@@ -127,10 +132,11 @@ export const HttpUrl = new t.Type<string, unknown, unknown>(
     if (typeof u !== 'string') return t.failure(u, c);
     try {
       const url = new URL(u);
-      return url.protocol === 'http:' || url.protocol === 'https:' ? t.success(u) : t.failure(u, c);
+      if (url.protocol === 'http:' || url.protocol === 'https:') return t.success(u);
     } catch {
-      return t.failure(u, c);
+      // reported below
     }
+    return t.failure(withoutUrlPassword(u), c);
   },
   (a) => a,
 );
