@@ -1,14 +1,14 @@
 /**
- * Follows a log file the way topology/logger.ts writes it — winston with `tailable: true`: the live file
- * is always `<name>.log`; when it reaches `maxSize` it is closed, renamed to `<name>1.log` (older ones
- * shift to `<name>2.log`, …) and a new `<name>.log` is created.
+ * Follows a log file the way topology/logger.ts writes it (winston-daily-rotate-file): the live file is
+ * `<name>-<date>.log[.N]`, and `<name>.log` is a symlink to it; on rotation (by size, or at midnight
+ * UTC) a new file `<name>-<date>.log.N+1` is started and the symlink moved to it.
  *
  * Each `poll()` returns the complete lines written since the last one, each line exactly once across
- * rotations: the open handle still reads the renamed file to its end, so the lines written just before
- * a rotation are not lost; files rotated away between two polls are read in order; then the new file
- * is read from its start. A file truncated in place is read again from its start.
+ * rotations: the open handle still reads the old file to its end, so the lines written just before a
+ * rotation are not lost; files started and finished between two polls are read in order; then the new
+ * live file is read from its start. A file truncated in place is read again from its start.
  */
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 
@@ -46,7 +46,7 @@ export class LogFollower {
       // Rotated: finish the old file (the writer closed it before renaming it), then the ones rotated
       // away since, oldest first, then the new live file from its start.
       lines.push(...(await this.readNew()), ...this.takePartial());
-      for (const missed of await this.rotatedAfter(this.identity)) lines.push(...(await readLines(missed)));
+      for (const missed of await this.rotatedAfter(this.identity, current)) lines.push(...(await readLines(missed)));
       await this.handle.close();
       this.handle = await open(this.file, 'r');
       this.identity = await this.handle.stat();
@@ -95,19 +95,23 @@ export class LogFollower {
     return rest;
   }
 
-  /** The rotated files newer than the one with this identity (`<name>k.log`), oldest first. */
-  private async rotatedAfter(identity: Stats): Promise<string[]> {
-    const ext = path.extname(this.file);
-    const base = this.file.slice(0, this.file.length - ext.length);
-    const newer: string[] = [];
-    for (let k = 1; ; k++) {
-      const candidate = `${base}${k}${ext}`;
-      const found = await stat(candidate).catch(() => undefined);
-      // Not among the rotated files (deleted by maxFiles): which ones are newer cannot be told.
-      if (!found) return [];
-      if (found.ino === identity.ino && found.dev === identity.dev) return newer.reverse();
-      newer.push(candidate);
-    }
+  /** The rotated files after the one with identity `from` and before the live one, oldest first. */
+  private async rotatedAfter(from: Stats, live: Stats): Promise<string[]> {
+    const dir = path.dirname(this.file);
+    const name = path.basename(this.file, path.extname(this.file));
+    const pattern = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d{4}-\\d{2}-\\d{2})\\.log(?:\\.(\\d+))?$`);
+    const rotated = (await readdir(dir))
+      .map((entry) => ({ entry, match: pattern.exec(entry) }))
+      .filter((f): f is { entry: string; match: RegExpExecArray } => f.match !== null)
+      .sort((a, b) => a.match[1].localeCompare(b.match[1]) || Number(a.match[2] ?? 0) - Number(b.match[2] ?? 0))
+      .map((f) => path.join(dir, f.entry));
+    const identities = await Promise.all(rotated.map((file) => stat(file).catch(() => undefined)));
+    const same = (a: Stats | undefined, b: Stats) => a !== undefined && a.ino === b.ino && a.dev === b.dev;
+    const start = identities.findIndex((s) => same(s, from));
+    // The old file is gone (deleted by maxFiles): which files came after it cannot be told.
+    if (start < 0) return [];
+    const end = identities.findIndex((s) => same(s, live));
+    return rotated.slice(start + 1, end < 0 ? undefined : end);
   }
 }
 

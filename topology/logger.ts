@@ -2,9 +2,10 @@
  * Logging: JSON lines to a rotating file per topology (what `tail` reads), and readable lines on the
  * console. Every line passes through the secret mask first, so no configured secret reaches a log.
  */
-import { mkdirSync } from 'node:fs';
+import { lstatSync, mkdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import winston from 'winston';
+import DailyRotateFile from 'winston-daily-rotate-file';
 import { maskSecrets } from './secrets.ts';
 import type { LoggingConfig } from './model.ts';
 
@@ -75,12 +76,23 @@ export function createTopologyLogger(topology: string, config: LoggingConfig, op
     if (opened) return;
     opened = true;
     mkdirSync(path.dirname(file), { recursive: true });
+    // <topology>.log must be free for the symlink to the live file (a regular file there, e.g. from an
+    // older version, would silently keep it from being created): move it aside.
+    if (lstatSync(file, { throwIfNoEntry: false })?.isFile()) renameSync(file, `${file}.old`);
     logger.add(
-      new winston.transports.File({
-        filename: file,
-        maxsize: config.maxSize,
+      // Not winston's own File transport: rotating by size, it loses lines and can throw "write after
+      // end" under load. This one rotates to <topology>-<date>.log.N and keeps <topology>.log a symlink
+      // to the live file, which is what `npm run tail` follows.
+      new DailyRotateFile({
+        dirname: path.dirname(file),
+        filename: `${topology}-%DATE%.log`,
+        datePattern: 'YYYY-MM-DD',
+        utc: true,
+        maxSize: config.maxSize,
         maxFiles: config.maxFiles,
-        tailable: true,
+        createSymlink: true,
+        symlinkName: path.basename(file),
+        auditFile: path.join(path.dirname(file), `.${topology}-audit.json`),
         format: winston.format.combine(maskFormat(), winston.format.timestamp(), winston.format.json()),
       }),
     );

@@ -58,8 +58,8 @@ const loggingFields = {
   dir: withDefault(t.string, '.state/logs', 'Folder of the JSON log file (`<topology>.log`), relative to the working directory.'),
   level: withDefault(oneOf(['error', 'warn', 'info', 'debug']), 'info', 'Lowest level logged.'),
   console: withDefault(oneOf(['pretty', 'json', 'off']), 'pretty', 'Console output: readable lines, JSON lines, or none.'),
-  maxSize: withDefault(PositiveInt, 20 * 1024 * 1024, 'Bytes before the log file is rotated.'),
-  maxFiles: withDefault(PositiveInt, 5, 'Rotated log files kept.'),
+  maxSize: withDefault(PositiveInt, 20 * 1024 * 1024, 'Bytes before the log file is rotated (it also rotates at midnight UTC).'),
+  maxFiles: withDefault(PositiveInt, 5, 'Log files kept, the live one included.'),
 };
 export type LoggingConfig = ConfigOf<typeof loggingFields>;
 const defaultLogging: LoggingConfig = { dir: '.state/logs', level: 'info', console: 'pretty', maxSize: 20 * 1024 * 1024, maxFiles: 5 };

@@ -1,12 +1,12 @@
 /**
  * Following a log across rotations: every line exactly once, in order. The rotations are done by hand,
- * exactly as winston's File transport with `tailable: true` does them (topology/logger.ts): the live
- * file is renamed to x1.log (x1 to x2 first, and so on) and a new x.log is created. Also: a poll
- * between the rename and the new file, two rotations between polls, a truncation, partial lines.
+ * the way winston-daily-rotate-file does them (topology/logger.ts): x.log is a symlink to the live file
+ * x-<date>.log[.N]; a rotation starts x-<date>.log.N+1 and moves the symlink to it. Also: a poll while
+ * the symlink is being replaced, two rotations between polls, a truncation, partial lines.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, renameSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LogFollower } from '../../../topology/log-follower.ts';
@@ -15,55 +15,72 @@ const fresh = () => mkdtempSync(path.join(tmpdir(), 'log-follower-'));
 const lines = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `line ${from + i}`);
 const text = (from: number, to: number) => `${lines(from, to).join('\n')}\n`;
 
-test('a rotation (x.log renamed to x1.log, a new x.log): the lines written just before it and after it, each once', async () => {
-  const file = path.join(fresh(), 'x.log');
-  writeFileSync(file, text(1, 3));
-  const follower = await LogFollower.open(file);
+/** A log folder as the logger leaves it: x.log → x-2026-11-21.log, and a rotate() that starts the next file. */
+function rotatingLog() {
+  const dir = fresh();
+  const link = path.join(dir, 'x.log');
+  let n = 0;
+  const live = () => path.join(dir, n === 0 ? 'x-2026-11-21.log' : `x-2026-11-21.log.${n}`);
+  writeFileSync(live(), '');
+  symlinkSync(path.basename(live()), link);
+  return {
+    link,
+    append: (data: string) => appendFileSync(live(), data),
+    /** Starts the next file; `relink: false` leaves the symlink on the old file for now. */
+    rotate(relink = true) {
+      n++;
+      writeFileSync(live(), '');
+      if (relink) this.relink();
+    },
+    relink() {
+      const temporary = path.join(dir, 'x.log.tmp');
+      symlinkSync(path.basename(live()), temporary);
+      renameSync(temporary, link);
+    },
+    unlink: () => unlinkSync(link),
+  };
+}
+
+test('a rotation: the lines written just before it and after it, each once', async () => {
+  const log = rotatingLog();
+  log.append(text(1, 3));
+  const follower = await LogFollower.open(log.link);
   assert.deepEqual(await follower.poll(), lines(1, 3));
   assert.deepEqual(await follower.poll(), [], 'nothing new');
-  appendFileSync(file, text(4, 5)); // written just before the rotation, not yet read
-  renameSync(file, path.join(path.dirname(file), 'x1.log'));
-  writeFileSync(file, text(6, 6));
-  appendFileSync(file, text(7, 8));
+  log.append(text(4, 5)); // written just before the rotation, not yet read
+  log.rotate();
+  log.append(text(6, 8));
   assert.deepEqual(await follower.poll(), lines(4, 8));
-  appendFileSync(file, text(9, 9));
+  log.append(text(9, 9));
   assert.deepEqual(await follower.poll(), lines(9, 9), 'follows the new file');
   await follower.close();
 });
 
-test('between the rename and the new file, a poll waits; the next one picks up both', async () => {
-  const file = path.join(fresh(), 'x.log');
-  writeFileSync(file, text(1, 1));
-  const follower = await LogFollower.open(file);
+test('while the symlink is missing, a poll reads the old file to its end; the next one picks up the new file', async () => {
+  const log = rotatingLog();
+  log.append(text(1, 1));
+  const follower = await LogFollower.open(log.link);
   await follower.poll();
-  appendFileSync(file, text(2, 2));
-  renameSync(file, path.join(path.dirname(file), 'x1.log'));
+  log.append(text(2, 2));
+  log.rotate(false);
+  log.unlink();
   assert.deepEqual(await follower.poll(), lines(2, 2), 'the old file, read to its end');
-  writeFileSync(file, text(3, 4));
+  log.append(text(3, 4));
+  log.relink();
   assert.deepEqual(await follower.poll(), lines(3, 4));
   await follower.close();
 });
 
-test('two rotations between polls: the file rotated away in between is read too, in order', async () => {
-  const dir = fresh();
-  const file = path.join(dir, 'x.log');
-  const rotate = () => {
-    // As winston's tailable rotation: x1 → x2, then x → x1, then a new x.
-    try {
-      renameSync(path.join(dir, 'x1.log'), path.join(dir, 'x2.log'));
-    } catch {
-      // no x1.log yet
-    }
-    renameSync(file, path.join(dir, 'x1.log'));
-  };
-  writeFileSync(file, text(1, 2));
-  const follower = await LogFollower.open(file);
+test('two rotations between polls: the file started and finished in between is read too, in order', async () => {
+  const log = rotatingLog();
+  log.append(text(1, 2));
+  const follower = await LogFollower.open(log.link);
   assert.deepEqual(await follower.poll(), lines(1, 2));
-  appendFileSync(file, text(3, 3));
-  rotate();
-  writeFileSync(file, text(4, 5));
-  rotate();
-  writeFileSync(file, text(6, 7));
+  log.append(text(3, 3));
+  log.rotate();
+  log.append(text(4, 5));
+  log.rotate();
+  log.append(text(6, 7));
   assert.deepEqual(await follower.poll(), lines(3, 7));
   await follower.close();
 });
@@ -96,4 +113,29 @@ test('a line is returned once it is complete, even when it ends inside a multi-b
 
 test('a missing file is an ENOENT error at open', async () => {
   await assert.rejects(LogFollower.open(path.join(fresh(), 'missing.log')), { code: 'ENOENT' });
+});
+
+test('the real topology logger rotating by size under a burst: the follower sees every line exactly once', async () => {
+  const { createTopologyLogger } = await import('../../../topology/logger.ts');
+  const dir = fresh();
+  const { logger, file, close } = createTopologyLogger('burst', { dir, level: 'info', console: 'off', maxSize: 20_000, maxFiles: 1000 });
+  const seen: number[] = [];
+  const collect = (batch: string[]) => seen.push(...batch.map((l) => JSON.parse(l).n as number).filter((n) => n !== undefined));
+  const N = 3000;
+  // The symlink appears with the first line.
+  logger.info('start', { n: -1 });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const follower = await LogFollower.open(file);
+  for (let i = 0; i < N; i++) {
+    logger.info('line', { n: i });
+    if (i % 500 === 0) collect(await follower.poll());
+  }
+  await close();
+  collect(await follower.poll());
+  await follower.close();
+  const { readdirSync } = await import('node:fs');
+  assert.ok(readdirSync(dir).filter((f) => f.startsWith('burst-')).length >= 5, 'the log really rotated several times');
+  const unique = new Set(seen.filter((n) => n >= 0));
+  assert.equal(unique.size, N, 'no line lost');
+  assert.equal(seen.filter((n) => n >= 0).length, N, 'none read twice');
 });
