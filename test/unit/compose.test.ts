@@ -305,3 +305,18 @@ test('the Compose implementation accepts the file (its schema and its own checks
   const version = spawnSync(command[0], [...command.slice(1), 'version'], { encoding: 'utf8' }).stdout.split('\n')[0];
   t.diagnostic(`compose schema check ran: ${version.trim()} accepted docker-compose.yml`);
 });
+
+test('Prometheus scrapes every pipeline service on the port it serves metrics on, and Grafana gets the dashboard', () => {
+  const prometheus = parse(read('config/prometheus.yml')) as { scrape_configs: Array<{ static_configs: Array<{ targets: string[] }> }> };
+  const targets = prometheus.scrape_configs.flatMap((c) => c.static_configs.flatMap((s) => s.targets));
+  for (const [name, service] of pipelines) {
+    const args = words(service.command);
+    const port = args[args.indexOf('--metrics-port') + 1];
+    assert.ok(args.includes('--metrics-port'), `${name} serves metrics`);
+    assert.equal(args[args.indexOf('--metrics-host') + 1], '0.0.0.0', `${name} serves them on the compose network`);
+    assert.ok(targets.includes(`${name}:${port}`), `Prometheus scrapes ${name}:${port} (targets: ${targets.join(', ')})`);
+  }
+  const mounts = (services.grafana?.volumes ?? []) as string[];
+  assert.ok(mounts.some((m) => m.startsWith('./config/grafana/user-pipeline-dashboard.json:')), 'the dashboard is mounted');
+  assert.ok(existsSync(join(REPO, 'config/grafana/user-pipeline-dashboard.json')));
+});
