@@ -34,7 +34,7 @@ import { defineComponent } from '../topology/registry.ts';
 import { objectCodec, optional, required, withDefault, type ConfigOf } from '../topology/spec.ts';
 import { Duration, HttpUrl, NonEmptyString, NonNegativeInt, PositiveInt } from '../topology/codecs.ts';
 import { UserFacingError } from '../topology/errors.ts';
-import { registerSecret } from '../topology/secrets.ts';
+import { maskSecrets, registerSecret } from '../topology/secrets.ts';
 import type { ComponentContext, Offsets, SchedulerLike, Source, SourceBatch, StreamRecord } from '../topology/types.ts';
 
 /** Why one request yielded no records. */
@@ -275,15 +275,24 @@ export class HttpPollSource implements Source {
     const url = new URL(config.url);
     for (const [name, value] of Object.entries(config.query)) url.searchParams.set(name, String(value));
     this.requestUrl = url.toString();
-    // A password in the URL may surface in a client library's error message: mask it in every log line.
+    // A password in the URL may surface in a client library's error message, or a server may quote the
+    // basic-auth header back: mask the password and that header's token in every log line.
     if (url.password) {
       registerSecret(url.password);
+      let user = url.username;
+      let password = url.password;
       try {
-        registerSecret(decodeURIComponent(url.password));
+        user = decodeURIComponent(user);
+        password = decodeURIComponent(password);
+        registerSecret(password);
       } catch {
         // Not valid percent-encoding: only the raw form can appear anywhere.
       }
+      registerSecret(Buffer.from(`${user}:${password}`).toString('base64'));
     }
+    // The field is masked as a whole (`Bearer abc…`); a server may quote just the credential after the scheme.
+    const credential = config.authorization?.match(/^\S+\s+(\S.*)$/)?.[1];
+    if (credential) registerSecret(credential);
     url.username = '';
     url.password = '';
     this.safeUrl = url.toString();
@@ -452,7 +461,9 @@ export class HttpPollSource implements Source {
         await this.pause(this.notBefore - this.scheduler.now());
         if (this.pollingOver()) return;
         const startedAt = this.scheduler.now();
-        const failure = await this.attempt(url);
+        const outcome = await this.attempt(url);
+        // A server may quote the credentials back in its error: mask them before they reach metrics, logs or errors.
+        const failure = outcome && { ...outcome, message: maskSecrets(outcome.message) };
         if (failure === undefined) {
           if (failuresInARow > 0) this.ctx.logger.info(`GET ${this.safeUrl} succeeded again after ${failuresInARow} failed attempt(s)`, { url: this.safeUrl });
           await this.pause(this.config.interval - (this.scheduler.now() - startedAt));
