@@ -340,7 +340,8 @@ export class HttpPollSource implements Source {
       const arrived$ = this.changes$.pipe(filter(() => this.bufferedCount > 0 || this.nothingMoreComing()));
       await firstValueFrom(merge(timer(waitMs, this.scheduler), arrived$), { defaultValue: 0 });
     }
-    if (this.fatal && this.bufferedCount === 0 && this.pendingCount === 0) throw this.fatal;
+    // Once stopping, a source that gave up has nothing more to say: it finishes instead of failing again.
+    if (this.fatal && !this.draining && this.bufferedCount === 0 && this.pendingCount === 0) throw this.fatal;
     const start = this.position();
     const records = this.take(maxRecords);
     if (records.length > 0) {
@@ -432,7 +433,7 @@ export class HttpPollSource implements Source {
       startOffsets,
       endOffsets,
       caughtUp: this.bufferedCount === 0,
-      finished: this.fatal === undefined && this.nothingMoreComing() && this.bufferedCount === 0 && this.pendingCount === 0,
+      finished: (this.fatal === undefined || this.draining) && this.nothingMoreComing() && this.bufferedCount === 0 && this.pendingCount === 0,
       metrics: this.metrics(),
     };
   }

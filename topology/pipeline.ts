@@ -14,7 +14,7 @@
  * The loop is an RxJS `defer(runTrigger)` repeated with a delay on the injected scheduler, so the test
  * driver can run it in virtual time.
  */
-import { EMPTY, Subject, defer, firstValueFrom, from, lastValueFrom, repeat, takeUntil, tap, timer, toArray, type Observable, type Subscription } from 'rxjs';
+import { EMPTY, Subject, defer, firstValueFrom, from, lastValueFrom, merge, repeat, takeUntil, tap, timer, toArray, type Observable, type Subscription } from 'rxjs';
 import type { Logger } from 'winston';
 import type { Registry } from './registry.ts';
 import type { PipelineConfig } from './model.ts';
@@ -82,6 +82,8 @@ export class PipelineRunner {
   private stopRequested = false;
   private abandoned = false;
   private readonly stop$ = new Subject<void>();
+  /** A graceful stop began: a failure backoff in progress ends early (the source may have nothing left). */
+  private readonly draining$ = new Subject<void>();
   private subscription: Subscription | undefined;
   private done!: Promise<void>;
   private fatal: unknown;
@@ -319,7 +321,7 @@ export class PipelineRunner {
       consecutiveFailures: this.consecutiveFailures,
     });
     this.failure = undefined;
-    if (!this.stopRequested) await firstValueFrom(timer(delay, this.deps.scheduler).pipe(takeUntil(this.stop$)), { defaultValue: 0 });
+    if (!this.stopRequested) await firstValueFrom(timer(delay, this.deps.scheduler).pipe(takeUntil(merge(this.stop$, this.draining$))), { defaultValue: 0 });
   }
 
   private noteIdle(now: number, batch: SourceBatch): void {
@@ -387,6 +389,7 @@ export class PipelineRunner {
       // input, and the loop ends by itself once everything it took is written and committed.
       if (this.source.drain) {
         this.source.drain();
+        this.draining$.next();
         if ((await Promise.race([ended, deadline])) === 'ended') return;
         this.log.warn(`stop: ${this.source.describe()} not drained within ${this.config.stopTimeout} ms; stopping without it`);
       }

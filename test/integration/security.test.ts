@@ -118,10 +118,12 @@ logging: { dir: ${JSON.stringify(logDir)}, console: pretty }
 interface Outcome {
   code: number | null;
   output: string;
+  ms: number;
 }
 
 /** `npm start` with the secrets in its environment; asynchronous, so this process's servers keep answering. */
 async function start(args: string[]): Promise<Outcome> {
+  const startedAt = Date.now();
   const child = spawn(process.execPath, ['--import', 'tsx', 'bin/run.ts', ...args], { cwd: repo, env: { ...process.env, KAFKA_BROKERS: BROKERS, ...secrets }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
@@ -129,7 +131,7 @@ async function start(args: string[]): Promise<Outcome> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
   const code = await new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)));
   clearTimeout(timer);
-  return { code, output };
+  return { code, output, ms: Date.now() - startedAt };
 }
 
 function assertNoSecret(text: string, where: string): void {
@@ -158,7 +160,7 @@ test('no secret in log files, console output, --describe, error messages or conf
       .replace('username: pipeline, password: "${CASSANDRA_PASSWORD}"', 'password: "${CASSANDRA_PASSWORD}"'),
   );
   runs.invalid = await start(['--topology', invalid]);
-  for (const [name, run] of Object.entries(runs)) t.diagnostic(`${name}: exit ${run.code}, ${run.output.length} characters of console output`);
+  for (const [name, run] of Object.entries(runs)) t.diagnostic(`${name}: exit ${run.code} after ${run.ms} ms, ${run.output.split('\n').length} lines of console output`);
 
   // The runs did meet the secrets: the servers got them and the runs failed where they should.
   assert.ok(authorizations.includes(`Bearer ${secrets.API_TOKEN}`), 'the echo server got the token');

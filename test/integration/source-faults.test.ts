@@ -8,7 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import dc from 'node:diagnostics_channel';
-import type { IncomingMessage, Server } from 'node:http';
+import http, { type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +22,7 @@ import type { ProgressEvent } from '../../topology/progress.ts';
 import { startRandomUserServer, type RandomUserServer } from '../../randomuser/server.ts';
 import type { FaultKind } from '../../randomuser/faults.ts';
 import type { RandomUser } from '../../randomuser/codec.ts';
+import { CaptureTransport, type LogEntry } from '../../testing/capture.ts';
 import { deleteTopics, readTopic } from './read-topic.ts';
 
 const BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
@@ -153,4 +154,38 @@ test(`${PAGES} pages through ~20 % faults: every failure retried and counted by 
   }
   for (const user of served) assert.deepEqual(byKey.get(user.login.uuid), user, `user ${user.login.uuid}`);
   assert.equal(events.reduce((n, e) => n + e.sink.numOutputRows, 0), PAGES * RESULTS, 'the progress events count every user once');
+});
+
+test('a source that gave up (HTTP 401) does not hold up a graceful stop, even in a long failure backoff', { timeout: 120_000 }, async (t) => {
+  const denied = http.createServer((_req, res) => res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"missing api key"}'));
+  await new Promise<void>((resolve) => denied.listen(0, '127.0.0.1', resolve));
+  const env = { ...process.env, KAFKA_BROKERS: BROKERS, RANDOMUSER_URL: `http://127.0.0.1:${(denied.address() as AddressInfo).port}/api/`, USERS_TOPIC: `${topic}_denied` };
+  const { config } = loadTopology('user-pipeline', { env });
+  // Every failed batch is followed by a 5–10 s backoff: a stop that waited it out (or the 30 s stopTimeout) shows.
+  Object.assign(config.pipelines.ingest.onFailure, { initialBackoff: 10_000, maxBackoff: 10_000 });
+  const entries: LogEntry[] = [];
+  const { logger, close } = createTopologyLogger(config.name, { ...config.logging, dir: mkdtempSync(path.join(tmpdir(), 'source-denied-it-')), console: 'off' });
+  logger.add(new CaptureTransport(entries));
+  const runtime = new TopologyRuntime(config, { logger, pipelines: ['ingest'] });
+  await runtime.start();
+  const runner = runtime.runners.get('ingest')!;
+  let stoppedIn: number;
+  try {
+    const deadline = Date.now() + 30_000;
+    while (runner.summary.failures === 0) {
+      assert.ok(Date.now() < deadline, 'the 401 failed a batch within 30 s');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const stopping = Date.now();
+    await runtime.stop();
+    stoppedIn = Date.now() - stopping;
+  } finally {
+    await close();
+    denied.close();
+    await deleteTopics(BROKERS, [`${topic}_denied`]);
+  }
+  t.diagnostic(`stopped in ${stoppedIn} ms after ${runner.summary.failures} failed batch(es)`);
+  assert.ok(entries.some((e) => /answered HTTP 401: \{"error":"missing api key"\}; polling has stopped/.test(e.message)), 'the 401 was reported');
+  assert.equal(runner.state, 'stopped');
+  assert.ok(stoppedIn < 3000, `stopped in ${stoppedIn} ms, not after the backoff or the stop timeout`);
 });
