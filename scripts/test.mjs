@@ -11,7 +11,8 @@
  * used as it is and nothing is started for it. Otherwise services/local.ts starts it unless it
  * already runs, and this run stops afterwards exactly what it started — on failure and on
  * Ctrl-C too — unless another test run is still using it (then the last run stops it). The tests
- * get KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS and CASSANDRA_LOCAL_DC.
+ * get KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS and CASSANDRA_LOCAL_DC, and USER_STREAM_SERVICES_STARTED
+ * (the services this run started). test/faults is not among the default roots: `npm run test:faults`.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -35,8 +36,11 @@ function testFilesUnder(dir) {
   return found;
 }
 
+/** Tests that need the real Kafka and Cassandra: integration tests, and the fault tests (run only when named: npm run test:faults). */
+const SERVICE_TEST_DIRS = ['test/integration', 'test/faults'];
+
 function isIntegrationTest(file) {
-  return relative(repoDir, file).split(sep).slice(0, 2).join('/') === 'test/integration';
+  return SERVICE_TEST_DIRS.includes(relative(repoDir, file).split(sep).slice(0, 2).join('/'));
 }
 
 /** A mistake in how this script was called: reported as one line, without a stack trace. */
@@ -95,6 +99,8 @@ async function main() {
       env.KAFKA_BROKERS ||= local.kafkaBrokers;
       env.CASSANDRA_CONTACT_POINTS ||= local.cassandraContactPoints;
       env.CASSANDRA_LOCAL_DC ||= local.cassandraLocalDc;
+      // The fault tests restart services; one this run started is handed back to it under its new pid.
+      env.USER_STREAM_SERVICES_STARTED = started.map((service) => service.name).join(',');
       log(`tests use KAFKA_BROKERS=${env.KAFKA_BROKERS} CASSANDRA_CONTACT_POINTS=${env.CASSANDRA_CONTACT_POINTS} CASSANDRA_LOCAL_DC=${env.CASSANDRA_LOCAL_DC}`);
     }
     if (interrupted.signal.aborted) return 130;
