@@ -1,0 +1,100 @@
+/**
+ * CPU per record of each step of the process pipeline's hot path, without Kafka or Cassandra: turning
+ * Kafka messages into records (the kafka source's `messageToRecord`), `validate`, `mapping`, both as
+ * the runtime chains them, and the cassandra sink's own work per write (value conversion, one
+ * `execute` per row) against a client that acknowledges at once — so the driver and the network are
+ * left out. CPU time (process.cpuUsage), median of several passes, so a busy machine moves it less
+ * than wall time.
+ *
+ *   npx tsx bench/hot-path.ts [--users 20000] [--passes 7]
+ */
+import { parseArgs } from 'node:util';
+import type { Message } from 'node-rdkafka';
+import { asyncScheduler, from, lastValueFrom, toArray } from 'rxjs';
+import '../components.ts';
+import { generateUsers } from '../randomuser/generator.ts';
+import { cassandraSink, type CassandraSinkConfig } from '../sinks/cassandra.ts';
+import { messageToRecord } from '../sources/kafka.ts';
+import { parseTopology } from '../topology/load.ts';
+import { silentLogger } from '../topology/logger.ts';
+import { registry } from '../topology/registry.ts';
+import { writeWithPolicy, type SinkPolicy } from '../topology/sink-policy.ts';
+import type { ComponentContext, Operator, StreamRecord } from '../topology/types.ts';
+import { median, round } from './stats.ts';
+import { userPipeline } from './topology.ts';
+
+const { values } = parseArgs({ options: { users: { type: 'string', default: '20000' }, passes: { type: 'string', default: '7' } } });
+const USERS = Number(values.users);
+const PASSES = Number(values.passes);
+const BATCH = 10_000;
+
+const config = parseTopology(userPipeline(), 'config/user-pipeline.yaml', { env: {} }).pipelines.process;
+const deadLetters: string[] = [];
+const ctx = (path: string): ComponentContext => ({
+  topology: 'user-pipeline',
+  pipeline: 'process',
+  path,
+  logger: silentLogger(),
+  scheduler: asyncScheduler,
+  deadLetter: (_record, reason) => deadLetters.push(reason),
+});
+const operators: Operator[] = [];
+for (const [i, op] of config.operators.entries()) operators.push(await registry.create('operator', op, ctx(`operators[${i}]`)));
+
+// The sink against a client that acknowledges every statement at once: only the sink's own work remains.
+const sinkConfig = config.sink as unknown as CassandraSinkConfig;
+const schema = Object.entries(sinkConfig.columns).map(([name, type]) => ({ column_name: name, type, kind: name === 'id' ? 'partition_key' : 'regular', position: name === 'id' ? 0 : -1 }));
+const fakeClient = {
+  execute: (cql: string) => Promise.resolve(cql.startsWith('SELECT column_name') ? { rowLength: schema.length, rows: schema } : { rowLength: 0, rows: [] }),
+  shutdown: () => Promise.resolve(),
+};
+const sink = cassandraSink(sinkConfig, silentLogger(), (async () => fakeClient) as never);
+await sink.start();
+
+// Kafka messages as node-rdkafka hands them out: the user's JSON bytes, keyed by login.uuid.
+const messages: Message[] = [];
+for (let page = 1; messages.length < USERS; page++) {
+  for (const user of generateUsers({ seed: 'hot-path', page, results: 5000 }).users) {
+    messages.push({ value: Buffer.from(JSON.stringify(user)), key: Buffer.from(user.login.uuid), topic: 'users_created', partition: 0, offset: messages.length, timestamp: Date.now(), size: 0 });
+  }
+}
+messages.length = USERS;
+
+const toRecords = (): StreamRecord[] => messages.map((m) => messageToRecord(m, 'json', 0).record);
+const apply = (records: StreamRecord[], ops: Operator[]): Promise<StreamRecord[]> => {
+  let stream = from(records);
+  for (const op of ops) stream = stream.pipe(op.apply);
+  return lastValueFrom(stream.pipe(toArray()));
+};
+const write = async (rows: StreamRecord[]): Promise<void> => {
+  for (let i = 0; i < rows.length; i += BATCH) await writeWithPolicy(sink, rows.slice(i, i + BATCH), config.sink as unknown as SinkPolicy, asyncScheduler, () => undefined);
+};
+
+/** Median CPU µs per record of `step` over the passes (after one warm-up pass). */
+async function measure(name: string, step: () => Promise<unknown> | unknown): Promise<[string, number]> {
+  const samples: number[] = [];
+  for (let pass = 0; pass <= PASSES; pass++) {
+    const before = process.cpuUsage();
+    await step();
+    const used = process.cpuUsage(before);
+    if (pass > 0) samples.push((used.user + used.system) / USERS);
+  }
+  return [name, round(median(samples), 2)];
+}
+
+const records = toRecords();
+const validated = await apply(records, operators.slice(0, 1));
+const rows = await apply(records, operators);
+if (deadLetters.length > 0) throw new Error(`unexpected dead letters: ${deadLetters.slice(0, 3).join('; ')}`);
+
+const results = [
+  await measure('JSON.parse of the message value (reference)', () => messages.map((m) => JSON.parse(m.value!.toString('utf8')))),
+  await measure('kafka source: message → record (messageToRecord)', toRecords),
+  await measure('validate (randomuser-user)', () => apply(records, operators.slice(0, 1))),
+  await measure('mapping (12 fields)', () => apply(validated, operators.slice(1))),
+  await measure('validate + mapping, as the runtime chains them', () => apply(records, operators)),
+  await measure('cassandra sink: conversion + one execute per row (client acknowledges at once)', () => write(rows)),
+];
+const width = Math.max(...results.map(([name]) => name.length));
+process.stdout.write(`CPU µs per record, median of ${PASSES} passes over ${USERS.toLocaleString('en-US')} users:\n`);
+for (const [name, us] of results) process.stdout.write(`  ${name.padEnd(width)}  ${us.toFixed(2).padStart(7)}\n`);

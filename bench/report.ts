@@ -1,0 +1,235 @@
+/**
+ * The benchmark's report: everything measured, as JSON (bench/results/<name>.json), and the figures
+ * that matter as a markdown table (bench/results/<name>.md, copied to latest.md). A target that is not
+ * met is reported, never an error.
+ */
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { IngestCeilings, Measured, Throughput, WriteTrial } from './ceilings.ts';
+import type { IngestTrial } from './settings.ts';
+import type { PhaseLatency } from './latency.ts';
+import type { Distribution } from './stats.ts';
+import { round } from './stats.ts';
+
+export interface IngestTrialResult extends IngestTrial {
+  users: number;
+  usersPerSecond: number;
+  seconds: number;
+  cpuSecondsPer100k: number;
+}
+
+export interface ResourceFigures {
+  cpuSecondsPer100k: number;
+  /** MiB */
+  peakRss: number;
+  peakHeapUsed: number;
+}
+
+export interface ProcessLeg extends ResourceFigures {
+  users: number;
+  rowsWritten: number;
+  deadLetters: number;
+  seconds: number;
+  rowsPerSecond: number;
+  groupJoinSeconds: number;
+  batches: number;
+  meanBatch: number;
+  batchMs: Distribution;
+  writeMs: Distribution;
+  /** Mean ms per batch in each step (they overlap when maxInFlight > 1). */
+  stepMsPerBatch: { getBatch: number; process: number; write: number; commit: number };
+  cpuUsPerRecord: number;
+  /** 1-minute load average when the run ended. */
+  loadAverage: number;
+}
+
+/** CPU of the local servers per record during a pass (when they are this tool's processes), and of the machine. */
+export interface ServerCpu {
+  cassandraUsPerRecord?: number;
+  kafkaUsPerRecord?: number;
+  machineBusyPercent?: number;
+}
+
+export interface ProcessRound {
+  round: number;
+  process: ProcessLeg;
+  cassandra: Measured & WriteTrial;
+  consume: Measured;
+  servers: { pipeline?: ServerCpu; cassandraCeiling?: ServerCpu; consumeCeiling?: ServerCpu };
+  ratioToCassandra: number;
+  ratioToConsume: number;
+}
+
+export interface ProcessFigures extends ResourceFigures {
+  rounds: ProcessRound[];
+  sweep: WriteTrial[];
+  best: WriteTrial;
+  settings: Record<string, unknown>;
+  /** Medians over the rounds. */
+  rowsPerSecond: number;
+  cassandraCeiling: number;
+  consumeCeiling: number;
+  ratioToCassandra: number;
+  ratioToConsume: number;
+}
+
+export interface LatencyPhase extends PhaseLatency {
+  rate: number;
+  seconds: number;
+  produced: number;
+  achievedRate: number;
+  generatorLatenessMs: Distribution;
+  /** Records produced but not read by the pipeline when the phase's drain wait ended. */
+  backlogAfterDrain: number;
+  cpuSecondsPer100k: number;
+  batches: number;
+  meanBatch: number;
+  /** Durations of the phase's batches, per step (read, operators, write, commit) and whole. */
+  batchStepsMs: Record<'getBatch' | 'process' | 'write' | 'commit' | 'total', Distribution>;
+}
+
+export interface SteadyLeg extends LatencyPhase {
+  warmupSeconds: number;
+  /** MiB, from the samples */
+  rss: { start: number; end: number; min: number; max: number; changePercent: number; slopeMiBPerMinute: number };
+  heapUsed: { start: number; end: number; min: number; max: number };
+  peakRss: number;
+  /** [s since pipeline start, RSS MiB, heapUsed MiB] */
+  samples: Array<[number, number, number]>;
+}
+
+export interface Target {
+  what: string;
+  target: string;
+  measured: string;
+  met: boolean | undefined;
+}
+
+export interface Report {
+  name: string;
+  mode: 'quick' | 'full';
+  /** The topology file benchmarked. */
+  topology: string;
+  startedAt: string;
+  durationSeconds: number;
+  machine: Record<string, unknown>;
+  services: Record<string, string>;
+  notes: string[];
+  ingest?: { trials: IngestTrialResult[]; best: IngestTrialResult; ceilings: IngestCeilings; serverNote: string };
+  process?: ProcessFigures;
+  latency?: { phases: LatencyPhase[]; trigger: Record<string, unknown>; method: string };
+  steady?: SteadyLeg;
+  targets: Target[];
+}
+
+const n = (value: number, digits = 0): string => (Number.isFinite(value) ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '–');
+const tp = (t: Throughput, unit: string): string => `${n(t.perSecond)} ${unit}/s`;
+const check = (met: boolean | undefined): string => (met === undefined ? 'not measured' : met ? 'met' : 'NOT met');
+
+export function targets(report: Report): Target[] {
+  const out: Target[] = [];
+  if (report.process) {
+    const ratio = report.process.ratioToCassandra;
+    out.push({ what: 'process leg ÷ raw Cassandra write ceiling', target: '≥ 0.80', measured: n(ratio, 2), met: ratio >= 0.8 });
+  }
+  const at1000 = report.latency?.phases.find((p) => p.rate === 1000);
+  out.push({ what: 'p99 end-to-end (written) at 1,000 records/s', target: '≤ 250 ms', measured: at1000 ? `${n(at1000.written.p99, 1)} ms` : '–', met: at1000 ? at1000.written.p99 <= 250 : undefined });
+  if (report.ingest) out.push({ what: 'ingest from the local server', target: '≥ 20,000 users/s', measured: `${n(report.ingest.best.usersPerSecond)} users/s`, met: report.ingest.best.usersPerSecond >= 20_000 });
+  if (report.steady) {
+    const change = report.steady.rss.changePercent;
+    out.push({ what: `RSS over the steady run (${n(report.steady.seconds)} s at ${n(report.steady.rate)}/s), end vs start`, target: 'within ±10 %', measured: `${change > 0 ? '+' : ''}${n(change, 1)} %`, met: Math.abs(change) <= 10 });
+  }
+  return out;
+}
+
+function latencyRows(phases: LatencyPhase[]): string[] {
+  return phases.map(
+    (p) =>
+      `| ${n(p.rate)}/s × ${n(p.seconds)} s | ${n(p.achievedRate)}/s | ${n(p.rows)} | ${n(p.written.p50, 1)} | ${n(p.written.p95, 1)} | ${n(p.written.p99, 1)} | ${n(p.written.max, 1)} | ${n(p.committed.p50, 1)} | ${n(p.committed.p99, 1)} | ${n(p.meanBatch, 1)} | ${n(p.cpuSecondsPer100k, 1)} |`,
+  );
+}
+
+export function markdown(report: Report): string {
+  const lines: string[] = [];
+  lines.push(`# Benchmark ${report.name} (${report.mode})`, '');
+  lines.push(`Topology ${report.topology}. Started ${report.startedAt}, ${n(report.durationSeconds)} s. ${Object.entries(report.machine).map(([k, v]) => `${k}: ${v}`).join('; ')}.`, '');
+  lines.push(`Services: ${Object.entries(report.services).map(([k, v]) => `${k} ${v}`).join('; ')}.`, '');
+  lines.push('## Targets', '', '| what | target | measured | |', '| --- | --- | --- | --- |');
+  for (const t of report.targets) lines.push(`| ${t.what} | ${t.target} | ${t.measured} | ${check(t.met)} |`);
+  lines.push('');
+  if (report.ingest) {
+    const { best, ceilings, trials } = report.ingest;
+    const s = best.producer;
+    lines.push('## Ingest: bundled RandomUser server → Kafka', '');
+    lines.push(`**${n(best.usersPerSecond)} users/s** (${n(best.users)} users in ${n(best.seconds, 1)} s; ${n(best.cpuSecondsPer100k, 1)} CPU s per 100k users) with results=${best.results} per request, concurrency ${best.concurrency}, compression ${s.compression}, linger ${s.linger} ms, sink batch ${s.batchMaxRows} rows × ${s.batchConcurrency}.`, '');
+    lines.push(`Ceilings, same run and settings: GET + JSON.parse ${tp(ceilings.http, 'users')} (ratio ${n(best.usersPerSecond / ceilings.http.perSecond, 2)}); bare producer ${tp(ceilings.produce, 'msgs')} (ratio ${n(best.usersPerSecond / ceilings.produce.perSecond, 2)}). ${report.ingest.serverNote}`, '');
+    if (trials.length > 1) {
+      lines.push('| results | concurrency | compression | linger ms | sink batch | users/s | CPU s/100k |', '| --- | --- | --- | --- | --- | --- | --- |');
+      for (const t of trials) lines.push(`| ${t.results} | ${t.concurrency} | ${t.producer.compression} | ${t.producer.linger} | ${t.producer.batchMaxRows} × ${t.producer.batchConcurrency} | ${n(t.usersPerSecond)} | ${n(t.cpuSecondsPer100k, 1)} |`);
+      lines.push('');
+    }
+  }
+  if (report.process) {
+    const p = report.process;
+    lines.push('## Process: Kafka → validate → mapping → Cassandra', '');
+    lines.push(
+      `Median of ${p.rounds.length} rounds: **${n(p.rowsPerSecond)} rows/s** = **${n(p.ratioToCassandra, 2)} × the raw Cassandra write ceiling** (${n(p.cassandraCeiling)} rows/s, ${p.best.method} with ${p.best.concurrency} in flight) and ${n(p.ratioToConsume, 3)} × the raw consume ceiling (${n(p.consumeCeiling)} msgs/s). Each round runs the ceilings and the pipeline one after the other on the same ${n(p.rounds[0].process.users)} users, in alternating order.`,
+      '',
+    );
+    lines.push(
+      '| round | pipeline rows/s | raw Cassandra rows/s | raw consume msgs/s | ÷ Cassandra | ÷ consume | batches × mean | ms/batch: read, process, write, commit |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    );
+    for (const r of p.rounds) {
+      const s = r.process.stepMsPerBatch;
+      lines.push(
+        `| ${r.round} | ${n(r.process.rowsPerSecond)} | ${n(r.cassandra.perSecond)} | ${n(r.consume.perSecond)} | ${n(r.ratioToCassandra, 2)} | ${n(r.ratioToConsume, 3)} | ${r.process.batches} × ${n(r.process.meanBatch)} | ${n(s.getBatch)}, ${n(s.process)}, ${n(s.write)}, ${n(s.commit)} |`,
+      );
+    }
+    lines.push('');
+    lines.push('CPU per record in each pass (µs; the Node process measuring, and the local servers when they are this tool\'s processes), and how busy the whole 2-core machine was:', '');
+    lines.push('| round | pass | Node process | Cassandra | Kafka | machine busy |', '| --- | --- | --- | --- | --- | --- |');
+    for (const r of p.rounds) {
+      const row = (pass: string, node: number, cpu: ServerCpu | undefined) =>
+        `| ${r.round} | ${pass} | ${n(node, 1)} | ${n(cpu?.cassandraUsPerRecord ?? NaN, 1)} | ${n(cpu?.kafkaUsPerRecord ?? NaN, 1)} | ${cpu?.machineBusyPercent === undefined ? '–' : `${cpu.machineBusyPercent} %`} |`;
+      lines.push(row('pipeline', r.process.cpuUsPerRecord, r.servers.pipeline), row('raw Cassandra writes', r.cassandra.cpuUsPerRecord, r.servers.cassandraCeiling), row('raw consume', r.consume.cpuUsPerRecord, r.servers.consumeCeiling));
+    }
+    lines.push('');
+    lines.push(`Pipeline process: ${n(p.cpuSecondsPer100k, 1)} CPU s per 100k records (median), peak RSS ${n(p.peakRss)} MiB, peak heap used ${n(p.peakHeapUsed)} MiB (sampled every 200 ms).`, '');
+    lines.push(`Raw Cassandra sweep (rows/s): ${p.sweep.map((t) => `${t.method} × ${t.concurrency}: ${n(t.perSecond)}`).join('; ')}.`, '');
+  }
+  if (report.latency) {
+    lines.push('## End-to-end latency (open loop), ms', '');
+    lines.push(report.latency.method, '');
+    lines.push('| offered | achieved | rows | written p50 | p95 | p99 | max | committed p50 | p99 | mean batch | CPU s/100k |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    lines.push(...latencyRows(report.latency.phases), '');
+    lines.push('Batch durations in each phase, ms (p50 / p99 / max):', '', '| offered | read | operators | write | commit | whole batch |', '| --- | --- | --- | --- | --- | --- |');
+    const d = (x: Distribution) => `${n(x.p50, 1)} / ${n(x.p99, 1)} / ${n(x.max, 1)}`;
+    for (const p of report.latency.phases) lines.push(`| ${n(p.rate)}/s | ${d(p.batchStepsMs.getBatch)} | ${d(p.batchStepsMs.process)} | ${d(p.batchStepsMs.write)} | ${d(p.batchStepsMs.commit)} | ${d(p.batchStepsMs.total)} |`);
+    lines.push('');
+    const backlog = report.latency.phases.filter((p) => p.backlogAfterDrain > 0);
+    if (backlog.length > 0) lines.push(`Not caught up after the drain wait: ${backlog.map((p) => `${n(p.rate)}/s: ${n(p.backlogAfterDrain)} records`).join('; ')}.`, '');
+  }
+  if (report.steady) {
+    const s = report.steady;
+    lines.push(`## Steady run: ${n(s.rate)} records/s for ${n(s.seconds)} s (after ${n(s.warmupSeconds)} s at that rate to settle)`, '');
+    lines.push(
+      `RSS ${n(s.rss.start)} MiB at the start → ${n(s.rss.end)} MiB at the end (${s.rss.changePercent > 0 ? '+' : ''}${n(s.rss.changePercent, 1)} %; min ${n(s.rss.min)}, max ${n(s.rss.max)}; slope ${n(s.rss.slopeMiBPerMinute, 2)} MiB/min); heap used ${n(s.heapUsed.start)} → ${n(s.heapUsed.end)} MiB (min ${n(s.heapUsed.min)}, max ${n(s.heapUsed.max)}); peak RSS ${n(s.peakRss)} MiB. ${n(s.cpuSecondsPer100k, 1)} CPU s per 100k records at this rate.`,
+      '',
+    );
+    lines.push('| offered | achieved | rows | written p50 | p95 | p99 | max | committed p50 | p99 | mean batch | CPU s/100k |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    lines.push(...latencyRows([s]), '');
+  }
+  if (report.notes.length > 0) lines.push('## Notes', '', ...report.notes.map((note) => `- ${note}`), '');
+  return lines.join('\n');
+}
+
+export function writeReport(report: Report, dir: string): { json: string; md: string } {
+  mkdirSync(dir, { recursive: true });
+  const json = path.join(dir, `${report.name}.json`);
+  const md = path.join(dir, `${report.name}.md`);
+  writeFileSync(json, `${JSON.stringify(report, (_key, value) => (typeof value === 'number' ? round(value, 3) : value), 2)}\n`);
+  writeFileSync(md, markdown(report));
+  copyFileSync(md, path.join(dir, 'latest.md'));
+  return { json, md };
+}

@@ -1,0 +1,89 @@
+/**
+ * How big each leg of `npm run bench` is: the full run, and `--quick` (a minute or two, for a smoke
+ * check of the figures and of the benchmark itself).
+ */
+import type { IngestProducerSettings } from './topology.ts';
+import type { WriteMethod } from './ceilings.ts';
+
+export interface IngestTrial {
+  results: number;
+  concurrency: number;
+  producer: IngestProducerSettings;
+}
+
+export interface BenchSettings {
+  mode: 'quick' | 'full';
+  /** Users per ingest sweep trial. */
+  ingestTrialUsers: number;
+  /** Explore the ingest settings one knob at a time from `ingestStart`; quick runs only `ingestStart`. */
+  ingestSweep: boolean;
+  ingestStart: IngestTrial;
+  /** The process leg's topic size; the best ingest settings fill it. */
+  processUsers: number;
+  /** Rounds of [ceilings, pipeline], alternating their order. */
+  processRounds: number;
+  cassandraSweep: { methods: WriteMethod[]; concurrencies: number[]; rowsPerTrial: number };
+  latencyRates: number[];
+  latencySeconds: number;
+  steadyRate: number;
+  steadySeconds: number;
+  /** Load at the steady rate before the steady run's measurements start. */
+  steadyWarmupSeconds: number;
+  /** Memory sampling period of the steady run, ms. */
+  steadySampleMs: number;
+}
+
+/**
+ * Where the ingest sweep starts, and what quick runs use: the best settings the full runs found (see
+ * docs/performance.md).
+ */
+export const INGEST_BEST: IngestTrial = {
+  results: 5000,
+  concurrency: 2,
+  producer: { compression: 'lz4', linger: 5, batchMaxRows: 5000, batchConcurrency: 2 },
+};
+
+/** The knobs the full run's ingest sweep tries, one at a time. */
+export const INGEST_KNOBS = {
+  results: [1000, 5000],
+  concurrency: [1, 2, 4],
+  compression: ['lz4', 'none', 'snappy'],
+  linger: [5, 20, 50],
+  batch: [
+    [5000, 2],
+    [10000, 2],
+    [20000, 1],
+  ],
+} as const;
+
+export const QUICK: BenchSettings = {
+  mode: 'quick',
+  ingestTrialUsers: 50_000,
+  ingestSweep: false,
+  ingestStart: INGEST_BEST,
+  processUsers: 50_000,
+  processRounds: 2,
+  cassandraSweep: { methods: ['lanes', 'executeConcurrent'], concurrencies: [64, 256, 1024], rowsPerTrial: 10_000 },
+  latencyRates: [100, 1000, 5000],
+  latencySeconds: 10,
+  steadyRate: 1000,
+  steadySeconds: 60,
+  steadyWarmupSeconds: 10,
+  steadySampleMs: 1000,
+};
+
+export const FULL: BenchSettings = {
+  mode: 'full',
+  ingestTrialUsers: 100_000,
+  ingestSweep: true,
+  ingestStart: INGEST_BEST,
+  processUsers: 500_000,
+  processRounds: 3,
+  cassandraSweep: { methods: ['lanes', 'executeConcurrent'], concurrencies: [32, 64, 128, 256, 512, 1024], rowsPerTrial: 50_000 },
+  latencyRates: [100, 1000, 5000],
+  latencySeconds: 60,
+  steadyRate: 1000,
+  steadySeconds: 600,
+  steadyWarmupSeconds: 60,
+  steadySampleMs: 5000,
+};

@@ -1,0 +1,255 @@
+/**
+ * A benchmark worker process (see child.ts): receives one task over IPC, reports events while it runs
+ * and one result at the end, then exits.
+ *
+ * - `pipeline`: runs one pipeline of a topology with the real runtime, as `npm start` would (file log
+ *   included), and measures itself: CPU (process.cpuUsage covers librdkafka's and libuv's threads too),
+ *   RSS and heap sampled on a timer, peak RSS from getrusage, and marks the parent asks for.
+ * - `server`: the bundled RandomUser-compatible server, optionally with seeded pages rendered ahead.
+ * - `ingest-ceilings`, `process-ceilings`: the raw client measurements of ceilings.ts.
+ */
+import { mkdirSync } from 'node:fs';
+import '../components.ts';
+import { parseTopology } from '../topology/load.ts';
+import { createTopologyLogger } from '../topology/logger.ts';
+import { TopologyRuntime } from '../topology/runtime.ts';
+import type { ProgressEvent } from '../topology/progress.ts';
+import { startRandomUserServer } from '../randomuser/server.ts';
+import { ingestCeilings, processCeilings, type IngestCeilingsTask, type ProcessCeilingsCommand, type ProcessCeilingsTask } from './ceilings.ts';
+import { nowUs } from './stats.ts';
+
+export interface PipelineTask {
+  kind: 'pipeline';
+  /** Topology YAML text. */
+  topology: string;
+  env: Record<string, string>;
+  pipeline: string;
+  /** `finished`: until the pipeline ends by itself; a number: until that many records were read; `stop`: until told. */
+  until: 'finished' | 'stop' | number;
+  sampleMs: number;
+  logDir: string;
+  /** Report every batch (with its offsets) as an event. */
+  batchEvents: boolean;
+}
+
+export interface ServerTask {
+  kind: 'server';
+  cacheBytes: number;
+  /** Render these seeded pages before reporting ready, so that serving them costs only the transfer. */
+  warm: Array<{ seed: string; results: number; pages: number }>;
+}
+
+export type Task = PipelineTask | ServerTask | IngestCeilingsTask | ProcessCeilingsTask;
+
+export type WorkerMessage = { type: 'event'; event: Record<string, any> } | { type: 'result'; value: unknown } | { type: 'error'; message: string };
+
+export interface MemorySample {
+  /** s since the pipeline started */
+  t: number;
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+}
+
+export interface Mark {
+  name: string;
+  at: number;
+  /** CPU seconds (user + system) since the pipeline started */
+  cpu: number;
+  inputRows: number;
+  rss: number;
+  heapUsed: number;
+}
+
+/** One batch as the latency analysis needs it. */
+export interface BatchEvent {
+  kind: 'batch';
+  /** µs since the epoch, when its progress event was emitted (right after its commit). */
+  committedAtUs: number;
+  startedAt: number;
+  input: number;
+  output: number;
+  dead: number;
+  durationMs: ProgressEvent['durationMs'];
+  startOffset: Record<string, number | string>;
+  endOffset: Record<string, number | string>;
+}
+
+export interface PipelineResult {
+  /** Epoch ms: started (connected, subscribed), first non-empty batch's trigger, last commit. */
+  startedAt: number;
+  firstBatchAt: number | undefined;
+  lastCommitAt: number | undefined;
+  endedAt: number;
+  batches: number;
+  inputRows: number;
+  outputRows: number;
+  deadLetters: number;
+  retries: number;
+  /** CPU seconds from start to end. */
+  cpu: { user: number; system: number };
+  /** Bytes; peakRss from getrusage (the whole life of the process), the rest sampled. */
+  memory: { peakRss: number; peakHeapUsed: number; samples: MemorySample[] };
+  marks: Mark[];
+  /** Batch sizes and durations (ms) of the whole run. */
+  batchSizes: number[];
+  batchDurations: number[];
+  writeDurations: number[];
+  /** ms spent in each step of a batch, summed over the batches. */
+  stepTotals: Omit<ProgressEvent['durationMs'], 'triggerExecution'>;
+}
+
+function send(message: WorkerMessage): Promise<void> {
+  return new Promise((resolve) => (process.send ? process.send(message, undefined, {}, () => resolve()) : resolve()));
+}
+
+const cpuSeconds = (since: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(since);
+  return { user: used.user / 1e6, system: used.system / 1e6 };
+};
+
+async function runPipeline(task: PipelineTask): Promise<PipelineResult> {
+  const config = parseTopology(task.topology, 'bench topology', { env: { ...process.env, ...task.env } });
+  mkdirSync(task.logDir, { recursive: true });
+  const { logger, close } = createTopologyLogger(config.name, { ...config.logging, dir: task.logDir, console: 'off' });
+  const runtime = new TopologyRuntime(config, { logger, pipelines: [task.pipeline] });
+  const result: PipelineResult = {
+    startedAt: 0,
+    firstBatchAt: undefined,
+    lastCommitAt: undefined,
+    endedAt: 0,
+    batches: 0,
+    inputRows: 0,
+    outputRows: 0,
+    deadLetters: 0,
+    retries: 0,
+    cpu: { user: 0, system: 0 },
+    memory: { peakRss: 0, peakHeapUsed: 0, samples: [] },
+    marks: [],
+    batchSizes: [],
+    batchDurations: [],
+    writeDurations: [],
+    stepTotals: { getBatch: 0, process: 0, write: 0, commit: 0 },
+  };
+  let stopRequested!: () => void;
+  const stopped = new Promise<void>((resolve) => (stopRequested = resolve));
+  process.on('message', (message: { type: string; name?: string }) => {
+    if (message.type === 'stop') stopRequested();
+    else if (message.type === 'mark') mark(message.name ?? 'mark');
+  });
+
+  let cpuStart = process.cpuUsage();
+  let startedAt = Date.now();
+  const sample = () => {
+    const m = process.memoryUsage();
+    result.memory.samples.push({ t: (Date.now() - startedAt) / 1000, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external });
+    result.memory.peakHeapUsed = Math.max(result.memory.peakHeapUsed, m.heapUsed);
+    return m;
+  };
+  const mark = (name: string) => {
+    const m = sample();
+    const cpu = cpuSeconds(cpuStart);
+    result.marks.push({ name, at: Date.now(), cpu: cpu.user + cpu.system, inputRows: result.inputRows, rss: m.rss, heapUsed: m.heapUsed });
+    void send({ type: 'event', event: { kind: 'mark', name } });
+  };
+
+  runtime.progress$.subscribe((event) => {
+    const at = nowUs();
+    result.batches++;
+    result.inputRows += event.numInputRows;
+    result.outputRows += event.sink.numOutputRows;
+    result.deadLetters += event.numDeadLetterRows;
+    result.retries += event.sink.retries;
+    result.firstBatchAt ??= Date.parse(event.timestamp);
+    result.lastCommitAt = at / 1000;
+    result.batchSizes.push(event.numInputRows);
+    result.batchDurations.push(event.durationMs.triggerExecution);
+    result.writeDurations.push(event.durationMs.write);
+    for (const step of ['getBatch', 'process', 'write', 'commit'] as const) result.stepTotals[step] += event.durationMs[step];
+    if (task.batchEvents) {
+      const batch: BatchEvent = {
+        kind: 'batch',
+        committedAtUs: at,
+        startedAt: Date.parse(event.timestamp),
+        input: event.numInputRows,
+        output: event.sink.numOutputRows,
+        dead: event.numDeadLetterRows,
+        durationMs: event.durationMs,
+        startOffset: event.sources[0].startOffset,
+        endOffset: event.sources[0].endOffset,
+      };
+      void send({ type: 'event', event: batch });
+    } else {
+      void send({ type: 'event', event: { kind: 'progress', inputRows: result.inputRows } });
+    }
+    if (typeof task.until === 'number' && result.inputRows >= task.until) stopRequested();
+  });
+
+  await runtime.start();
+  startedAt = Date.now();
+  cpuStart = process.cpuUsage();
+  result.startedAt = startedAt;
+  sample();
+  const sampler = setInterval(sample, task.sampleMs);
+  void send({ type: 'event', event: { kind: 'started' } });
+  try {
+    await Promise.race([task.until === 'finished' ? runtime.wait() : stopped, stopped]);
+    result.endedAt = Date.now();
+    result.cpu = cpuSeconds(cpuStart);
+    sample();
+  } finally {
+    clearInterval(sampler);
+    await runtime.stop();
+    await close();
+  }
+  result.memory.peakRss = process.resourceUsage().maxRSS * 1024;
+  return result;
+}
+
+async function runServer(task: ServerTask): Promise<void> {
+  const server = await startRandomUserServer({ host: '127.0.0.1', port: 0, cacheBytes: task.cacheBytes });
+  for (const { seed, results, pages } of task.warm) {
+    for (let page = 1; page <= pages; page++) await (await fetch(`${server.url}?results=${results}&seed=${seed}&page=${page}`)).arrayBuffer();
+  }
+  void send({ type: 'event', event: { kind: 'ready', url: server.url } });
+  await new Promise<void>((resolve) => process.on('message', (message: { type: string }) => message.type === 'stop' && resolve()));
+  const stats = server.stats();
+  await server.close();
+  await send({ type: 'result', value: stats });
+}
+
+/** The parent's messages after the task, one at a time. */
+function commands<C>(): () => Promise<C> {
+  const queued: C[] = [];
+  let waiting: ((command: C) => void) | undefined;
+  process.on('message', (command: C) => {
+    if (waiting) {
+      waiting(command);
+      waiting = undefined;
+    } else queued.push(command);
+  });
+  return () => (queued.length > 0 ? Promise.resolve(queued.shift()!) : new Promise<C>((resolve) => (waiting = resolve)));
+}
+
+async function main(task: Task): Promise<void> {
+  if (task.kind === 'server') return runServer(task);
+  let value: unknown;
+  if (task.kind === 'pipeline') value = await runPipeline(task);
+  else if (task.kind === 'ingest-ceilings') value = await ingestCeilings(task);
+  else await processCeilings(task, (event) => void send({ type: 'event', event }), commands<ProcessCeilingsCommand>());
+  await send({ type: 'result', value: value ?? null });
+}
+
+process.once('message', (task: Task) => {
+  main(task).then(
+    // Exit explicitly: client libraries may keep handles open, and --cpu-prof writes its profile on exit.
+    () => process.disconnect?.(),
+    async (error: unknown) => {
+      await send({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+      process.exitCode = 1;
+      process.disconnect?.();
+    },
+  );
+});
+process.on('disconnect', () => setTimeout(() => process.exit(), 100).unref());
