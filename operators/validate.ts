@@ -50,7 +50,8 @@ export function validateOperator(config: ValidateConfig, ctx: ComponentContext):
         return;
       }
       if (result._tag === 'Left') ctx.deadLetter(record, formatErrors(result.left).join('; '));
-      else out.next(withValue(record, result.right));
+      // Most codecs decode a valid value to itself: the record then passes as it is, without a copy.
+      else out.next(result.right === record.value ? record : withValue(record, result.right));
     }),
     describe: () => `validate against schema ${name}`,
   };
