@@ -108,8 +108,9 @@ export interface Target {
 export interface Report {
   name: string;
   mode: 'quick' | 'full';
-  /** The topology file benchmarked. */
+  /** The topology file benchmarked, and extra Node options of its processes. */
   topology: string;
+  pipelineNodeOptions: string;
   startedAt: string;
   durationSeconds: number;
   machine: Record<string, unknown>;
@@ -152,7 +153,7 @@ function latencyRows(phases: LatencyPhase[]): string[] {
 export function markdown(report: Report): string {
   const lines: string[] = [];
   lines.push(`# Benchmark ${report.name} (${report.mode})`, '');
-  lines.push(`Topology ${report.topology}. Started ${report.startedAt}, ${n(report.durationSeconds)} s. ${Object.entries(report.machine).map(([k, v]) => `${k}: ${v}`).join('; ')}.`, '');
+  lines.push(`Topology ${report.topology}${report.pipelineNodeOptions ? `, pipeline processes run with \`${report.pipelineNodeOptions}\`` : ''}. Started ${report.startedAt}, ${n(report.durationSeconds)} s. ${Object.entries(report.machine).map(([k, v]) => `${k}: ${v}`).join('; ')}.`, '');
   lines.push(`Services: ${Object.entries(report.services).map(([k, v]) => `${k} ${v}`).join('; ')}.`, '');
   lines.push('## Targets', '', '| what | target | measured | |', '| --- | --- | --- | --- |');
   for (const t of report.targets) lines.push(`| ${t.what} | ${t.target} | ${t.measured} | ${check(t.met)} |`);

@@ -22,7 +22,7 @@ import { distribution, median, mib, round, slope, sleep } from './stats.ts';
 import { fileIngestSettings, fileProcessSettings, processSinkColumns, topologyFile, userPipeline, useTopologyFile, withIngestProducer, withProducedAtColumn } from './topology.ts';
 import type { BatchEvent, Mark, PipelineResult } from './worker.ts';
 
-const HELP = `Usage: npm run bench -- [--quick] [--name NAME] [--legs LIST] [--topology FILE] [--cpu-prof] [--keep]
+const HELP = `Usage: npm run bench -- [--quick] [--name NAME] [--legs LIST] [--topology FILE] [--node-options OPTS] [--cpu-prof] [--keep]
 
 Benchmarks the user pipeline on the local Kafka and Cassandra (started if they are not running) and
 writes bench/results/NAME.json, bench/results/NAME.md and bench/results/latest.md.
@@ -36,14 +36,15 @@ Legs (each in processes of their own, one after the other):
   steady    RSS and heap over 10 minutes at 1,000 records/s (quick: 1 minute)
 
 Options:
-  --quick            small sizes, about two minutes in all
-  --name NAME        report name (default: the start time, e.g. 2026-11-21T14-05-00-quick)
-  --legs LIST        comma-separated subset of ingest,process,latency,steady (process implies ingest)
-  --topology FILE    another version of config/user-pipeline.yaml to benchmark (e.g. other defaults)
-  --cpu-prof         also profile one ingest and one process run (V8 .cpuprofile files in
-                     bench/results/profiles/NAME/; summarise them with npx tsx bench/profile.ts FILE)
-  --keep             keep the run's topics and keyspaces (default: deleted at the end)
-  -h, --help         this text
+  --quick              small sizes, about two minutes in all
+  --name NAME          report name (default: the start time, e.g. 2026-11-21T14-05-00-quick)
+  --legs LIST          comma-separated subset of ingest,process,latency,steady (process implies ingest)
+  --topology FILE      another version of config/user-pipeline.yaml to benchmark (e.g. other defaults)
+  --node-options OPTS  Node options of the pipeline processes, e.g. "--max-semi-space-size=64"
+  --cpu-prof           also profile one more ingest and process run (V8 .cpuprofile files in
+                       bench/results/profiles/NAME/; summarise one with npx tsx bench/profile.ts FILE)
+  --keep               keep the run's topics and keyspaces (default: deleted at the end)
+  -h, --help           this text
 
 Kafka and Cassandra come from KAFKA_BROKERS / CASSANDRA_CONTACT_POINTS / CASSANDRA_LOCAL_DC, else the
 local services (npm run services). Topics and keyspaces are named bench_<run>_…; a run deletes its own.`;
@@ -59,6 +60,8 @@ interface Options {
   settings: BenchSettings;
   name: string;
   legs: Set<Leg>;
+  /** Extra Node options of the pipeline workers (runtime settings under test). */
+  nodeOptions: string[];
   cpuProf: boolean;
   keep: boolean;
 }
@@ -71,6 +74,7 @@ function parse(argv: string[]): Options | 'help' {
       name: { type: 'string' },
       legs: { type: 'string' },
       topology: { type: 'string' },
+      'node-options': { type: 'string' },
       'cpu-prof': { type: 'boolean' },
       keep: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -88,7 +92,8 @@ function parse(argv: string[]): Options | 'help' {
   if (values.topology !== undefined) useTopologyFile(path.resolve(values.topology));
   if (values.name !== undefined && !/^[A-Za-z0-9._-]+$/.test(values.name)) throw new Error('--name: letters, digits, ".", "_" and "-" only');
   const name = values.name ?? `${new Date().toISOString().slice(0, 19).replace(/:/g, '-')}-${settings.mode}`;
-  return { settings, name, legs, cpuProf: values['cpu-prof'] ?? false, keep: values.keep ?? false };
+  const nodeOptions = values['node-options']?.split(/\s+/).filter(Boolean) ?? [];
+  return { settings, name, legs, nodeOptions, cpuProf: values['cpu-prof'] ?? false, keep: values.keep ?? false };
 }
 
 /** What a run created, deleted at the end (also after a failure or Ctrl-C). */
@@ -194,7 +199,7 @@ async function ingestTrial(ctx: Context, url: string, trial: IngestTrial, users:
       logDir: ctx.logDir,
       batchEvents: false,
     },
-    { cpuProfileDir },
+    { cpuProfileDir, nodeOptions: ctx.options.nodeOptions },
   ).result;
   const seconds = ((result.lastCommitAt ?? result.endedAt) - result.startedAt) / 1000;
   return {
@@ -301,7 +306,7 @@ async function processRun(ctx: Context, topic: string, keyspace: string, group: 
       logDir: ctx.logDir,
       batchEvents: false,
     },
-    { cpuProfileDir },
+    { cpuProfileDir, nodeOptions: ctx.options.nodeOptions },
   ).result;
   const seconds = (result.lastCommitAt! - result.firstBatchAt!) / 1000;
   const cpu = result.cpu.user + result.cpu.system;
@@ -494,6 +499,7 @@ async function openLoop(ctx: Context, name: string, phases: Phase[], sampleMs: n
       batchEvents: true,
     },
     {
+      nodeOptions: ctx.options.nodeOptions,
       onEvent: (event) => {
         if (event.kind === 'started') started();
         if (event.kind === 'batch') {
@@ -672,6 +678,7 @@ async function main(): Promise<number> {
       name: options.name,
       mode: options.settings.mode,
       topology: path.relative(process.cwd(), topologyFile()),
+      pipelineNodeOptions: options.nodeOptions.join(' '),
       startedAt: new Date(started).toISOString(),
       durationSeconds: 0,
       machine: machine(),
