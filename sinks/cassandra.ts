@@ -600,6 +600,9 @@ async function ensureTable(client: cassandra.Client, config: CassandraSinkConfig
   logger.info(`cassandra: table ${table} has the ${Object.keys(config.columns).length} configured columns`);
 }
 
+/** Longest pause between two attempts to reconnect to a node that went away. */
+export const RECONNECT_MAX_DELAY_MS = 10_000;
+
 /** The sink. `connect` is replaceable so that unit tests can hand it a fake client. */
 export function cassandraSink(config: CassandraSinkConfig, logger: Logger, connect: typeof connectCassandra = connectCassandra): Sink {
   const insert = insertCql(config);
@@ -629,7 +632,13 @@ export function cassandraSink(config: CassandraSinkConfig, logger: Logger, conne
   return {
     async start() {
       // The framework retries failed chunks (batch, retry); the driver's own retries would multiply them.
-      client = await connect(config, { retry: new cassandra.policies.retry.FallthroughRetryPolicy() });
+      // A node that went away is tried again at least every RECONNECT_MAX_DELAY_MS: the driver's default
+      // doubles the pause up to 10 min, so after a long outage the sink would notice the node was back
+      // only minutes later (a 5-minute outage: about 4 minutes).
+      client = await connect(config, {
+        retry: new cassandra.policies.retry.FallthroughRetryPolicy(),
+        reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(1000, RECONNECT_MAX_DELAY_MS, false),
+      });
       try {
         await ensureTable(client, config, logger);
       } catch (error) {

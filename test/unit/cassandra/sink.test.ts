@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import cassandra from 'cassandra-driver';
 import winston from 'winston';
-import { cassandraSink, CassandraValueError, insertCql, type CassandraSinkConfig, type SchemaColumn } from '../../../sinks/cassandra.ts';
+import { cassandraSink, CassandraValueError, insertCql, RECONNECT_MAX_DELAY_MS, type CassandraSinkConfig, type SchemaColumn } from '../../../sinks/cassandra.ts';
 import type { connectCassandra } from '../../../clients/cassandra.ts';
 import { UserFacingError } from '../../../topology/errors.ts';
 import type { StreamRecord } from '../../../topology/types.ts';
@@ -76,6 +76,19 @@ test('start creates the keyspace and the table, checks the schema, and turns the
   assert.ok(calls[0][1]?.retry instanceof cassandra.policies.retry.FallthroughRetryPolicy, 'the framework, not the driver, retries');
   await sink.close();
   assert.equal(client.shutdowns, 1);
+});
+
+test('a node that went away is tried again at least every 10 s, not after up to 10 minutes (the driver\'s default)', async () => {
+  const { sink, calls } = withFake(config({ columns: { id: 'uuid', email: 'text' } }));
+  await sink.start();
+  const policy = calls[0][1]?.reconnection;
+  assert.ok(policy, 'the sink sets a reconnection policy');
+  const schedule = policy.newSchedule();
+  const delays = Array.from({ length: 20 }, () => schedule.next().value as number);
+  assert.ok(delays[0] >= 1000 && delays[0] <= 1150, `the first attempt after about 1 s (${delays[0]} ms)`);
+  assert.ok(delays.every((d) => d <= RECONNECT_MAX_DELAY_MS), `no pause above ${RECONNECT_MAX_DELAY_MS} ms: ${delays.join(', ')}`);
+  assert.equal(RECONNECT_MAX_DELAY_MS, 10_000);
+  await sink.close();
 });
 
 test('with createIfMissing: false start only checks; a missing table is a clear error and the client is shut down', async () => {
