@@ -607,15 +607,24 @@ async function steadyLeg(ctx: Context): Promise<void> {
   const inPhase = run.result.memory.samples.filter((s) => s.t >= t0 && s.t <= t1);
   const rss = inPhase.map((s) => s.rss);
   const heap = inPhase.map((s) => s.heapUsed);
+  // One sample swings by tens of MiB (a GC, an allocator arena): start and end are also compared as
+  // the means of the first and last tenth of the run.
+  const tenth = Math.max(3, Math.ceil(rss.length / 10));
+  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+  const firstTenth = mean(rss.slice(0, tenth));
+  const lastTenth = mean(rss.slice(-tenth));
   const steady: SteadyLeg = {
     ...figures,
     warmupSeconds: ctx.settings.steadyWarmupSeconds,
     rss: {
       start: mib(start.rss),
       end: mib(end.rss),
+      firstTenthMean: mib(firstTenth),
+      lastTenthMean: mib(lastTenth),
       min: mib(Math.min(...rss)),
       max: mib(Math.max(...rss)),
       changePercent: round(((end.rss - start.rss) / start.rss) * 100, 1),
+      tenthsChangePercent: round(((lastTenth - firstTenth) / firstTenth) * 100, 1),
       slopeMiBPerMinute: round(slope(inPhase.map((s) => [s.t / 60, s.rss / 1024 / 1024])), 2),
     },
     heapUsed: { start: mib(start.heapUsed), end: mib(end.heapUsed), min: mib(Math.min(...heap)), max: mib(Math.max(...heap)) },
@@ -623,7 +632,7 @@ async function steadyLeg(ctx: Context): Promise<void> {
     samples: run.result.memory.samples.map((s) => [round(s.t, 1), mib(s.rss), mib(s.heapUsed)]),
   };
   ctx.report.steady = steady;
-  log(`steady: RSS ${steady.rss.start} → ${steady.rss.end} MiB (${steady.rss.changePercent} %), heap ${steady.heapUsed.start} → ${steady.heapUsed.end} MiB; written p99 ${steady.written.p99.toFixed(1)} ms`);
+  log(`steady: RSS ${steady.rss.start} → ${steady.rss.end} MiB (${steady.rss.changePercent} %; means of the first and last tenth ${steady.rss.tenthsChangePercent} %), heap ${steady.heapUsed.start} → ${steady.heapUsed.end} MiB; written p99 ${steady.written.p99.toFixed(1)} ms`);
 }
 
 // ---------------------------------------------------------------------------------------------------
