@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import '../components.ts';
-import { ConfigError, UserFacingError } from '../topology/errors.ts';
+import { UserFacingError } from '../topology/errors.ts';
 import { listTopologies, loadTopology } from '../topology/load.ts';
 import { createTopologyLogger } from '../topology/logger.ts';
 import { TopologyRuntime } from '../topology/runtime.ts';
@@ -13,6 +13,7 @@ import { describeTopology } from '../topology/describe.ts';
 import { registry } from '../topology/registry.ts';
 import type { TopologyConfig } from '../topology/model.ts';
 import { ensureEndpoints } from './endpoints.ts';
+import { reportError } from './errors.ts';
 import { watchTopology } from '../topology/reload.ts';
 import { metricsEndpoint, portOption, startMetrics } from '../topology/metrics.ts';
 
@@ -173,20 +174,7 @@ async function main(): Promise<number> {
     }
     return await run(options);
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      return 2;
-    }
-    if (error instanceof UserFacingError) {
-      process.stderr.write(`error: ${error.message}\n`);
-      return 1;
-    }
-    if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`error: ${error.message}\n  → see npm start -- --help\n`);
-      return 2;
-    }
-    process.stderr.write(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    return 1;
+    return reportError(error, 'npm start --');
   }
 }
 

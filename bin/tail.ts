@@ -8,8 +8,9 @@ import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDuration } from '../topology/codecs.ts';
-import { ConfigError, UserFacingError } from '../topology/errors.ts';
+import { UserFacingError } from '../topology/errors.ts';
 import { LogFollower } from '../topology/log-follower.ts';
+import { reportError } from './errors.ts';
 import { TailAggregator, renderView, snapshotOf } from '../topology/tail.ts';
 
 const HELP = `Usage: npm run tail -- --topology NAME|PATH | --file PATH [options]
@@ -129,20 +130,7 @@ async function main(): Promise<number> {
     await (options.once ? once(options) : live(options));
     return 0;
   } catch (error) {
-    if (error instanceof UsageError || (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))) {
-      process.stderr.write(`error: ${error.message}\n  → see npm run tail -- --help\n`);
-      return 2;
-    }
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      return 2;
-    }
-    if (error instanceof UserFacingError) {
-      process.stderr.write(`error: ${error.message}\n`);
-      return 1;
-    }
-    process.stderr.write(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    return 1;
+    return reportError(error, 'npm run tail --', [UsageError]);
   }
 }
 

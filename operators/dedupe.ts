@@ -23,24 +23,14 @@
  * @see key-by — set the record key that dedupe compares by default
  * @see filter — drop records on a condition
  */
-import * as t from 'io-ts';
 import type { Subscriber } from 'rxjs';
-import { Duration, PositiveInt } from '../topology/codecs.ts';
+import { PositiveDuration, PositiveInt } from '../topology/codecs.ts';
 import { defineComponent } from '../topology/registry.ts';
 import { optional, withDefault, type ConfigOf } from '../topology/spec.ts';
 import type { ComponentContext, Operator, StreamRecord } from '../topology/types.ts';
 import { compilePath, kindOf, PathText, scalarText } from './path.ts';
 import { perRecord } from './per-record.ts';
 
-const PositiveDuration = new t.Type<number, unknown, unknown>(
-  'a duration longer than zero, such as 30s, 10m or 1h',
-  (u): u is number => typeof u === 'number' && u > 0,
-  (u, c) => {
-    const result = Duration.validate(u, c);
-    return result._tag === 'Right' && result.right > 0 ? result : t.failure(u, c);
-  },
-  (a) => a,
-);
 
 const fields = {
   field: optional(PathText, 'Path of the value to compare, e.g. `login.uuid`; by default the record key is compared.'),

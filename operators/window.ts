@@ -42,7 +42,7 @@
  */
 import * as t from 'io-ts';
 import { Observable, type Subscriber } from 'rxjs';
-import { Duration, NonEmptyString, oneOf } from '../topology/codecs.ts';
+import { Duration, NonEmptyString, PositiveDuration, oneOf } from '../topology/codecs.ts';
 import { defineComponent } from '../topology/registry.ts';
 import { objectCodec, optional, required, withDefault, type ConfigOf } from '../topology/spec.ts';
 import type { ComponentContext, Operator, StreamRecord } from '../topology/types.ts';
@@ -52,15 +52,6 @@ import { WindowState, type WindowAggregate } from './window-state.ts';
 // ---------------------------------------------------------------------------------------------------
 // Config
 
-const PositiveDuration = new t.Type<number, unknown, unknown>(
-  'a duration longer than zero, such as 10s, 1m or 1h',
-  (u): u is number => typeof u === 'number' && u > 0,
-  (u, c) => {
-    const result = Duration.validate(u, c);
-    return result._tag === 'Right' && result.right > 0 ? result : t.failure(u, c);
-  },
-  (a) => a,
-);
 
 function isPlainObject(u: unknown): u is Record<string, unknown> {
   return typeof u === 'object' && u !== null && !Array.isArray(u);

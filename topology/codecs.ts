@@ -77,6 +77,17 @@ export const Duration = new t.Type<number, unknown, unknown>(
   (a) => a,
 );
 
+/** A duration longer than zero (a window size, a time to live). */
+export const PositiveDuration = new t.Type<number, unknown, unknown>(
+  'a duration longer than zero, such as 10s, 1m or 1h',
+  (u): u is number => typeof u === 'number' && u > 0,
+  (u, c) => {
+    const ms = parseDuration(u);
+    return ms !== undefined && ms > 0 ? t.success(ms) : t.failure(u, c);
+  },
+  (a) => a,
+);
+
 /** One of a fixed set of strings. */
 export function oneOf<const V extends string>(values: readonly V[]): t.Type<V, unknown, unknown> {
   return new t.Type<V, unknown, unknown>(

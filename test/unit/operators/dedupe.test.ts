@@ -91,8 +91,8 @@ test('snapshot and restore: a failed batch redelivered is not taken for duplicat
 
 test('config: maxKeys and ttl are checked with their paths', () => {
   assert.deepEqual(configErrors({ type: 'dedupe', maxKeys: 0 }), ['maxKeys: expected a positive integer, got 0']);
-  assert.deepEqual(configErrors({ type: 'dedupe', ttl: '0s' }), ['ttl: expected a duration longer than zero, such as 30s, 10m or 1h, got "0s"']);
-  assert.deepEqual(configErrors({ type: 'dedupe', ttl: 'soon' }), ['ttl: expected a duration longer than zero, such as 30s, 10m or 1h, got "soon"']);
+  assert.deepEqual(configErrors({ type: 'dedupe', ttl: '0s' }), ['ttl: expected a duration longer than zero, such as 10s, 1m or 1h, got "0s"']);
+  assert.deepEqual(configErrors({ type: 'dedupe', ttl: 'soon' }), ['ttl: expected a duration longer than zero, such as 10s, 1m or 1h, got "soon"']);
   assert.deepEqual(configErrors({ type: 'dedupe', field: 'a[' }), ['field: "a[" is not a valid path: "[" at character 2 is not closed']);
 });
 
