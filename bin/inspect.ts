@@ -6,7 +6,8 @@
 import { parseArgs } from 'node:util';
 import Kafka from 'node-rdkafka';
 import '../components.ts';
-import { ConfigError, UserFacingError } from '../topology/errors.ts';
+import { UserFacingError } from '../topology/errors.ts';
+import { reportError } from './errors.ts';
 import { listTopologies, loadTopology } from '../topology/load.ts';
 import { selectPipelines } from '../topology/runtime.ts';
 import { connectCassandra } from '../clients/cassandra.ts';
@@ -104,9 +105,5 @@ async function main(): Promise<number> {
 
 main().then(
   (code) => process.exit(code),
-  (error) => {
-    if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
-    else process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(error instanceof ConfigError ? 2 : 1);
-  },
+  (error) => process.exit(reportError(error, 'npm run inspect --')),
 );
