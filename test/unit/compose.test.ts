@@ -307,7 +307,7 @@ test('the Compose implementation accepts the file (its schema and its own checks
 });
 
 test('Prometheus scrapes every pipeline service on the port it serves metrics on, and Grafana gets the dashboard', () => {
-  const prometheus = parse(read('config/prometheus.yml')) as { scrape_configs: Array<{ static_configs: Array<{ targets: string[] }> }> };
+  const prometheus = parse(read('config/prometheus/prometheus.yml')) as { scrape_configs: Array<{ static_configs: Array<{ targets: string[] }> }> };
   const targets = prometheus.scrape_configs.flatMap((c) => c.static_configs.flatMap((s) => s.targets));
   for (const [name, service] of pipelines) {
     const args = words(service.command);

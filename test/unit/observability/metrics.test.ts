@@ -159,7 +159,7 @@ test('the Grafana dashboard queries only metrics that exist, and Prometheus scra
   const titles = dashboard.panels.map((p) => p.title).join(' | ');
   for (const wanted of [/Records in and out/, /Batch duration p50 \/ p99/, /lag/i, /Dead-lettered/, /Source errors by kind/, /Swaps/]) assert.match(titles, wanted);
 
-  const prometheus = parse(readFileSync(path.join(REPO, 'config/prometheus.yml'), 'utf8')) as { scrape_configs: Array<{ metrics_path: string; static_configs: Array<{ targets: string[] }> }> };
+  const prometheus = parse(readFileSync(path.join(REPO, 'config/prometheus/prometheus.yml'), 'utf8')) as { scrape_configs: Array<{ metrics_path: string; static_configs: Array<{ targets: string[] }> }> };
   const [job] = prometheus.scrape_configs;
   assert.equal(job.metrics_path, '/metrics');
   const targets = job.static_configs.flatMap((c) => c.targets);

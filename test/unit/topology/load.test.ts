@@ -138,3 +138,10 @@ test('topologies are found by name in a folder, or by path', () => {
   assert.equal(file, path.join(dir, 'alpha.yaml'));
   assert.equal(config.name, 'alpha');
 });
+
+test('the project topology folder holds topologies only', () => {
+  for (const name of listTopologies()) {
+    assert.doesNotThrow(() => loadTopology(name, { env: {} }), `config/${name}.yaml is a valid topology`);
+  }
+  assert.ok(listTopologies().includes('user-pipeline'));
+});
