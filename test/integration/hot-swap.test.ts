@@ -1,5 +1,5 @@
 /**
- * Hot swap under load on the real Kafka and Cassandra: while about 2,000 users/s flow through the user
+ * Hot swap under load on the real Kafka and Cassandra: while up to 4,000 users/s flow through the user
  * pipeline, its topology file is edited three times — a smaller sink batch, a changed field mapping,
  * an added then removed pipeline — and once overwritten with an invalid version. Afterwards every
  * produced id is in Cassandra exactly once, and rows written after the mapping change carry it.
@@ -20,8 +20,8 @@ import { memoryStore } from '../../sources/memory.ts';
 import type { ProgressEvent } from '../../topology/progress.ts';
 import { servedUsers, useFixtures } from './helpers.ts';
 
-const RESULTS = 500;
-const REQUESTS = 80;
+const RESULTS = 1000;
+const REQUESTS = 40;
 const N = RESULTS * REQUESTS;
 
 const run = randomUUID().slice(0, 8);
@@ -81,8 +81,9 @@ test('batch size, mapping and pipelines change under load; every id lands exactl
   await runtime.start();
   try {
     await until(async () => (await rowCount()) > 2000, 'the first rows');
-    const ingestRate = events.filter((e) => e.pipeline === 'ingest').slice(-4);
-    const perSecond = ingestRate.reduce((n, e) => n + e.numInputRows, 0) / ((Date.parse(ingestRate.at(-1)!.timestamp) - Date.parse(ingestRate[0].timestamp)) / 1000 || 1);
+    // Records published after the first batch, over the time since that batch's trigger.
+    const ingest = events.filter((e) => e.pipeline === 'ingest');
+    const perSecond = ingest.slice(1).reduce((n, e) => n + e.numInputRows, 0) / ((Date.parse(ingest.at(-1)!.timestamp) - Date.parse(ingest[0].timestamp)) / 1000 || 1);
     assert.ok(perSecond >= 1000, `≥ 1,000 records/s flowing (${Math.round(perSecond)}/s)`);
 
     // 1. A smaller sink batch.
