@@ -18,7 +18,7 @@ import { committedLatencies, phaseLatencies, writtenLatencies } from './latency.
 import { LoadGenerator, type Phase, type PhaseRecord } from './load.ts';
 import { markdown, targets, writeReport, type IngestTrialResult, type LatencyPhase, type ProcessLeg, type ProcessRound, type Report, type ServerCpu, type SteadyLeg } from './report.ts';
 import { FULL, INGEST_KNOBS, QUICK, type BenchSettings, type IngestTrial } from './settings.ts';
-import { distribution, median, mib, round, slope, sleep } from './stats.ts';
+import { distribution, linearFit, median, mib, round, sleep } from './stats.ts';
 import { fileIngestSettings, fileProcessSettings, processSinkColumns, topologyFile, userPipeline, useTopologyFile, withIngestProducer, withProducedAtColumn } from './topology.ts';
 import type { BatchEvent, Mark, PipelineResult } from './worker.ts';
 
@@ -610,6 +610,8 @@ async function steadyLeg(ctx: Context): Promise<void> {
   // One sample swings by tens of MiB (a GC, an allocator arena): start and end are also compared as
   // the means of the first and last tenth of the run.
   const tenth = Math.max(3, Math.ceil(rss.length / 10));
+  // The trend is what tells growth from those swings: the fitted line's change over the run.
+  const trend = linearFit(inPhase.map((s) => [s.t, s.rss]));
   const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
   const firstTenth = mean(rss.slice(0, tenth));
   const lastTenth = mean(rss.slice(-tenth));
@@ -625,14 +627,15 @@ async function steadyLeg(ctx: Context): Promise<void> {
       max: mib(Math.max(...rss)),
       changePercent: round(((end.rss - start.rss) / start.rss) * 100, 1),
       tenthsChangePercent: round(((lastTenth - firstTenth) / firstTenth) * 100, 1),
-      slopeMiBPerMinute: round(slope(inPhase.map((s) => [s.t / 60, s.rss / 1024 / 1024])), 2),
+      trendChangePercent: round(((trend.at(t1) - trend.at(t0)) / trend.at(t0)) * 100, 1),
+      slopeMiBPerMinute: round((trend.slope * 60) / 1024 / 1024, 2),
     },
     heapUsed: { start: mib(start.heapUsed), end: mib(end.heapUsed), min: mib(Math.min(...heap)), max: mib(Math.max(...heap)) },
     peakRss: mib(run.result.memory.peakRss),
     samples: run.result.memory.samples.map((s) => [round(s.t, 1), mib(s.rss), mib(s.heapUsed)]),
   };
   ctx.report.steady = steady;
-  log(`steady: RSS ${steady.rss.start} → ${steady.rss.end} MiB (${steady.rss.changePercent} %; means of the first and last tenth ${steady.rss.tenthsChangePercent} %), heap ${steady.heapUsed.start} → ${steady.heapUsed.end} MiB; written p99 ${steady.written.p99.toFixed(1)} ms`);
+  log(`steady: RSS ${steady.rss.start} → ${steady.rss.end} MiB (${steady.rss.changePercent} %; means of the first and last tenth ${steady.rss.tenthsChangePercent} %; trend ${steady.rss.trendChangePercent} %), heap ${steady.heapUsed.start} → ${steady.heapUsed.end} MiB; written p99 ${steady.written.p99.toFixed(1)} ms`);
 }
 
 // ---------------------------------------------------------------------------------------------------

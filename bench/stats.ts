@@ -44,10 +44,9 @@ export function distribution(values: ArrayLike<number>): Distribution {
   };
 }
 
-/** Least-squares slope of y over x. */
-export function slope(points: ReadonlyArray<[number, number]>): number {
+/** The least-squares line through the points: its slope, and its value at x. */
+export function linearFit(points: ReadonlyArray<[number, number]>): { slope: number; at(x: number): number } {
   const n = points.length;
-  if (n < 2) return NaN;
   let sx = 0;
   let sy = 0;
   for (const [x, y] of points) {
@@ -62,7 +61,8 @@ export function slope(points: ReadonlyArray<[number, number]>): number {
     num += (x - mx) * (y - my);
     den += (x - mx) ** 2;
   }
-  return den === 0 ? NaN : num / den;
+  const slope = n < 2 || den === 0 ? NaN : num / den;
+  return { slope, at: (x) => my + slope * (x - mx) };
 }
 
 export const round = (value: number, digits = 0): number => (Number.isFinite(value) ? Math.round(value * 10 ** digits) / 10 ** digits : value);
