@@ -50,11 +50,22 @@ export function watchTopology(file: string, runtime: TopologyRuntime, logger: Lo
   };
 
   let lastText = readFileSync(file, 'utf8');
+  // A change is applied once two polls in a row read the same text: a file read while it is being
+  // written (truncated, half written) is not taken for a new version.
+  let candidate: string | undefined;
   const poll = setInterval(() => {
     readFile(file, 'utf8').then(
       (text) => {
-        if (text === lastText) return;
+        if (text === lastText) {
+          candidate = undefined;
+          return;
+        }
+        if (text !== candidate) {
+          candidate = text;
+          return;
+        }
         lastText = text;
+        candidate = undefined;
         void reload('file changed');
       },
       () => undefined, // Mid-replace by an editor: the next poll sees the new file.
