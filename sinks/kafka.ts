@@ -10,8 +10,8 @@
  * report came back OK and rejects with the first delivery error otherwise. When librdkafka's local
  * queue is full, the sink serves delivery reports and tries again instead of failing. Transient broker
  * errors and timeouts are retryable (the framework's sink policy retries the chunk); a message too
- * large, a missing topic or an authorization failure is not. After a fatal producer error the
- * producer is replaced before the next write.
+ * large, a missing topic or an authorization failure is not. After a fatal producer error, or a write
+ * whose delivery reports never came, the producer is replaced before the next write.
  *
  * ```yaml
  * sink:
@@ -122,7 +122,10 @@ const POLL_INTERVAL_MS = 5;
 /** librdkafka's default message.max.bytes: the largest message (with its protocol overhead) a producer sends. */
 const DEFAULT_MESSAGE_MAX_BYTES = 1_000_000;
 const QUEUE_FULL_WAIT_MS = 5;
-/** librdkafka reports every message within its delivery timeout; this margin only guards against a lost report. */
+/**
+ * librdkafka reports every message within its delivery timeout (give or take an outage); a write still
+ * missing reports this much later fails, and its producer is replaced before the next write.
+ */
 const REPORT_GRACE_MS = 10_000;
 
 export interface ProducerSinkSettings {
@@ -137,21 +140,35 @@ export interface ProducerSinkSettings {
   topicConfig?: Record<string, string>;
 }
 
+/** Seams for unit tests: how a producer is made, and how long a write waits for missing delivery reports. */
+export interface ProducerSinkInternals {
+  newProducer?: (options: Kafka.ProducerGlobalConfig) => Kafka.Producer;
+  reportGraceMs?: number;
+}
+
 /**
  * A sink that produces each record, as `toMessage` shapes it, to `settings.topic`. Shared by the
  * `kafka` and `dead-letter` sinks.
  */
-export function kafkaProducerSink(settings: ProducerSinkSettings, ctx: ComponentContext, description: string, toMessage: (record: StreamRecord) => OutgoingMessage): Sink {
+export function kafkaProducerSink(
+  settings: ProducerSinkSettings,
+  ctx: ComponentContext,
+  description: string,
+  toMessage: (record: StreamRecord) => OutgoingMessage,
+  { newProducer = (options) => new Kafka.Producer(options), reportGraceMs = REPORT_GRACE_MS }: ProducerSinkInternals = {},
+): Sink {
   const log = ctx.logger;
   const { client, topic } = settings;
   let producer: Kafka.Producer | undefined;
   let fatal: LibrdKafkaError | undefined;
+  /** Why the current producer must be replaced before the next write, other than a fatal error. */
+  let replaceReason: string | undefined;
   let replacing: Promise<void> | undefined;
 
   const options: Record<string, string | number | boolean> = { ...settings.tuning, ...librdkafkaConfig(client), 'enable.idempotence': true, acks: 'all', dr_cb: true, 'message.timeout.ms': settings.deliveryTimeout };
 
   const connect = async (): Promise<Kafka.Producer> => {
-    const p = createClient(client, () => new Kafka.Producer(options as Kafka.ProducerGlobalConfig));
+    const p = createClient(client, () => newProducer(options as Kafka.ProducerGlobalConfig));
     forwardClientLogs(p, log, description);
     p.on('event.error', (error) => {
       if (error.isFatal) fatal = error;
@@ -170,14 +187,25 @@ export function kafkaProducerSink(settings: ProducerSinkSettings, ctx: Component
     return p;
   };
 
-  /** An idempotent producer that hit a fatal error (e.g. a sequence gap) cannot produce again: replace it. */
-  const replaceProducer = async (): Promise<void> => {
-    log.warn(`${description}: replacing the producer after a fatal error: ${fatal?.message}`);
+  /**
+   * Replaces a producer that cannot produce again: an idempotent producer after a fatal error (e.g. a
+   * sequence gap), or one that let a write's delivery reports go missing. The messages the old one still
+   * holds were never acknowledged: the retried chunk writes their records again.
+   */
+  const replaceProducer = async (reason: string): Promise<void> => {
+    log.warn(`${description}: replacing the producer ${reason}`);
     const old = producer;
     producer = undefined;
     if (old) await disconnectClient(old, 5000);
-    producer = await connect();
+    try {
+      producer = await connect();
+    } catch (error) {
+      // Still unreachable: retryable, and the next attempt connects again.
+      replaceReason ??= reason;
+      throw new KafkaWriteError(`${description}: ${(error as Error).message}`, ERR.ERR__TRANSPORT);
+    }
     fatal = undefined;
+    replaceReason = undefined;
   };
 
   return {
@@ -197,7 +225,8 @@ export function kafkaProducerSink(settings: ProducerSinkSettings, ctx: Component
     },
 
     async write(records) {
-      if (fatal) await (replacing ??= replaceProducer().finally(() => (replacing = undefined)));
+      const reason = fatal ? `after a fatal error: ${fatal.message}` : replaceReason;
+      if (reason) await (replacing ??= replaceProducer(reason).finally(() => (replacing = undefined)));
       const p = producer;
       if (!p) throw new KafkaWriteError(`${description}: not started`, undefined);
       let settle!: () => void;
@@ -211,7 +240,7 @@ export function kafkaProducerSink(settings: ProducerSinkSettings, ctx: Component
       const guard = setTimeout(() => {
         write.timedOut = true;
         settle();
-      }, settings.deliveryTimeout + REPORT_GRACE_MS);
+      }, settings.deliveryTimeout + reportGraceMs);
       try {
         for (let i = 0; i < records.length && !refused; i++) {
           let message: OutgoingMessage;
@@ -246,7 +275,11 @@ export function kafkaProducerSink(settings: ProducerSinkSettings, ctx: Component
         clearTimeout(guard);
       }
       if (write.timedOut) {
-        const waited = (settings.deliveryTimeout + REPORT_GRACE_MS) / 1000;
+        // A wedged librdkafka never reports again: in the Kafka-outage fault test, 2.12 dropped its only
+        // broker when the broker answered a metadata request with none while shutting down (as in
+        // librdkafka #5301) and found no usable broker after the restart. A new producer bootstraps afresh.
+        if (p === producer) replaceReason = 'whose delivery reports stopped coming (librdkafka lost its brokers)';
+        const waited = (settings.deliveryTimeout + reportGraceMs) / 1000;
         throw new KafkaWriteError(`${description}: ${write.outstanding} of ${records.length} message(s) not acknowledged within ${waited} s (no delivery report; are the brokers answering?)`, ERR.ERR__MSG_TIMED_OUT);
       }
       if (refused) {
