@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import cassandra from 'cassandra-driver';
 import { servicesUp, useServices, type ServiceAddresses, type ServiceUp } from '../services/local.ts';
+import { UserFacingError } from '../topology/errors.ts';
 import { startWorker, type WorkerHandle } from './child.ts';
 import type { IngestCeilings, ProcessCeilingsEvent } from './ceilings.ts';
 import { CpuMeter } from './cpu.ts';
@@ -22,7 +23,7 @@ import { distribution, linearFit, median, mib, round, sleep } from './stats.ts';
 import { fileIngestSettings, fileProcessSettings, processSinkColumns, topologyFile, userPipeline, useTopologyFile, withIngestProducer, withProducedAtColumn } from './topology.ts';
 import type { BatchEvent, Mark, PipelineResult } from './worker.ts';
 
-const HELP = `Usage: npm run bench -- [--quick] [--name NAME] [--legs LIST] [--topology FILE] [--node-options OPTS] [--cpu-prof] [--keep]
+const HELP = `Usage: npm run bench -- [--quick] [--name NAME] [--legs LIST] [--topology FILE] [--node-options=OPTS] [--cpu-prof] [--keep]
 
 Benchmarks the user pipeline on the local Kafka and Cassandra (started if they are not running) and
 writes bench/results/NAME.json, bench/results/NAME.md and bench/results/latest.md.
@@ -40,7 +41,8 @@ Options:
   --name NAME          report name (default: the start time, e.g. 2026-11-21T14-05-00-quick)
   --legs LIST          comma-separated subset of ingest,process,latency,steady (process implies ingest)
   --topology FILE      another version of config/user-pipeline.yaml to benchmark (e.g. other defaults)
-  --node-options OPTS  Node options of the pipeline processes, e.g. "--max-semi-space-size=64"
+  --node-options=OPTS  Node options of the pipeline processes, e.g. --node-options="--max-semi-space-size=64"
+                       (with "=": a value that starts with a dash is otherwise taken for an option)
   --cpu-prof           also profile one more ingest and process run (V8 .cpuprofile files in
                        bench/results/profiles/NAME/; summarise one with npx tsx bench/profile.ts FILE)
   --keep               keep the run's topics and keyspaces (default: deleted at the end)
@@ -67,6 +69,16 @@ interface Options {
 }
 
 function parse(argv: string[]): Options | 'help' {
+  try {
+    return parseOptions(argv);
+  } catch (error) {
+    // parseArgs's own errors (unknown option, missing value) are usage mistakes: one line, no stack.
+    if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) throw new UserFacingError((error as Error).message, 'npm run bench -- --help lists the options');
+    throw error;
+  }
+}
+
+function parseOptions(argv: string[]): Options | 'help' {
   const { values } = parseArgs({
     args: argv,
     options: {
