@@ -14,6 +14,7 @@ import { registry } from '../topology/registry.ts';
 import type { TopologyConfig } from '../topology/model.ts';
 import { ensureEndpoints } from './endpoints.ts';
 import { reportError } from './errors.ts';
+import { stopSignals } from './signals.ts';
 import { watchTopology } from '../topology/reload.ts';
 import { metricsEndpoint, portOption, startMetrics } from '../topology/metrics.ts';
 
@@ -123,13 +124,14 @@ async function run(options: Options): Promise<number> {
     logger.info(`metrics: Prometheus metrics at ${metrics.url}`);
   }
 
-  let stopping = false;
+  const meaningOf = stopSignals();
   const stop = (signal: string) => {
-    if (stopping) {
+    const meaning = meaningOf();
+    if (meaning === 'same signal again') return;
+    if (meaning === 'exit now') {
       say(`${signal} again: exiting now without waiting for the batch in flight (its offsets stay uncommitted)`);
       process.exit(130);
     }
-    stopping = true;
     logger.info(`${signal}: stopping gracefully (the batch in flight finishes and commits; ${signal} again to exit at once)`);
     void runtime.stop();
   };
