@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import cassandra from 'cassandra-driver';
 import { servicesUp, useServices, type ServiceAddresses, type ServiceUp } from '../services/local.ts';
-import { UserFacingError } from '../topology/errors.ts';
+import { reportError } from '../bin/errors.ts';
 import { startWorker, type WorkerHandle } from './child.ts';
 import type { IngestCeilings, ProcessCeilingsEvent } from './ceilings.ts';
 import { CpuMeter } from './cpu.ts';
@@ -68,17 +68,10 @@ interface Options {
   keep: boolean;
 }
 
-function parse(argv: string[]): Options | 'help' {
-  try {
-    return parseOptions(argv);
-  } catch (error) {
-    // parseArgs's own errors (unknown option, missing value) are usage mistakes: one line, no stack.
-    if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) throw new UserFacingError((error as Error).message, 'npm run bench -- --help lists the options');
-    throw error;
-  }
-}
+/** A mistake in the command line (reported with a pointer to --help, exit 2). */
+class UsageError extends Error {}
 
-function parseOptions(argv: string[]): Options | 'help' {
+function parse(argv: string[]): Options | 'help' {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -97,12 +90,12 @@ function parseOptions(argv: string[]): Options | 'help' {
   const settings = values.quick ? QUICK : FULL;
   const legs = new Set<Leg>();
   for (const leg of (values.legs ?? LEGS.join(',')).split(',').map((s) => s.trim())) {
-    if (!(LEGS as readonly string[]).includes(leg)) throw new Error(`unknown leg "${leg}" (known: ${LEGS.join(', ')})`);
+    if (!(LEGS as readonly string[]).includes(leg)) throw new UsageError(`unknown leg "${leg}" (known: ${LEGS.join(', ')})`);
     legs.add(leg as Leg);
   }
   if (legs.has('process')) legs.add('ingest');
   if (values.topology !== undefined) useTopologyFile(path.resolve(values.topology));
-  if (values.name !== undefined && !/^[A-Za-z0-9._-]+$/.test(values.name)) throw new Error('--name: letters, digits, ".", "_" and "-" only');
+  if (values.name !== undefined && !/^[A-Za-z0-9._-]+$/.test(values.name)) throw new UsageError('--name: letters, digits, ".", "_" and "-" only');
   const name = values.name ?? `${new Date().toISOString().slice(0, 19).replace(/:/g, '-')}-${settings.mode}`;
   const nodeOptions = values['node-options']?.split(/\s+/).filter(Boolean) ?? [];
   return { settings, name, legs, nodeOptions, cpuProf: values['cpu-prof'] ?? false, keep: values.keep ?? false };
@@ -740,8 +733,5 @@ async function main(): Promise<number> {
 
 main().then(
   (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`${error instanceof Error && error.name !== 'UserFacingError' ? (error.stack ?? error.message) : `error: ${(error as Error).message}`}\n`);
-    process.exit(1);
-  },
+  (error: unknown) => process.exit(reportError(error, 'npm run bench --', [UsageError])),
 );
