@@ -11,10 +11,10 @@ import type cassandra from 'cassandra-driver';
 import type Kafka from 'node-rdkafka';
 import { startRandomUserServer, type RandomUserServer } from '../../randomuser/server.ts';
 import {
+  assertEveryIdOnce,
   assertOwnLocalServices,
   cassandraClient,
   committedAt,
-  compare,
   dropRun,
   groupOffsets,
   offsetReader,
@@ -22,7 +22,6 @@ import {
   pipelineEnv,
   report,
   rolledBackRecords,
-  rowIds,
   runNames,
   servedIds,
   sleep,
@@ -31,8 +30,8 @@ import {
   stopAll,
   stopGracefully,
   stopService,
-  topicKeys,
   until,
+  untilGroupCommittedEnd,
   USER_PIPELINES,
 } from './helpers.ts';
 
@@ -147,25 +146,11 @@ test(`Cassandra stopped for ${OUTAGE_MS / 1000} s mid-stream: the sink backs off
     assert.ok(held.every((n) => n <= MAX_RECORDS_PER_TRIGGER), `at most ${MAX_RECORDS_PER_TRIGGER} records held per failed batch (${held.join(', ')})`);
 
     await until(() => run.log().some((e) => e.pipeline === 'ingest' && e.message.startsWith('stopped:')), 'ingest to publish every page', 240_000, () => run.tail());
-    await until(
-      async () => {
-        const { end, committed } = await groupOffsets(reader!, names.topic, partitions);
-        return end.every((e, i) => committed[i] === e);
-      },
-      'the group to commit the end of every partition',
-      180_000,
-      () => run.tail(),
-      1000,
-    );
+    await untilGroupCommittedEnd(reader!, names.topic, partitions, () => run.tail());
     assert.equal(await stopGracefully(run), 0, `the pipeline stops cleanly\n${run.tail()}`);
 
     client = await cassandraClient();
-    const keys = await topicKeys(names.topic);
-    const ids = await rowIds(client, names.keyspace);
-    const { produced, lost, doubled } = compare(keys, ids);
-    assert.deepEqual([...produced].sort(), [...(await servedIds(server.url, names.seed, RESULTS, PAGES))].sort(), 'the topic holds exactly the served users');
-    assert.deepEqual(lost, [], 'no produced id is missing in Cassandra');
-    assert.equal(doubled, 0, 'no id twice, no foreign row');
+    const { keys, ids, produced, lost, doubled } = await assertEveryIdOnce(client, names, await servedIds(server.url, names.seed, RESULTS, PAGES));
 
     report({
       fault: `Cassandra down ${OUTAGE_MS / 1000} s (stopped ${Math.round((up - stopping) / 1000)} s with stop and restart)`,

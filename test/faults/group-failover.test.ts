@@ -11,26 +11,24 @@ import type cassandra from 'cassandra-driver';
 import type Kafka from 'node-rdkafka';
 import { startRandomUserServer, type RandomUserServer } from '../../randomuser/server.ts';
 import {
+  assertEveryIdOnce,
   assertOwnLocalServices,
   cassandraClient,
   committedAt,
-  compare,
   dropRun,
-  groupOffsets,
   offsetReader,
   partitionsOf,
   pipelineEnv,
   prng,
   report,
-  rowIds,
   runNames,
   servedIds,
   sleep,
   startPipeline,
   stopAll,
   stopGracefully,
-  topicKeys,
   until,
+  untilGroupCommittedEnd,
   writesApplied,
   type PipelineChild,
 } from './helpers.ts';
@@ -105,24 +103,10 @@ test('two process pipelines share a group; one is killed, the other takes over i
   reader = await offsetReader(names.group);
   const partitions = await partitionsOf(reader, names.topic);
   assert.equal(partitions.length, 3);
-  await until(
-    async () => {
-      const { end, committed } = await groupOffsets(reader!, names.topic, partitions);
-      return end.every((e, i) => committed[i] === e);
-    },
-    'the group to commit the end of every partition',
-    180_000,
-    () => survivor.tail(),
-    1000,
-  );
+  await untilGroupCommittedEnd(reader!, names.topic, partitions, () => survivor.tail());
   assert.equal(await stopGracefully(survivor), 0, `the survivor stops cleanly\n${survivor.tail()}`);
 
-  const keys = await topicKeys(names.topic);
-  const ids = await rowIds(client, names.keyspace);
-  const { produced, lost, doubled } = compare(keys, ids);
-  assert.deepEqual([...produced].sort(), [...(await servedIds(server.url, names.seed, RESULTS, PAGES))].sort(), 'the topic holds exactly the served users');
-  assert.deepEqual(lost, [], 'no produced id is missing in Cassandra');
-  assert.equal(doubled, 0, 'no id twice, no foreign row');
+  const { keys, ids, produced, lost, doubled } = await assertEveryIdOnce(client, names, await servedIds(server.url, names.seed, RESULTS, PAGES));
   const writes = await writesApplied(client, names.keyspace);
   assert.ok(writes >= keys.length, `every message written at least once (${writes} rows written for ${keys.length} messages)`);
 

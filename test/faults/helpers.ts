@@ -396,6 +396,34 @@ export function compare(keys: string[], ids: string[]): { produced: Set<string>;
   return { produced, lost, doubled: ids.length - rows.size + foreign };
 }
 
+/** Waits until `reader`'s group has committed the end of every partition of `topic`. */
+export async function untilGroupCommittedEnd(reader: Kafka.KafkaConsumer, topic: string, partitions: number[], detail: () => string): Promise<void> {
+  await until(
+    async () => {
+      const { end, committed } = await groupOffsets(reader, topic, partitions);
+      return end.every((e, i) => committed[i] === e);
+    },
+    'the group to commit the end of every partition',
+    180_000,
+    detail,
+    1000,
+  );
+}
+
+/**
+ * The fault tests' verdict: the run's topic holds exactly the `served` users, and every id in it has
+ * exactly one row in Cassandra, with no foreign row.
+ */
+export async function assertEveryIdOnce(client: cassandra.Client, names: RunNames, served: Set<string>): Promise<{ keys: string[]; ids: string[]; produced: Set<string>; lost: string[]; doubled: number }> {
+  const keys = await topicKeys(names.topic);
+  const ids = await rowIds(client, names.keyspace);
+  const verdict = compare(keys, ids);
+  assert.deepEqual([...verdict.produced].sort(), [...served].sort(), 'the topic holds exactly the served users');
+  assert.deepEqual(verdict.lost, [], 'no produced id is missing in Cassandra');
+  assert.equal(verdict.doubled, 0, 'no id twice, no foreign row');
+  return { keys, ids, ...verdict };
+}
+
 /** The figures as one line of the table in docs/reliability.md, printed for the test log. */
 export function report(f: Figures): void {
   const n = (x: number) => x.toLocaleString('en-US');

@@ -10,17 +10,15 @@ import type cassandra from 'cassandra-driver';
 import type Kafka from 'node-rdkafka';
 import { startRandomUserServer, type RandomUserServer } from '../../randomuser/server.ts';
 import {
+  assertEveryIdOnce,
   assertOwnLocalServices,
   cassandraClient,
   committedAt,
-  compare,
   dropRun,
-  groupOffsets,
   offsetReader,
   partitionsOf,
   pipelineEnv,
   report,
-  rowIds,
   runNames,
   servedIds,
   sleep,
@@ -29,8 +27,8 @@ import {
   stopAll,
   stopGracefully,
   stopService,
-  topicKeys,
   until,
+  untilGroupCommittedEnd,
   USER_PIPELINES,
   writesApplied,
 } from './helpers.ts';
@@ -87,26 +85,12 @@ test(`Kafka stopped for ${OUTAGE_MS / 1000} s mid-stream: producer and consumer 
   await until(() => run.log().some((e) => e.pipeline === 'ingest' && e.message.startsWith('stopped:')), 'ingest to publish every page', 240_000, () => run.tail());
   reader = await offsetReader(names.group);
   const partitions = await partitionsOf(reader, names.topic);
-  await until(
-    async () => {
-      const { end, committed } = await groupOffsets(reader!, names.topic, partitions);
-      return end.every((e, i) => committed[i] === e);
-    },
-    'the group to commit the end of every partition',
-    180_000,
-    () => run.tail(),
-    1000,
-  );
+  await untilGroupCommittedEnd(reader!, names.topic, partitions, () => run.tail());
   assert.equal(await stopGracefully(run), 0, `the pipeline stops cleanly\n${run.tail()}`);
   const failures = run.log().filter((e) => (e.level === 'warn' || e.level === 'error') && Date.parse(e.timestamp) >= down && Date.parse(e.timestamp) <= up + 60_000);
   assert.ok(failures.length > 0, 'the outage was noticed (warnings or failed batches in the log)');
 
-  const keys = await topicKeys(names.topic);
-  const ids = await rowIds(client, names.keyspace);
-  const { produced, lost, doubled } = compare(keys, ids);
-  assert.deepEqual([...produced].sort(), [...(await servedIds(server.url, names.seed, RESULTS, PAGES))].sort(), 'the topic holds exactly the served users');
-  assert.deepEqual(lost, [], 'no produced id is missing in Cassandra');
-  assert.equal(doubled, 0, 'no id twice, no foreign row');
+  const { keys, ids, produced, lost, doubled } = await assertEveryIdOnce(client, names, await servedIds(server.url, names.seed, RESULTS, PAGES));
   const writes = await writesApplied(client, names.keyspace);
   assert.ok(writes >= keys.length, `every message written at least once (${writes} rows written for ${keys.length} messages)`);
 
