@@ -337,6 +337,24 @@ export function windowOperator(config: WindowConfig, ctx: ComponentContext): Ope
     return { key: JSON.stringify([windowStart, ...aggregate.group]), value, timestamp: aggregate.start + size };
   }
 
+  let cutoffAnnounced = false;
+  /**
+   * Says once per run which windows it will not write, and when the first row is due: otherwise the
+   * sink's table stays empty for a minute or two after every start with nothing to say why.
+   */
+  function announceCutoff(first: number): void {
+    if (cutoffAnnounced) return;
+    cutoffAnnounced = true;
+    const cutoff = first + lateness;
+    // Window starts are multiples of the step: the first one after the cutoff is the first complete window.
+    const firstWritten = (Math.floor(cutoff / step) + 1) * step;
+    const due = append ? `is written once event time reaches ${iso(firstWritten + size + lateness)} (its end + allowed lateness)` : 'is written from its first record on';
+    ctx.logger.info(
+      `windows starting at or before ${iso(cutoff)} (this run's first event time ${iso(first)} + allowed lateness) are not written by this run: ` +
+        `they may hold records an earlier run committed (docs/windows.md, "Restarts"); the first window written, [${iso(firstWritten)}, ${iso(firstWritten + size)}), ${due}`,
+    );
+  }
+
   /** Whether every record of a window starting at `start` was seen by this run (see the restart rule above). */
   const complete = (start: number): boolean => firstEventTime !== undefined && start > firstEventTime + lateness;
 
@@ -364,7 +382,10 @@ export function windowOperator(config: WindowConfig, ctx: ComponentContext): Ope
       const notNumber = readNumbers(record.value);
       if (notNumber !== undefined) return ctx.deadLetter(record, notNumber);
       if (time > maxEventTime) maxEventTime = time;
-      firstEventTime ??= time;
+      if (firstEventTime === undefined) {
+        firstEventTime = time;
+        announceCutoff(time);
+      }
       // Every window containing the record that the watermark has not closed (tumbling: just one).
       for (let start = lastStart; start > time - size && start + size > watermark; start -= step) {
         const aggregate = state.aggregate(start, key, newAggregate);

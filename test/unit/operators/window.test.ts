@@ -351,6 +351,32 @@ test('restart, append mode: every row written has its true count; windows open a
   }
 });
 
+test('each run logs once which windows it will not write and when its first row is due, and the rows agree', async () => {
+  for (const outputMode of ['append', 'update']) {
+    const driver = await TopologyTestDriver.start(RESTART_TOPOLOGY(outputMode));
+    driver.pipe('p', STREAM.slice(0, 100), { timestamp: (v) => (v as Input).t });
+    await driver.advance(5000);
+    const notices = driver.logs.filter((l) => l.message.startsWith('windows starting at or before'));
+    // First event time 1 s, lateness 2 s: [0,10) is skipped; [10,20) is the first written.
+    const due = outputMode === 'append' ? `is written once event time reaches ${new Date(at(22)).toISOString()} (its end + allowed lateness)` : 'is written from its first record on';
+    assert.deepEqual(
+      notices.map((l) => l.message),
+      [
+        `windows starting at or before ${new Date(at(3)).toISOString()} (this run's first event time ${new Date(at(1)).toISOString()} + allowed lateness) are not written by this run: ` +
+          `they may hold records an earlier run committed (docs/windows.md, "Restarts"); the first window written, [${new Date(at(10)).toISOString()}, ${new Date(at(20)).toISOString()}), ${due}`,
+      ],
+      `${outputMode}: one notice for the run, over five batches`,
+    );
+    const rows = driver.output('p').values() as Row[];
+    assert.equal(windowOf(rows[0]), '10 FR', `${outputMode}: the first row is the window the notice named`);
+    if (outputMode === 'append') {
+      // Records 0-99 reach 34 s, past the 22 s the notice gave; [10,20) and [20,30) are closed, [30,40) not.
+      assert.deepEqual(rows.map(windowOf), ['10 FR', '10 DE', '20 FR', '20 DE']);
+    }
+    await driver.close();
+  }
+});
+
 test('restart, update mode: no row is overwritten with a smaller count, and windows started after the restart are exact', async () => {
   for (const restartAt of [100, 80]) {
     const first = await runOnce('update', STREAM.slice(0, 100));
