@@ -3,7 +3,8 @@
  * Kafka messages into records (the kafka source's `messageToRecord`), `validate`, `mapping`, both as
  * the runtime chains them, and the cassandra sink's own work per write (value conversion, one
  * `execute` per row) against a client that acknowledges at once — so the driver and the network are
- * left out. CPU time (process.cpuUsage), median of several passes, so a busy machine moves it less
+ * left out; and, for the ingest pipeline, the kafka sink's message per record from an http-poll record,
+ * with `payload: value` and `payload: raw`. CPU time (process.cpuUsage), median of several passes, so a busy machine moves it less
  * than wall time.
  *
  *   npx tsx bench/hot-path.ts [--users 20000] [--passes 7]
@@ -14,6 +15,7 @@ import { asyncScheduler, from, lastValueFrom, toArray } from 'rxjs';
 import '../components.ts';
 import { generateUsers } from '../randomuser/generator.ts';
 import { cassandraSink, type CassandraSinkConfig } from '../sinks/cassandra.ts';
+import { rawRecordToMessage, recordToMessage } from '../sinks/kafka.ts';
 import { messageToRecord } from '../sources/kafka.ts';
 import { parseTopology } from '../topology/load.ts';
 import { silentLogger } from '../topology/logger.ts';
@@ -87,6 +89,9 @@ const validated = await apply(records, operators.slice(0, 1));
 const rows = await apply(records, operators);
 if (deadLetters.length > 0) throw new Error(`unexpected dead letters: ${deadLetters.slice(0, 3).join('; ')}`);
 
+// Records as http-poll makes them: the parsed user, and its JSON as `raw`.
+const polled: StreamRecord[] = records.map((r) => ({ key: r.key, value: r.value, timestamp: r.timestamp, raw: JSON.stringify(r.value) }));
+
 const results = [
   await measure('JSON.parse of the message value (reference)', () => messages.map((m) => JSON.parse(m.value!.toString('utf8')))),
   await measure('kafka source: message → record (messageToRecord)', toRecords),
@@ -94,6 +99,8 @@ const results = [
   await measure('mapping (12 fields)', () => apply(validated, operators.slice(1))),
   await measure('validate + mapping, as the runtime chains them', () => apply(records, operators)),
   await measure('cassandra sink: conversion + one execute per row (client acknowledges at once)', () => write(rows)),
+  await measure('ingest, kafka sink: http-poll record → message, payload: value', () => polled.map(recordToMessage)),
+  await measure('ingest, kafka sink: http-poll record → message, payload: raw', () => polled.map(rawRecordToMessage)),
 ];
 const width = Math.max(...results.map(([name]) => name.length));
 process.stdout.write(`CPU µs per record, median of ${PASSES} passes over ${USERS.toLocaleString('en-US')} users:\n`);

@@ -99,9 +99,22 @@ export function encodeValue(value: unknown): Buffer | null {
 }
 
 export function recordToMessage(record: StreamRecord): OutgoingMessage {
+  return messageOf(record, encodeValue(record.value));
+}
+
+/**
+ * The message of `payload: raw`: the record's `raw` bytes as its source read them (its value encoded
+ * when it has none), so a pipeline that forwards what it read unchanged does not encode it again.
+ */
+export function rawRecordToMessage(record: StreamRecord): OutgoingMessage {
+  const raw = record.raw;
+  return messageOf(record, raw === undefined ? encodeValue(record.value) : Buffer.isBuffer(raw) ? raw : Buffer.from(raw, 'utf8'));
+}
+
+function messageOf(record: StreamRecord, value: Buffer | null): OutgoingMessage {
   return {
     key: record.key,
-    value: encodeValue(record.value),
+    value,
     timestamp: Number.isFinite(record.timestamp) ? Math.trunc(record.timestamp) : null,
     ...(record.headers ? { headers: Object.entries(record.headers).map(([name, value]) => ({ [name]: value })) } : {}),
   };
@@ -356,6 +369,11 @@ const fields = {
   }),
   topic: required(TopicName, 'Topic to produce to.'),
   createTopic: createTopicField,
+  payload: withDefault(
+    oneOf(['value', 'raw'] as const),
+    'value',
+    'What each message carries: `value` encodes the record value (Buffers and strings as they are, anything else as JSON); `raw` sends the bytes the source read (http-poll: the element\'s JSON; kafka: the message), without encoding again — the same bytes when no operator changed the value, so only for pipelines that forward records unchanged.',
+  ),
   compression: withDefault(Compression, 'none', 'Compression of message batches (zstd only where librdkafka was built with it; the config is refused otherwise).'),
   linger: withDefault(Duration, 5, 'How long the producer waits for more messages before sending a batch (larger batches, a little more latency).'),
   batchSize: optional(PositiveInt, 'Upper bound, in bytes, of one batch of messages to a partition (librdkafka\'s default: 1000000).'),
@@ -377,7 +395,7 @@ export function kafkaSink(config: KafkaSinkConfig, ctx: ComponentContext): Sink 
     { client: config, topic: config.topic, createTopic: config.createTopic, deliveryTimeout: config.deliveryTimeout, tuning },
     ctx,
     describeKafkaSink(config),
-    recordToMessage,
+    config.payload === 'raw' ? rawRecordToMessage : recordToMessage,
   );
 }
 

@@ -9,7 +9,7 @@ import Kafka from 'node-rdkafka';
 import type { Message } from 'node-rdkafka';
 import { cleanLogMessage, connectError } from '../../../clients/kafka.ts';
 import { messageToRecord } from '../../../sources/kafka.ts';
-import { KafkaWriteError, encodeValue, isRetryableKafkaError, recordToMessage } from '../../../sinks/kafka.ts';
+import { KafkaWriteError, encodeValue, isRetryableKafkaError, rawRecordToMessage, recordToMessage } from '../../../sinks/kafka.ts';
 import { deadLetterMessage } from '../../../sinks/dead-letter.ts';
 import type { DeadLetterValue, StreamRecord } from '../../../topology/types.ts';
 
@@ -77,6 +77,18 @@ test('the kafka sink writes Buffers and strings as they are, other values as JSO
     headers: [{ trace: 'abc' }],
   });
   assert.equal(recordToMessage({ key: null, value: 1, timestamp: Number.NaN }).timestamp, null, 'no usable timestamp: the producer stamps it');
+});
+
+test('payload: raw sends the bytes the source read, not the value encoded again; a record without them falls back to its value', () => {
+  // An http-poll record: `raw` is the element's JSON text, byte for byte what the value encodes to.
+  const user = { login: { uuid: 'u-1' }, name: { first: 'Zoë' } };
+  const polled = { key: 'u-1', value: user, timestamp: 1_700_000_000_000, raw: JSON.stringify(user), headers: { trace: 'abc' } };
+  assert.deepEqual(rawRecordToMessage(polled), recordToMessage(polled));
+  // The raw bytes win over the value: a Buffer is sent as it is (the same object), a string as UTF-8.
+  const bytes = Buffer.from([0xff, 0x00]);
+  assert.equal(rawRecordToMessage({ key: null, value: { changed: true }, timestamp: 1, raw: bytes }).value, bytes);
+  assert.deepEqual(rawRecordToMessage({ key: null, value: { changed: true }, timestamp: 1, raw: 'as read' }).value, Buffer.from('as read'));
+  assert.deepEqual(rawRecordToMessage({ key: null, value: { n: 1 }, timestamp: 1 }).value, Buffer.from('{"n":1}'));
 });
 
 const letter = (value: unknown): DeadLetterValue => ({
