@@ -22,6 +22,11 @@ Shows what a topology has produced: for each Cassandra sink, the table's row cou
 committed offsets and lag. Uses the same environment variables as npm start (KAFKA_BROKERS,
 CASSANDRA_CONTACT_POINTS, …). Known topologies: ${listTopologies().join(', ')}.`;
 
+/** A cell as text: timestamps in ISO-8601 (a Date's own text is long and local-looking). */
+function shown(value: unknown): string {
+  return value instanceof Date ? value.toISOString() : String(value);
+}
+
 function truncate(text: string, width: number): string {
   return text.length > width ? `${text.slice(0, width - 1)}…` : text;
 }
@@ -35,7 +40,7 @@ async function inspectCassandra(sink: CassandraSinkConfig, rows: number): Promis
     const lines = [`Cassandra ${table} (${sink.contactPoints}): ${count.first().get('count').toString()} rows`];
     const columns = Object.keys(sink.columns);
     for (const row of sample.rows) {
-      lines.push(`  ${columns.map((c) => `${c}=${truncate(String(row.get(c)), 40)}`).join('  ')}`);
+      lines.push(`  ${columns.map((c) => `${c}=${truncate(shown(row.get(c)), 40)}`).join('  ')}`);
     }
     return lines;
   } finally {

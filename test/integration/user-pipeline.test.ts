@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -116,4 +117,18 @@ test('running the same seed again adds no row (upsert by primary key)', { timeou
   assert.equal(events.filter((e) => e.pipeline === 'process').reduce((n, e) => n + e.sink.numOutputRows, 0), N, 'the second run wrote N rows again');
   const count = await fixtures.client.execute(`SELECT COUNT(*) FROM ${keyspace}.created_users`);
   assert.equal(Number(count.first().get('count')), N);
+});
+
+test('npm run inspect shows what the two runs left: the rows, the messages, the group caught up', { timeout: 120_000 }, () => {
+  const repo = path.resolve(import.meta.dirname, '../..');
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'bin/inspect.ts', '--topology', 'user-pipeline', '--rows', '3'], { cwd: repo, env: environment(), encoding: 'utf8', timeout: 90_000 });
+  assert.equal(result.status, 0, result.stderr);
+  const lines = result.stdout.split('\n');
+  const messages = (2 * N).toLocaleString('en-US').replace(',', ',?');
+  assert.ok(lines.some((l) => new RegExp(`^Kafka ${topic} \\(.+\\): ${messages} messages, group it-${run} lag 0$`).test(l)), `the topic's two runs of N messages, the group caught up\n${result.stdout}`);
+  const table = lines.findIndex((l) => new RegExp(`^Cassandra ${keyspace}\\.created_users \\(.+\\): ${N.toLocaleString('en-US').replace(',', ',?')} rows$`).test(l));
+  assert.ok(table >= 0, `N rows in created_users\n${result.stdout}`);
+  const shown = lines.slice(table + 1, table + 4);
+  assert.equal(shown.length, 3);
+  for (const line of shown) assert.match(line, /^ {2}id=[0-9a-f-]{36} {2}first_name=.+ {2}dob=\d{4}-\d{2}-\d{2}T/, 'a row per line, with its columns');
 });
