@@ -37,7 +37,7 @@ Legs (each in processes of their own, one after the other):
   steady    RSS and heap over 10 minutes at 1,000 records/s (quick: 1 minute)
 
 Options:
-  --quick              small sizes, about two minutes in all
+  --quick              small sizes, about 3½ minutes in all (services already running: less)
   --name NAME          report name (default: the start time, e.g. 2026-11-21T14-05-00-quick)
   --legs LIST          comma-separated subset of ingest,process,latency,steady (process implies ingest)
   --topology FILE      another version of config/user-pipeline.yaml to benchmark (e.g. other defaults)
