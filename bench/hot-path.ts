@@ -4,8 +4,8 @@
  * the runtime chains them, and the cassandra sink's own work per write (value conversion, one
  * `execute` per row) against a client that acknowledges at once — so the driver and the network are
  * left out; and, for the ingest pipeline, the kafka sink's message per record from an http-poll record,
- * with `payload: value` and `payload: raw`. CPU time (process.cpuUsage), median of several passes, so a busy machine moves it less
- * than wall time.
+ * with `payload: value` and `payload: raw`. CPU time (process.cpuUsage), median of several passes, so
+ * a busy machine moves it less than wall time.
  *
  *   npx tsx bench/hot-path.ts [--users 20000] [--passes 7]
  */

@@ -337,6 +337,7 @@ export function windowOperator(config: WindowConfig, ctx: ComponentContext): Ope
     return { key: JSON.stringify([windowStart, ...aggregate.group]), value, timestamp: aggregate.start + size };
   }
 
+  // Not part of the snapshot: a failed batch's restore clears firstEventTime, and the retry must not say it again.
   let cutoffAnnounced = false;
   /**
    * Says once per run which windows it will not write, and when the first row is due: otherwise the
