@@ -24,7 +24,9 @@
  * fails, so redelivered records are not counted twice. A restart loses it, and a window that began
  * before the restart would be emitted short of the records before the committed offset: so windows
  * that start at or before the first event time of the run plus `allowedLateness` are never emitted
- * (counted as `windowsSkippedIncomplete`). docs/windows.md explains why.
+ * (counted as `windowsSkippedIncomplete`). Records whose origin says `readFromStart` (a Kafka partition
+ * this consumer group never committed, read from its first record) cannot follow an earlier run's, so
+ * they set no cutoff: a new group writes its first windows too. docs/windows.md explains why.
  *
  * @example
  * ```yaml
@@ -200,7 +202,7 @@ interface Snapshot {
   state: WindowState;
   watermark: number;
   maxEventTime: number;
-  firstEventTime: number | undefined;
+  cutoff: number | undefined;
   counters: Counters;
 }
 
@@ -250,7 +252,12 @@ export function windowOperator(config: WindowConfig, ctx: ComponentContext): Ope
   let state = new WindowState();
   let watermark = -Infinity;
   let maxEventTime = -Infinity;
-  let firstEventTime: number | undefined;
+  /**
+   * Windows starting at or before this are not written (the restart rule): undefined before the first
+   * record, -Infinity while every record came from a partition read from its start, then the first
+   * other record's event time + allowedLateness.
+   */
+  let cutoff: number | undefined;
   let counters: Counters = { lateRecordsDropped: 0, lateRecordsDeadLettered: 0, windowsEmitted: 0, windowsSkippedIncomplete: 0 };
   // Stamps aggregates with the batch that changed them; never restored, so stamps stay unique.
   let batches = 0;
@@ -337,27 +344,50 @@ export function windowOperator(config: WindowConfig, ctx: ComponentContext): Ope
     return { key: JSON.stringify([windowStart, ...aggregate.group]), value, timestamp: aggregate.start + size };
   }
 
-  // Not part of the snapshot: a failed batch's restore clears firstEventTime, and the retry must not say it again.
-  let cutoffAnnounced = false;
+  // Not part of the snapshot: a failed batch's restore clears the cutoff, and the retry must not say it again.
+  let announcedFromStart = false;
+  let announcedCutoff = false;
   /**
    * Says once per run which windows it will not write, and when the first row is due: otherwise the
    * sink's table stays empty for a minute or two after every start with nothing to say why.
    */
   function announceCutoff(first: number): void {
-    if (cutoffAnnounced) return;
-    cutoffAnnounced = true;
+    if (announcedCutoff) return;
+    announcedCutoff = true;
     const cutoff = first + lateness;
     // Window starts are multiples of the step: the first one after the cutoff is the first complete window.
     const firstWritten = (Math.floor(cutoff / step) + 1) * step;
     const due = append ? `is written once event time reaches ${iso(firstWritten + size + lateness)} (its end + allowed lateness)` : 'is written from its first record on';
+    const before = announcedFromStart ? ' (earlier windows of this run, already written, are not rewritten)' : '';
     ctx.logger.info(
-      `windows starting at or before ${iso(cutoff)} (this run's first event time ${iso(first)} + allowed lateness) are not written by this run: ` +
+      `windows starting at or before ${iso(cutoff)} (this run's first event time ${iso(first)} + allowed lateness) are not written by this run${before}: ` +
         `they may hold records an earlier run committed (docs/windows.md, "Restarts"); the first window written, [${iso(firstWritten)}, ${iso(firstWritten + size)}), ${due}`,
     );
   }
 
+  function announceFromStart(): void {
+    if (announcedFromStart || announcedCutoff) return;
+    announcedFromStart = true;
+    ctx.logger.info(
+      `the first record comes from a partition read from its start, never committed by this consumer group: no earlier run can have written its windows, so every window is written (docs/windows.md, "Restarts")`,
+    );
+  }
+
+  /** Sets the restart cutoff from the first record that could follow an earlier run's committed ones. */
+  function noteFirst(record: StreamRecord, time: number): void {
+    if (record.origin?.readFromStart === true) {
+      if (cutoff === undefined) {
+        cutoff = -Infinity;
+        announceFromStart();
+      }
+      return;
+    }
+    cutoff = time + lateness;
+    announceCutoff(time);
+  }
+
   /** Whether every record of a window starting at `start` was seen by this run (see the restart rule above). */
-  const complete = (start: number): boolean => firstEventTime !== undefined && start > firstEventTime + lateness;
+  const complete = (start: number): boolean => cutoff !== undefined && start > cutoff;
 
   function late(record: StreamRecord, time: number, lastStart: number): void {
     if (lateRecords === 'drop') {
@@ -383,10 +413,7 @@ export function windowOperator(config: WindowConfig, ctx: ComponentContext): Ope
       const notNumber = readNumbers(record.value);
       if (notNumber !== undefined) return ctx.deadLetter(record, notNumber);
       if (time > maxEventTime) maxEventTime = time;
-      if (firstEventTime === undefined) {
-        firstEventTime = time;
-        announceCutoff(time);
-      }
+      if (cutoff === undefined || cutoff === -Infinity) noteFirst(record, time);
       // Every window containing the record that the watermark has not closed (tumbling: just one).
       for (let start = lastStart; start > time - size && start + size > watermark; start -= step) {
         const aggregate = state.aggregate(start, key, newAggregate);
@@ -442,12 +469,12 @@ export function windowOperator(config: WindowConfig, ctx: ComponentContext): Ope
     apply: (source) => new Observable<StreamRecord>((out) => processBatch(source, out)),
     watermark: () => (watermark === -Infinity ? undefined : watermark),
     metrics: () => ({ windowsInState: state.size, ...counters }),
-    snapshot: (): Snapshot => ({ state: state.clone(), watermark, maxEventTime, firstEventTime, counters: { ...counters } }),
+    snapshot: (): Snapshot => ({ state: state.clone(), watermark, maxEventTime, cutoff, counters: { ...counters } }),
     restore(snapshot) {
       const saved = snapshot as Snapshot;
       // A copy again: the same snapshot is restored again if the redelivered batch fails too.
       state = saved.state.clone();
-      ({ watermark, maxEventTime, firstEventTime } = saved);
+      ({ watermark, maxEventTime, cutoff } = saved);
       counters = { ...saved.counters };
     },
     describe: () =>
@@ -465,7 +492,7 @@ defineComponent({
     'The watermark is the largest event time seen minus `allowedLateness` and moves at the end of each micro-batch; a window closes when the watermark reaches its end, and its state is then dropped, so memory is bounded by the lateness. ' +
     'A record whose windows are all closed is late: counted, and dropped or dead-lettered. `append` emits each window once, final, when it closes; `update` emits after each batch every window that changed in it. ' +
     'A row is `{ window_start, window_end, <group fields>, <aggregations> }` (ISO-8601 UTC times), keyed by window start and group values, timestamped with the window end: upsert it by (window_start, group fields). ' +
-    'State is in memory: snapshotted before each batch and restored when a batch fails (no double counting), lost on a restart — so windows starting at or before the first event time of a run plus `allowedLateness`, which may hold records from before the committed offset, are never emitted (see docs/windows.md). ' +
+    'State is in memory: snapshotted before each batch and restored when a batch fails (no double counting), lost on a restart — so windows starting at or before the first event time of a run plus `allowedLateness`, which may hold records from before the committed offset, are never emitted; records from a Kafka partition the group never committed, read from its start, set no such cutoff (see docs/windows.md). ' +
     'Metrics: windowsInState, lateRecordsDropped, lateRecordsDeadLettered, windowsEmitted, windowsSkippedIncomplete.',
   fields,
   examples: [

@@ -21,6 +21,11 @@
  * moved to another member is not committed for that partition (a warning is logged): the new owner
  * re-reads from the last committed offset.
  *
+ * First runs: at the first read after an assignment, the source asks the coordinator for the group's
+ * committed offsets of the newly assigned partitions. When there are none, a partition whose first record
+ * is at (or before) its low watermark is read from its start, and its records say `origin.readFromStart`:
+ * no earlier run can have processed anything before them (the window operator's restart rule uses it).
+ *
  * ```yaml
  * source:
  *   type: kafka
@@ -201,8 +206,8 @@ function formatOffsets(offsets: TopicPartitionOffset[]): string {
   return offsets.map((o) => `${partitionKey(o.topic, o.partition)}@${o.offset}`).join(', ');
 }
 
-/** The group's committed offsets of `partitions`, read from the coordinator (-1001 when none). */
-function committedOffsets(consumer: Kafka.KafkaConsumer, partitions: TopicPartition[], timeoutMs: number): Promise<Map<string, number>> {
+/** The group's committed offsets of `partitions`, read from the coordinator (undefined or negative when none). */
+function committedOffsets(consumer: Kafka.KafkaConsumer, partitions: TopicPartition[], timeoutMs: number): Promise<Map<string, number | undefined>> {
   return new Promise((resolve, reject) =>
     consumer.committed(
       partitions.map(({ topic, partition }) => ({ topic, partition })),
@@ -212,17 +217,40 @@ function committedOffsets(consumer: Kafka.KafkaConsumer, partitions: TopicPartit
   );
 }
 
+/** How long the queries that tell whether a newly assigned partition is read from its start may take. */
+const START_QUERY_TIMEOUT_MS = 5_000;
+
+/**
+ * Whether a partition of a new assignment can be read from its start (see RecordOrigin.readFromStart):
+ * only when the group had committed none of the partitions assigned with it — one committed partition
+ * means an earlier run — and then only if reading begins at the partition's low watermark (`latest` on
+ * a non-empty partition begins after it). Here, the first half: undefined for "ask the low watermark".
+ */
+export function startsOfAssignment(committed: ReadonlyMap<string, number | undefined>, keys: readonly string[]): Map<string, false | undefined> {
+  // No entry: not known (the coordinator did not answer), so perhaps committed. An entry without an offset: none.
+  const anyCommitted = keys.some((key) => !committed.has(key) || (committed.get(key) ?? -1) >= 0);
+  return new Map(keys.map((key) => [key, anyCommitted ? false : undefined]));
+}
+
+function lowWatermarkOf(consumer: Kafka.KafkaConsumer, topic: string, partition: number): Promise<number> {
+  return new Promise((resolve, reject) =>
+    consumer.queryWatermarkOffsets(topic, partition, START_QUERY_TIMEOUT_MS, (error, offsets) => (error ? reject(error) : resolve(offsets.lowOffset))),
+  );
+}
+
 export type KafkaValueFormat = 'json' | 'string' | 'bytes';
 
 /** A Kafka message as a record; `invalid` says why a `json` message must be dead-lettered instead. */
-export function messageToRecord(message: Message, format: KafkaValueFormat, now: number): { record: StreamRecord; invalid?: string } {
+export function messageToRecord(message: Message, format: KafkaValueFormat, now: number, readFromStart = false): { record: StreamRecord; invalid?: string } {
   const raw = message.value ?? undefined;
   const key = message.key === null || message.key === undefined ? null : Buffer.isBuffer(message.key) ? message.key.toString('utf8') : String(message.key);
   const timestamp = message.timestamp !== undefined && message.timestamp >= 0 ? message.timestamp : now;
   const base = {
     key,
     timestamp,
-    origin: { topic: message.topic, partition: message.partition, offset: message.offset },
+    origin: readFromStart
+      ? { topic: message.topic, partition: message.partition, offset: message.offset, readFromStart }
+      : { topic: message.topic, partition: message.partition, offset: message.offset },
     raw: raw ?? Buffer.alloc(0),
     ...(message.headers && message.headers.length > 0 ? { headers: headersOf(message.headers) } : {}),
   };
@@ -300,6 +328,15 @@ export function kafkaSource(config: KafkaSourceConfig, ctx: ComponentContext): S
   const log = ctx.logger;
   const description = describeKafkaSource(config);
   const positions = new PartitionPositions();
+  /**
+   * Per owned partition: whether this run reads it from its start (RecordOrigin.readFromStart);
+   * undefined while its low watermark is still to be compared with its first record.
+   */
+  const fromStart = new Map<string, boolean | undefined>();
+  /** Partitions assigned since the last read: their committed offsets are asked before any is committed. */
+  let newlyAssigned: string[] = [];
+  /** Bumped by every rebalance, so that an answer about an assignment that has since changed is not kept. */
+  let rebalances = 0;
   let missingTopicWarned = false;
   let consumer: Kafka.KafkaConsumer | undefined;
 
@@ -322,10 +359,14 @@ export function kafkaSource(config: KafkaSourceConfig, ctx: ComponentContext): S
   // needs the incremental variants.
   function onRebalance(this: Kafka.KafkaConsumer, error: LibrdKafkaError, assignment: TopicPartition[]): void {
     const keys = assignment.map((tp) => partitionKey(tp.topic, tp.partition));
+    rebalances++;
+    for (const key of keys) fromStart.delete(key);
+    newlyAssigned = newlyAssigned.filter((key) => !keys.includes(key));
     try {
       const cooperative = this.rebalanceProtocol() === 'COOPERATIVE';
       if (error.code === ERR.ERR__ASSIGN_PARTITIONS) {
         positions.assign(keys);
+        newlyAssigned.push(...keys);
         if (cooperative) this.incrementalAssign(assignment);
         else this.assign(assignment);
         log.info(`${description}: assigned ${keys.length > 0 ? keys.join(', ') : 'no new partitions'}; owns ${positions.ownedPartitions().length} partition(s)`);
@@ -337,6 +378,8 @@ export function kafkaSource(config: KafkaSourceConfig, ctx: ComponentContext): S
       } else {
         log.warn(`${description}: rebalance failed: ${error.message}; dropping the assignment`);
         positions.revoke(positions.ownedPartitions());
+        fromStart.clear();
+        newlyAssigned = [];
         this.unassign();
       }
     } catch (failure) {
@@ -357,6 +400,37 @@ export function kafkaSource(config: KafkaSourceConfig, ctx: ComponentContext): S
         } else reject(new Error(`${description}: consume failed: ${error.message}`, { cause: error }));
       });
     });
+
+  /**
+   * Whether this run reads the newly assigned partitions, and those whose first record is in `firsts`,
+   * from their start. When the group coordinator or the broker does not answer, the answer is no: the
+   * window operator then keeps its restart cutoff, which is always safe.
+   */
+  async function learnStarts(c: Kafka.KafkaConsumer, firsts: Map<string, TopicPartitionOffset>): Promise<void> {
+    const asked = rebalances;
+    if (newlyAssigned.length > 0) {
+      const keys = newlyAssigned;
+      newlyAssigned = [];
+      const committed = await committedOffsets(c, keys.map(parsePartitionKey), START_QUERY_TIMEOUT_MS).catch((error: Error) => {
+        log.info(`${description}: could not read the group's committed offsets of ${keys.join(', ')} (${error.message}); treating them as resumed`);
+        return new Map<string, number | undefined>();
+      });
+      // An assignment that changed meanwhile may hold commits made since: no, unless asked again.
+      if (asked !== rebalances) return keys.forEach((key) => newlyAssigned.includes(key) || fromStart.set(key, false));
+      for (const [key, start] of startsOfAssignment(committed, keys)) fromStart.set(key, start);
+    }
+    const open = [...firsts].filter(([key]) => fromStart.has(key) && fromStart.get(key) === undefined);
+    if (open.length === 0) return;
+    const lows = await Promise.all(open.map(([, first]) => lowWatermarkOf(c, first.topic, first.partition).catch(() => undefined)));
+    if (asked !== rebalances) return open.forEach(([key]) => newlyAssigned.includes(key) || fromStart.set(key, false));
+    const started: string[] = [];
+    open.forEach(([key, first], i) => {
+      const low = lows[i];
+      fromStart.set(key, low !== undefined && first.offset <= low);
+      if (fromStart.get(key)) started.push(key);
+    });
+    if (started.length > 0) log.info(`${description}: ${started.join(', ')} read from the start: the group had committed none of its partitions`);
+  }
 
   return {
     async start() {
@@ -385,11 +459,18 @@ export function kafkaSource(config: KafkaSourceConfig, ctx: ComponentContext): S
       const c = connected();
       c.setDefaultConsumeTimeout(Math.max(1, waitMs));
       const messages = await consume(c, maxRecords);
+      const firsts = new Map<string, TopicPartitionOffset>();
+      for (const { topic, partition, offset } of messages) {
+        const key = partitionKey(topic, partition);
+        if (fromStart.get(key) === undefined && !firsts.has(key)) firsts.set(key, { topic, partition, offset });
+      }
+      if (newlyAssigned.length > 0 || firsts.size > 0) await learnStarts(c, firsts);
       const now = ctx.scheduler.now();
       const records: StreamRecord[] = [];
       for (const message of messages) {
-        positions.noteRead(partitionKey(message.topic, message.partition), message.offset);
-        const { record, invalid } = messageToRecord(message, config.format, now);
+        const key = partitionKey(message.topic, message.partition);
+        positions.noteRead(key, message.offset);
+        const { record, invalid } = messageToRecord(message, config.format, now, fromStart.get(key) === true);
         if (invalid) ctx.deadLetter(record, invalid);
         else records.push(record);
       }
@@ -466,7 +547,7 @@ defineComponent({
   type: 'kafka',
   summary: 'Reads Kafka topics as a consumer group member; commits offsets after each acknowledged micro-batch.',
   description:
-    'Consumes one or more topics with node-rdkafka as a member of `groupId`. A micro-batch is up to `trigger.maxRecordsPerTrigger` messages; its offsets are committed (per partition: last offset + 1, confirmed by the group coordinator before the commit resolves) only after the sink and the dead-letter sink acknowledged every record, and a failed batch is re-read from the committed offsets (at-least-once). Records carry the message key, timestamp and topic/partition/offset, and the original bytes for dead-lettering. With `format: json`, empty or invalid JSON messages are dead-lettered with the parser\'s message and still committed past. Rebalances are cooperative (incremental); a partition that moves while a batch is in flight is re-read by its new owner from the last committed offset. Progress events carry the consumer lag (high watermark minus position, summed over the assigned partitions), and `caughtUp` (for `trigger.mode: availableNow`) is true when every assigned partition has been read to its end.',
+    'Consumes one or more topics with node-rdkafka as a member of `groupId`. A micro-batch is up to `trigger.maxRecordsPerTrigger` messages; its offsets are committed (per partition: last offset + 1, confirmed by the group coordinator before the commit resolves) only after the sink and the dead-letter sink acknowledged every record, and a failed batch is re-read from the committed offsets (at-least-once). Records carry the message key, timestamp and topic/partition/offset, and the original bytes for dead-lettering; while the group reads a partition from its start and had committed none of the partitions assigned with it (its first run), the origin also says `readFromStart: true`, so that a window operator writes the windows at the start of the stream too. With `format: json`, empty or invalid JSON messages are dead-lettered with the parser\'s message and still committed past. Rebalances are cooperative (incremental); a partition that moves while a batch is in flight is re-read by its new owner from the last committed offset. Progress events carry the consumer lag (high watermark minus position, summed over the assigned partitions), and `caughtUp` (for `trigger.mode: availableNow`) is true when every assigned partition has been read to its end.',
   fields,
   examples: [
     'source:\n  type: kafka\n  brokers: ${KAFKA_BROKERS:-127.0.0.1:9092}\n  topics: [users_created]\n  groupId: user-pipeline\n  startingOffsets: earliest',

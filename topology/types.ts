@@ -19,6 +19,12 @@ export interface RecordOrigin {
   topic?: string;
   partition?: number;
   offset?: number | string;
+  /**
+   * True when this run reads the record's partition from its first record and the consumer group had
+   * never committed any of it: no earlier run processed a record before this one. Stateful operators
+   * may then skip their restart precautions (the window operator's start cutoff).
+   */
+  readFromStart?: boolean;
 }
 
 /** One record flowing through a pipeline. */

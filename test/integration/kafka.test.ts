@@ -133,8 +133,8 @@ describe(`kafka components against ${brokers}`, () => {
     );
     assert.deepEqual(
       records.map((r) => r.origin),
-      sent.map((_, i) => ({ topic, partition: 0, offset: i })),
-      'origins are topic/partition/offset, in order',
+      sent.map((_, i) => ({ topic, partition: 0, offset: i, readFromStart: true })),
+      'origins are topic/partition/offset, in order (a new group reads the partition from its start)',
     );
     assert.equal(records[7].raw?.toString(), JSON.stringify(sent[7].value), 'raw is the message bytes');
     assert.deepEqual(records[3].headers, { trace: 'abc' });
@@ -168,6 +168,43 @@ describe(`kafka components against ${brokers}`, () => {
       [12, 13, 14, 15, 16, 17, 18, 19],
       'starts right after the committed offset, including what was read but not committed',
     );
+  });
+
+  test('records say readFromStart only while a group that never committed reads partitions from their start', async () => {
+    const topic = topicName('from-start');
+    const out = await sink({ topic, createTopic: { partitions: 2 } });
+    const write = (from: number, n: number) => out.write(Array.from({ length: n }, (_, i) => ({ key: `k${from + i}`, value: { i: from + i }, timestamp: Date.now() })));
+    await write(0, 20);
+    const flags = (records: StreamRecord[]) => new Set(records.map((r) => `${r.origin?.partition} ${r.origin?.readFromStart ?? 'absent'}`));
+
+    const group = `g-from-start-${runId}`;
+    const h = harness();
+    const first = await source({ topics: topic, groupId: group }, h);
+    const { batches } = await readUntil(first, (r) => r.length >= 20, 20_000, 5);
+    assert.deepEqual(flags(batches.flatMap((b) => b.records)), new Set(['0 true', '1 true']), 'a new group, earliest: both partitions from their start');
+    await first.commit(batches.find((b) => b.records.length > 0)!);
+    // Read again after a rollback, within the same run: still the same run's records from the start.
+    await first.rollback();
+    const again = await readUntil(first, (r) => r.length >= 15);
+    assert.equal(again.records.length, 15, 'all but the committed first batch of 5');
+    assert.ok(again.records.every((r) => r.origin?.readFromStart === true), 'a rollback does not change what the run read');
+    await close(first);
+
+    await write(20, 4);
+    const resumed = await source({ topics: topic, groupId: group });
+    const later = await readUntil(resumed, (r) => r.length > 0);
+    assert.ok(later.records.every((r) => r.origin?.readFromStart === undefined), 'a group that committed (perhaps one partition only): every partition resumed');
+    await close(resumed);
+
+    // A new group starting at the end of non-empty partitions misses what came before: not from the start.
+    const latest = await source({ topics: topic, groupId: `g-from-latest-${runId}`, startingOffsets: 'latest' });
+    const settle = Date.now() + 3000;
+    await readUntil(latest, (_, b) => Number(b.at(-1)?.metrics?.assignedPartitions ?? 0) > 0 && Date.now() > settle);
+    await write(24, 6);
+    const tail = await readUntil(latest, (r) => r.length >= 6);
+    assert.deepEqual(tail.records.map((r) => (r.value as { i: number }).i).sort((a, b) => a - b), [24, 25, 26, 27, 28, 29]);
+    assert.ok(tail.records.every((r) => r.origin?.readFromStart === undefined), 'latest on a non-empty topic: resumed');
+    await close(out);
   });
 
   test('rollback redelivers exactly the read-but-uncommitted records, on every partition', async () => {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import Kafka from 'node-rdkafka';
 import type { Message } from 'node-rdkafka';
 import { cleanLogMessage, connectError } from '../../../clients/kafka.ts';
-import { messageToRecord } from '../../../sources/kafka.ts';
+import { messageToRecord, startsOfAssignment } from '../../../sources/kafka.ts';
 import { KafkaWriteError, encodeValue, isRetryableKafkaError, rawRecordToMessage, recordToMessage } from '../../../sinks/kafka.ts';
 import { deadLetterMessage } from '../../../sinks/dead-letter.ts';
 import type { DeadLetterValue, StreamRecord } from '../../../topology/types.ts';
@@ -60,6 +60,24 @@ test('string and bytes formats never dead-letter; a null key stays null; a missi
   assert.equal(messageToRecord(message(null), 'bytes', 5).record.value, null);
   assert.equal(messageToRecord(message(null), 'string', 5).invalid, undefined);
   assert.equal(messageToRecord(message(raw, { timestamp: -1 }), 'string', 1234).record.timestamp, 1234);
+});
+
+test('a record of a partition read from its start says so in its origin; others carry no such field', () => {
+  const raw = Buffer.from('{}');
+  assert.deepEqual(messageToRecord(message(raw), 'json', 5, true).record.origin, { topic: 'users_created', partition: 2, offset: 41, readFromStart: true });
+  assert.equal('readFromStart' in messageToRecord(message(raw), 'json', 5, false).record.origin!, false);
+});
+
+test('an assignment is read from the start only where the group had committed none of its partitions', () => {
+  const keys = ['users_created/0', 'users_created/1'];
+  // node-rdkafka reports "none" as a missing offset (librdkafka: -1001).
+  const ask = [...startsOfAssignment(new Map([['users_created/0', undefined], ['users_created/1', -1001]]), keys)];
+  assert.deepEqual(ask, [['users_created/0', undefined], ['users_created/1', undefined]], 'never committed: compare each first record with the low watermark');
+  for (const committed of [0, 120]) {
+    const starts = startsOfAssignment(new Map([['users_created/0', undefined], ['users_created/1', committed]]), keys);
+    assert.deepEqual([...starts.values()], [false, false], `one partition committed at ${committed}: an earlier run existed`);
+  }
+  assert.deepEqual([...startsOfAssignment(new Map(), keys).values()], [false, false], 'offsets unknown (the coordinator did not answer): resumed');
 });
 
 test('the kafka sink writes Buffers and strings as they are, other values as JSON, null as a tombstone', () => {

@@ -14,6 +14,8 @@ import assert from 'node:assert/strict';
 import '../../../operators/window.ts';
 import { TopologyTestDriver } from '../../../testing/driver.ts';
 import { windowOperator, parseIsoTime, type WindowConfig } from '../../../operators/window.ts';
+import winston from 'winston';
+import { CaptureTransport, type LogEntry } from '../../../testing/capture.ts';
 import { configErrors, decodeOperator, fakeContext, record, run } from './helpers.ts';
 
 const T0 = Date.parse('2026-11-21T10:00:00.000Z');
@@ -375,6 +377,65 @@ test('each run logs once which windows it will not write and when its first row 
     }
     await driver.close();
   }
+});
+
+// A Kafka source marks the records of a partition the group never committed, read from its first
+// record (origin.readFromStart): no earlier run can have written their windows.
+
+/** The operator alone, logging into `logs`; `readFromStart` marks each record as such a source would. */
+function fromStartRun(outputMode: 'append' | 'update', logs: LogEntry[]) {
+  const { ctx } = fakeContext();
+  ctx.logger = winston.createLogger({ transports: [new CaptureTransport(logs)] });
+  const op = windowOperator(config({ groupBy: ['nat'], allowedLateness: 2000, outputMode }), ctx);
+  let offset = 0;
+  const one = ([nat, s, readFromStart]: [string, number, boolean]) =>
+    record({ nat }, { timestamp: at(s), origin: { topic: 'users_created', partition: 0, offset: offset++, ...(readFromStart ? { readFromStart } : {}) } });
+  return { op, batch: async (records: Array<[string, number, boolean]>) => (await run(op, records.map(one))).map((r) => brief(r.value as Row)) };
+}
+
+test('records read from the start of their partition set no cutoff: a new group writes its first windows too', async () => {
+  for (const readFromStart of [true, false]) {
+    const logs: LogEntry[] = [];
+    const { op, batch } = fromStartRun('append', logs);
+    await batch([['FR', 1, readFromStart], ['FR', 2, readFromStart], ['DE', 5, readFromStart]]);
+    // Watermark 13 - 2 = 11 closes [0,10): written only when nothing can precede the run.
+    assert.deepEqual(await batch([['FR', 13, readFromStart]]), readFromStart ? ['0 FR 2', '0 DE 1'] : []);
+    assert.equal(op.metrics!().windowsSkippedIncomplete, readFromStart ? 0 : 2);
+    const notices = logs.map((l) => l.message).filter((m) => /windows starting at or before|read from its start/.test(m));
+    assert.equal(notices.length, 1, `one notice per run: ${notices.join(' | ')}`);
+    assert.match(notices[0], readFromStart ? /^the first record comes from a partition read from its start.*every window is written/ : /^windows starting at or before/);
+  }
+});
+
+test('a resumed record after records read from the start sets the cutoff then; windows already written stay, none is written short', async () => {
+  for (const outputMode of ['append', 'update'] as const) {
+    const logs: LogEntry[] = [];
+    const { op, batch } = fromStartRun(outputMode, logs);
+    const written: string[] = [];
+    written.push(...(await batch([['FR', 1, true], ['FR', 2, true]])));
+    written.push(...(await batch([['FR', 12, true]]))); // watermark 10 closes [0,10)
+    // A partition that was committed before (it came later, say after a rebalance): cutoff 21 + 2 s.
+    written.push(...(await batch([['FR', 21, false]])));
+    written.push(...(await batch([['FR', 35, true]]))); // watermark 33 closes [10,20) and [20,30): both skipped
+    written.push(...(await batch([['FR', 50, true]]))); // watermark 48 closes [30,40)
+    // update mode wrote [10,20) at once, before the cutoff; it is not updated after it.
+    assert.deepEqual(written, outputMode === 'append' ? ['0 FR 2', '30 FR 1'] : ['0 FR 2', '10 FR 1', '30 FR 1', '50 FR 1']);
+    assert.equal(op.metrics!().windowsSkippedIncomplete, 2);
+    const cutoff = logs.map((l) => l.message).filter((m) => m.startsWith('windows starting at or before'));
+    assert.equal(cutoff.length, 1);
+    assert.ok(cutoff[0].includes(`at or before ${new Date(at(23)).toISOString()}`) && cutoff[0].includes('(earlier windows of this run, already written, are not rewritten)'), cutoff[0]);
+  }
+});
+
+test('restore forgets that the run began with records read from the start', async () => {
+  const { op, batch } = fromStartRun('append', []);
+  const empty = op.snapshot!();
+  await batch([['FR', 1, true]]);
+  op.restore!(empty);
+  // Redelivered, the first record now comes from a committed partition: [0,10) may hold earlier ones.
+  await batch([['FR', 1, false], ['FR', 2, false]]);
+  assert.deepEqual(await batch([['FR', 13, false]]), []);
+  assert.equal(op.metrics!().windowsSkippedIncomplete, 1);
 });
 
 test('restart, update mode: no row is overwritten with a smaller count, and windows started after the restart are exact', async () => {
