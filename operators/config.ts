@@ -3,6 +3,7 @@
  * this field or that one" rule of `filter` (fn | where) and `flat-map` (fn | path).
  */
 import * as t from 'io-ts';
+import { ComponentConfigError } from '../topology/errors.ts';
 import { lookupFunction, type NamedFunction } from '../topology/functions.ts';
 import type { ComponentContext } from '../topology/types.ts';
 
@@ -34,7 +35,7 @@ export function exclusiveWith<A>(codec: t.Type<A, unknown, unknown>, other: stri
 export function chooseOne<K extends string>(config: Partial<Record<K, unknown>>, keys: readonly [K, K], ctx: ComponentContext): K {
   const given = keys.filter((key) => config[key] !== undefined);
   if (given.length !== 1) {
-    throw new Error(`${ctx.path}: give either ${keys[0]} or ${keys[1]}${given.length === 2 ? ', not both' : ''}`);
+    throw new ComponentConfigError(`${ctx.path}: give either ${keys[0]} or ${keys[1]}${given.length === 2 ? ', not both' : ''}`);
   }
   return given[0];
 }
@@ -44,7 +45,7 @@ export function userFunction(name: string, ctx: ComponentContext): NamedFunction
   try {
     return lookupFunction(name).fn;
   } catch (error) {
-    throw new Error(`${ctx.path}.fn: ${(error as Error).message}`);
+    throw new ComponentConfigError(`${ctx.path}.fn: ${(error as Error).message}`);
   }
 }
 

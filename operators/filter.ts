@@ -29,6 +29,7 @@
 import * as t from 'io-ts';
 import type { Subscriber } from 'rxjs';
 import { BooleanFromAny, NonEmptyString } from '../topology/codecs.ts';
+import { ComponentConfigError } from '../topology/errors.ts';
 import { defineComponent } from '../topology/registry.ts';
 import { optional, objectCodec, required, type ConfigOf } from '../topology/spec.ts';
 import type { ComponentContext, Operator, StreamRecord } from '../topology/types.ts';
@@ -181,7 +182,7 @@ export function filterOperator(config: FilterConfig, ctx: ComponentContext): Ope
     try {
       test = compileWhere(where);
     } catch (error) {
-      throw new Error(`${ctx.path}.where: ${(error as Error).message}`);
+      throw new ComponentConfigError(`${ctx.path}.where: ${(error as Error).message}`);
     }
     return {
       apply: perRecord((record, out) => {

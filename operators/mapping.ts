@@ -35,6 +35,7 @@
 import * as t from 'io-ts';
 import type { Subscriber } from 'rxjs';
 import { BooleanFromAny, oneOf } from '../topology/codecs.ts';
+import { ComponentConfigError } from '../topology/errors.ts';
 import { defineComponent } from '../topology/registry.ts';
 import { objectCodec, optional, required, withDefault } from '../topology/spec.ts';
 import type { ComponentContext, Operator, StreamRecord } from '../topology/types.ts';
@@ -232,7 +233,7 @@ export function mappingOperator(config: MappingConfig, ctx: ComponentContext): O
     try {
       return planField(i, name, spec, scope);
     } catch (error) {
-      throw new Error(`${ctx.path}.fields.${name}: ${(error as Error).message}`);
+      throw new ComponentConfigError(`${ctx.path}.fields.${name}: ${(error as Error).message}`);
     }
   });
   const keep = config.keep === true;

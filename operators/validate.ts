@@ -17,7 +17,7 @@
  * @see mapping — reshape validated values into rows
  */
 import { NonEmptyString } from '../topology/codecs.ts';
-import { formatErrors } from '../topology/errors.ts';
+import { ComponentConfigError, formatErrors } from '../topology/errors.ts';
 import { lookupSchema } from '../topology/functions.ts';
 import { defineComponent } from '../topology/registry.ts';
 import { required, type ConfigOf } from '../topology/spec.ts';
@@ -36,7 +36,7 @@ export function validateOperator(config: ValidateConfig, ctx: ComponentContext):
   try {
     codec = lookupSchema(config.schema).codec;
   } catch (error) {
-    throw new Error(`${ctx.path}.schema: ${(error as Error).message}`);
+    throw new ComponentConfigError(`${ctx.path}.schema: ${(error as Error).message}`);
   }
   const name = JSON.stringify(config.schema);
   const withValue = recordCopier('value');

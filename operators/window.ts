@@ -45,6 +45,7 @@
 import * as t from 'io-ts';
 import { Observable, type Subscriber } from 'rxjs';
 import { Duration, NonEmptyString, PositiveDuration, oneOf } from '../topology/codecs.ts';
+import { ComponentConfigError } from '../topology/errors.ts';
 import { defineComponent } from '../topology/registry.ts';
 import { objectCodec, optional, required, withDefault, type ConfigOf } from '../topology/spec.ts';
 import type { ComponentContext, Operator, StreamRecord } from '../topology/types.ts';
@@ -215,10 +216,10 @@ interface Counters {
 
 export function windowOperator(config: WindowConfig, ctx: ComponentContext): Operator {
   const { kind, size, allowedLateness: lateness, outputMode, lateRecords } = config;
-  if (kind === 'sliding' && config.slide === undefined) throw new Error(`${ctx.path}.slide: a sliding window needs slide, the time between window starts (e.g. slide: 10s)`);
-  if (kind === 'tumbling' && config.slide !== undefined) throw new Error(`${ctx.path}.slide: only sliding windows have a slide; remove it, or make kind: sliding`);
+  if (kind === 'sliding' && config.slide === undefined) throw new ComponentConfigError(`${ctx.path}.slide: a sliding window needs slide, the time between window starts (e.g. slide: 10s)`);
+  if (kind === 'tumbling' && config.slide !== undefined) throw new ComponentConfigError(`${ctx.path}.slide: only sliding windows have a slide; remove it, or make kind: sliding`);
   if (config.slide !== undefined && config.slide > size) {
-    throw new Error(`${ctx.path}.slide: ${config.slide} ms is longer than size (${size} ms), which would leave records between windows in none`);
+    throw new ComponentConfigError(`${ctx.path}.slide: ${config.slide} ms is longer than size (${size} ms), which would leave records between windows in none`);
   }
   const step = config.slide ?? size;
 
@@ -233,7 +234,7 @@ export function windowOperator(config: WindowConfig, ctx: ComponentContext): Ope
   const outputs: Array<[string, string]> = [...groupNames.map((name, i): [string, string] => [name, `groupBy[${i}]`]), ...aggregationNames.map((name): [string, string] => [name, `aggregations.${name}`])];
   for (const [name, where] of outputs) {
     const other = taken.get(name);
-    if (other !== undefined) throw new Error(`${ctx.path}.${where}: output field "${name}" is already ${other}'s; name it differently (a group field as { path, name })`);
+    if (other !== undefined) throw new ComponentConfigError(`${ctx.path}.${where}: output field "${name}" is already ${other}'s; name it differently (a group field as { path, name })`);
     taken.set(name, where);
   }
 

@@ -26,6 +26,7 @@
 import * as t from 'io-ts';
 import Kafka from 'node-rdkafka';
 import type { LibrdKafkaError, MessageHeader } from 'node-rdkafka';
+import { ComponentConfigError } from '../topology/errors.ts';
 import { defineComponent } from '../topology/registry.ts';
 import { objectCodec, optional, required, withDefault, type ConfigOf } from '../topology/spec.ts';
 import { Duration, PositiveInt, TopicName, oneOf } from '../topology/codecs.ts';
@@ -372,7 +373,7 @@ const fields = {
   payload: withDefault(
     oneOf(['value', 'raw'] as const),
     'value',
-    'What each message carries: `value` encodes the record value (Buffers and strings as they are, anything else as JSON); `raw` sends the bytes the source read (http-poll: the element\'s JSON; kafka: the message), without encoding again — the same bytes when no operator changed the value, so only for pipelines that forward records unchanged.',
+    'What each message carries: `value` encodes the record value (Buffers and strings as they are, anything else as JSON); `raw` sends the bytes the source read (http-poll: the element\'s JSON; kafka: the message), without encoding again — the same bytes when no operator changed the value, so only for pipelines that forward records unchanged: a pipeline with operators is refused at start.',
   ),
   compression: withDefault(Compression, 'none', 'Compression of message batches (zstd only where librdkafka was built with it; the config is refused otherwise).'),
   linger: withDefault(Duration, 5, 'How long the producer waits for more messages before sending a batch (larger batches, a little more latency).'),
@@ -388,6 +389,14 @@ export function describeKafkaSink(config: Pick<KafkaSinkConfig, 'topic' | 'compr
 }
 
 export function kafkaSink(config: KafkaSinkConfig, ctx: ComponentContext): Sink {
+  const operators = ctx.operatorsBefore ?? [];
+  if (config.payload === 'raw' && operators.length > 0) {
+    // raw would silently write the source's bytes, as if the operators had not run.
+    throw new ComponentConfigError(
+      `${ctx.path}.payload: raw sends the bytes the source read, so what the operators (${operators.join(', ')}) make of the records would be lost; ` +
+        'remove `payload: raw` (the default, `value`, writes the operators\' output), or the operators',
+    );
+  }
   const tuning: Record<string, string | number> = { 'compression.type': config.compression, 'linger.ms': config.linger };
   if (config.batchSize !== undefined) tuning['batch.size'] = config.batchSize;
   if (config.batchNumMessages !== undefined) tuning['batch.num.messages'] = config.batchNumMessages;

@@ -97,8 +97,9 @@ export class PipelineRunner {
     this.lastRecordsAt = deps.scheduler.now();
   }
 
-  private context(path: string): ComponentContext {
+  private context(path: string, extra: Partial<ComponentContext> = {}): ComponentContext {
     return {
+      ...extra,
       topology: this.deps.topology,
       pipeline: this.name,
       path: `pipelines.${this.name}.${path}`,
@@ -114,7 +115,7 @@ export class PipelineRunner {
     this.source = await registry.create('source', this.config.source, this.context('source'));
     this.operators = [];
     for (const [i, op] of this.config.operators.entries()) this.operators.push(await registry.create('operator', op, this.context(`operators[${i}] (${op.type})`)));
-    this.sink = await registry.create('sink', this.config.sink, this.context('sink'));
+    this.sink = await registry.create('sink', this.config.sink, this.context('sink', { operatorsBefore: this.config.operators.map((op) => op.type) }));
     if (this.config.deadLetter) this.deadLetterSink = await registry.create('sink', this.config.deadLetter, this.context('deadLetter'));
   }
 

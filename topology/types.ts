@@ -82,6 +82,8 @@ export interface ComponentContext {
   scheduler: SchedulerLike;
   /** Hand a record to the pipeline's dead-letter output (written and acknowledged before the batch commits). */
   deadLetter(record: StreamRecord, reason: string): void;
+  /** For a pipeline's sink: the types of the operators its records pass through first, in order. */
+  operatorsBefore?: readonly string[];
 }
 
 export interface Source {

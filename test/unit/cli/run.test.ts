@@ -48,6 +48,40 @@ test('an invalid keyspace identifier is refused before anything connects', () =>
   assert.equal(existsSync(logs), false);
 });
 
+test('a component refusing its config when created (a cross-field rule) is one line, exit 2, nothing written', () => {
+  const { file, logs } = topology(`pipelines:
+  p:
+    source: { type: memory, channel: a }
+    operators:
+      - { type: window, kind: tumbling, size: 1m, slide: 10s, eventTime: timestamp, aggregations: { n: { fn: count } }, allowedLateness: 0s }
+    sink: { type: console }`);
+  for (const args of [['--topology', file], ['--topology', file, '--describe']]) {
+    const { code, stderr } = start(args);
+    assert.equal(code, 2, stderr);
+    assert.equal(stderr, `${file} is not a valid topology: pipelines.p.operators[0] (window).slide: only sliding windows have a slide; remove it, or make kind: sliding`);
+  }
+  assert.equal(existsSync(logs), false);
+});
+
+test('a kafka sink with payload: raw after operators is refused: their output would be lost', () => {
+  const { file, logs } = topology(`pipelines:
+  p:
+    source: { type: memory, channel: a }
+    operators:
+      - { type: validate, schema: randomuser-user }
+      - { type: mapping, fields: { id: login.uuid } }
+    sink: { type: kafka, brokers: "127.0.0.1:9092", topic: users, payload: raw }`);
+  const { code, stderr } = start(['--topology', file]);
+  assert.equal(code, 2, stderr);
+  assert.equal(stderr.split('\n').length, 1, stderr);
+  assert.match(stderr, /pipelines\.p\.sink\.payload: raw sends the bytes the source read, so what the operators \(validate, mapping\) make of the records would be lost; remove `payload: raw`/);
+  assert.equal(existsSync(logs), false);
+  // The same sink straight after the source is fine: --describe creates it.
+  const plain = topology('pipelines:\n  p:\n    source: { type: memory, channel: a }\n    sink: { type: kafka, brokers: "127.0.0.1:9092", topic: users, payload: raw }');
+  const described = start(['--topology', plain.file, '--describe']);
+  assert.equal(described.code, 0, described.stderr);
+});
+
 test('a missing required environment variable names it and the way to give a default', () => {
   const { file } = topology('pipelines:\n  p:\n    source: { type: memory, channel: "${CHANNEL_FOR_BAD_CONFIG_TEST}" }\n    sink: { type: console }');
   const { code, stderr } = start(['--topology', file], { CHANNEL_FOR_BAD_CONFIG_TEST: '' });

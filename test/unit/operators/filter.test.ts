@@ -80,7 +80,7 @@ test('creation: exactly one of fn and where, and a known function', () => {
   assert.throws(() => filterOperator({ where: { path: 'a', equals: 1, in: [1] } }, ctx), {
     message: 'pipelines.main.operators[0].where: give exactly one comparison (equals, notEquals, in, notIn, exists, gt, gte, lt, lte, matches); got equals, in',
   });
-  assert.throws(() => filterOperator({ where: { path: 'a..b', exists: true } }, ctx), /^Error: pipelines\.main\.operators\[0\]\.where: "a\.\.b" is not a valid path/);
+  assert.throws(() => filterOperator({ where: { path: 'a..b', exists: true } }, ctx), /^ComponentConfigError: pipelines\.main\.operators\[0\]\.where: "a\.\.b" is not a valid path/);
   assert.throws(() => filterOperator({ fn: 'nope' }, ctx), /operators\[0\]\.fn: unknown function "nope"; known functions: filter-test-even, filter-test-throws/);
 });
 
