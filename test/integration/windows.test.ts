@@ -1,8 +1,9 @@
 /**
  * The windowed aggregate end to end on the real Kafka and Cassandra: users with Kafka timestamps spread
  * over ten minutes (a little out of order) go through the `process` and `nat_minute` pipelines of
- * config/user-pipeline.yaml. For every window written to users_by_nat_minute, `users` equals the number
- * of created_users rows of that nationality and gender whose Kafka time falls in the window.
+ * config/user-pipeline.yaml, the first half in one run, the second in a restarted one. For every window
+ * written to users_by_nat_minute, `users` equals the number of created_users rows of that nationality
+ * and gender whose Kafka time falls in the window; and exactly the windows the restart rule allows are written.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +18,7 @@ import { createTopologyLogger } from '../../topology/logger.ts';
 import { TopologyRuntime } from '../../topology/runtime.ts';
 import type { ProgressEvent } from '../../topology/progress.ts';
 import { generateUsers } from '../../randomuser/generator.ts';
+import { CaptureTransport, type LogEntry } from '../../testing/capture.ts';
 import { useFixtures } from './helpers.ts';
 
 const BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
@@ -44,7 +46,31 @@ function produce(messages: Array<{ key: string; value: string; timestamp: number
   });
 }
 
-test('for every window written, users equals the created_users rows of that window, nationality and gender', { timeout: 300_000 }, async () => {
+/** Run the process and nat_minute pipelines until each consumed `count` more records, then stop them; their log lines. */
+async function runUntilConsumed(count: number): Promise<{ events: ProgressEvent[]; logs: string[] }> {
+  const { config } = loadTopology('user-pipeline', { env: { ...process.env, USERS_TOPIC: topic, CASSANDRA_KEYSPACE: keyspace, CONSUMER_GROUP: `windows-${run}` } });
+  const logs: LogEntry[] = [];
+  const { logger, close } = createTopologyLogger(config.name, { ...config.logging, dir: mkdtempSync(path.join(tmpdir(), 'windows-it-')), console: 'off' });
+  logger.add(new CaptureTransport(logs));
+  const runtime = new TopologyRuntime(config, { logger, pipelines: ['process', 'nat_minute'] });
+  const events: ProgressEvent[] = [];
+  runtime.progress$.subscribe((e) => events.push(e));
+  await runtime.start();
+  try {
+    const consumed = (pipeline: string) => events.filter((e) => e.pipeline === pipeline).reduce((n, e) => n + e.numInputRows, 0);
+    const deadline = Date.now() + 180_000;
+    while (consumed('process') < count || consumed('nat_minute') < count) {
+      assert.ok(Date.now() < deadline, `consumed ${consumed('process')} and ${consumed('nat_minute')} of ${count}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  } finally {
+    await runtime.stop();
+    await close();
+  }
+  return { events, logs: logs.map((l) => l.message) };
+}
+
+test('for every window written, users equals the created_users rows of that window, nationality and gender, across a restart', { timeout: 400_000 }, async () => {
   // Ten minutes of event time, ending an hour ago; each record up to 10 s out of order (lateness is 30 s).
   const start = Math.floor(Date.now() / MINUTE) * MINUTE - 70 * MINUTE;
   // A page holds at most 5,000 users, like the real API.
@@ -57,25 +83,19 @@ test('for every window written, users equals the created_users rows of that wind
   const admin = Kafka.AdminClient.create({ 'metadata.broker.list': BROKERS });
   await new Promise<void>((resolve, reject) => admin.createTopic({ topic, num_partitions: 1, replication_factor: 1 }, (e) => (e ? reject(e) : resolve())));
   admin.disconnect();
-  await produce(messages);
 
-  const { config } = loadTopology('user-pipeline', { env: { ...process.env, USERS_TOPIC: topic, CASSANDRA_KEYSPACE: keyspace, CONSUMER_GROUP: `windows-${run}` } });
-  const { logger, close } = createTopologyLogger(config.name, { ...config.logging, dir: mkdtempSync(path.join(tmpdir(), 'windows-it-')), console: 'off' });
-  const runtime = new TopologyRuntime(config, { logger, pipelines: ['process', 'nat_minute'] });
-  const events: ProgressEvent[] = [];
-  runtime.progress$.subscribe((e) => events.push(e));
-  await runtime.start();
-  try {
-    const consumed = (pipeline: string) => events.filter((e) => e.pipeline === pipeline).reduce((n, e) => n + e.numInputRows, 0);
-    const deadline = Date.now() + 180_000;
-    while (consumed('process') < N || consumed('nat_minute') < N) {
-      assert.ok(Date.now() < deadline, `consumed ${consumed('process')} and ${consumed('nat_minute')} of ${N}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  } finally {
-    await runtime.stop();
-    await close();
-  }
+  // The first five minutes, one run; then the next five, a second run of the same consumer groups.
+  const half = N / 2;
+  await produce(messages.slice(0, half));
+  const first = await runUntilConsumed(half);
+  await produce(messages.slice(half));
+  const second = await runUntilConsumed(N - half);
+  const events = [...first.events, ...second.events];
+  assert.ok(first.logs.some((m) => m.startsWith('the first record comes from a partition read from its start')), 'the first run writes every window');
+  const cutoffNotice = second.logs.find((m) => m.startsWith('windows starting at or before'));
+  assert.ok(cutoffNotice, 'the second run says which windows it will not write');
+  const cutoff = Date.parse(/at or before (\S+)/.exec(cutoffNotice)![1]);
+  assert.equal(cutoff, messages[half].timestamp + 30_000, "the cutoff is the second run's first event time + the allowed lateness");
 
   // created_users rows, each placed in its window by the Kafka time of its message.
   const timeOf = new Map(messages.map((m) => [m.key, m.timestamp]));
@@ -91,6 +111,7 @@ test('for every window written, users equals the created_users rows of that wind
     rowsPerCell.set(cell, (rowsPerCell.get(cell) ?? 0) + 1);
   }
 
+  // Every row written has its true count: none was written short by either run, none overwritten short by the second.
   const windows = await fixtures.client.execute(`SELECT window_start, nat, gender, users FROM ${keyspace}.users_by_nat_minute`);
   const written = new Set<number>();
   let usersInWritten = 0;
@@ -103,11 +124,19 @@ test('for every window written, users equals the created_users rows of that wind
   }
   const rowsInWritten = [...rowsPerCell].filter(([cell]) => written.has(Number(cell.split('|')[0]))).reduce((n, [, count]) => n + count, 0);
   assert.equal(usersInWritten, rowsInWritten, 'the sum of users over the written windows equals the created_users rows from those windows');
-  // A new group reads the topic from its start, so even the window where the run starts is written; the
-  // last ones are still open.
-  assert.ok(written.size >= 9, `closed windows written: ${written.size}`);
+
+  // Which windows: a new group reads the topic from its start, so the first run writes even the window it
+  // starts in. The windows still open when it stopped, up to the second run's cutoff, are written by
+  // neither; every later closed window is written (the last ones are still open).
   const firstWindow = Math.floor(Math.min(...messages.map((m) => m.timestamp)) / MINUTE) * MINUTE;
-  assert.equal(Math.min(...written), firstWindow, 'the first window is written: no earlier run can have written it');
+  const firstRunWatermark = Math.max(...messages.slice(0, half).map((m) => m.timestamp)) - 30_000;
+  const lastWatermark = Math.max(...messages.map((m) => m.timestamp)) - 30_000;
+  const expected: number[] = [];
+  for (let w = firstWindow; w + MINUTE <= lastWatermark; w += MINUTE) if (w + MINUTE <= firstRunWatermark || w > cutoff) expected.push(w);
+  assert.deepEqual([...written].sort((a, b) => a - b).map(iso), expected.map(iso));
+  assert.ok(expected.length >= 8, `closed windows written: ${expected.length}`);
   const late = events.filter((e) => e.pipeline === 'nat_minute').reduce((n, e) => n + e.numDeadLetterRows, 0);
   assert.equal(late, 0, 'no record was later than the allowed lateness');
 });
+
+const iso = (ms: number) => new Date(ms).toISOString();
