@@ -415,7 +415,8 @@ export function kafkaSource(config: KafkaSourceConfig, ctx: ComponentContext): S
         log.info(`${description}: could not read the group's committed offsets of ${keys.join(', ')} (${error.message}); treating them as resumed`);
         return new Map<string, number | undefined>();
       });
-      // An assignment that changed meanwhile may hold commits made since: no, unless asked again.
+      // The assignment changed meanwhile, and its partitions may have been committed since: no, except
+      // for partitions assigned again, which the next read asks about.
       if (asked !== rebalances) return keys.forEach((key) => newlyAssigned.includes(key) || fromStart.set(key, false));
       for (const [key, start] of startsOfAssignment(committed, keys)) fromStart.set(key, start);
     }
@@ -459,16 +460,16 @@ export function kafkaSource(config: KafkaSourceConfig, ctx: ComponentContext): S
       const c = connected();
       c.setDefaultConsumeTimeout(Math.max(1, waitMs));
       const messages = await consume(c, maxRecords);
+      const keys = messages.map((m) => partitionKey(m.topic, m.partition));
       const firsts = new Map<string, TopicPartitionOffset>();
-      for (const { topic, partition, offset } of messages) {
-        const key = partitionKey(topic, partition);
-        if (fromStart.get(key) === undefined && !firsts.has(key)) firsts.set(key, { topic, partition, offset });
-      }
+      messages.forEach(({ topic, partition, offset }, i) => {
+        if (fromStart.get(keys[i]) === undefined && !firsts.has(keys[i])) firsts.set(keys[i], { topic, partition, offset });
+      });
       if (newlyAssigned.length > 0 || firsts.size > 0) await learnStarts(c, firsts);
       const now = ctx.scheduler.now();
       const records: StreamRecord[] = [];
-      for (const message of messages) {
-        const key = partitionKey(message.topic, message.partition);
+      for (const [i, message] of messages.entries()) {
+        const key = keys[i];
         positions.noteRead(key, message.offset);
         const { record, invalid } = messageToRecord(message, config.format, now, fromStart.get(key) === true);
         if (invalid) ctx.deadLetter(record, invalid);
