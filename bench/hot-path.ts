@@ -20,8 +20,8 @@ import { messageToRecord } from '../sources/kafka.ts';
 import { parseTopology } from '../topology/load.ts';
 import { silentLogger } from '../topology/logger.ts';
 import { registry } from '../topology/registry.ts';
-import { writeWithPolicy, type SinkPolicy } from '../topology/sink-policy.ts';
-import type { ComponentContext, Operator, StreamRecord } from '../topology/types.ts';
+import { sinkPolicyCodec, writeWithPolicy } from '../topology/sink-policy.ts';
+import type { BatchScope, ComponentContext, Operator, StreamRecord } from '../topology/types.ts';
 import { median, round } from './stats.ts';
 import { userPipeline } from './topology.ts';
 
@@ -38,13 +38,16 @@ const ctx = (path: string): ComponentContext => ({
   path,
   logger: silentLogger(),
   scheduler: asyncScheduler,
-  deadLetter: (_record, reason) => deadLetters.push(reason),
 });
+const batchScope: BatchScope = { deadLetter: (_record, reason) => deadLetters.push(reason) };
 const operators: Operator[] = [];
 for (const [i, op] of config.operators.entries()) operators.push(await registry.create('operator', op, ctx(`operators[${i}]`)));
 
 // The sink against a client that acknowledges every statement at once: only the sink's own work remains.
 const sinkConfig = config.sink as unknown as CassandraSinkConfig;
+const decodedPolicy = sinkPolicyCodec.decode({ batch: config.sink.batch, retry: config.sink.retry });
+if (decodedPolicy._tag === 'Left') throw new Error('the process pipeline\'s sink policy did not decode');
+const sinkPolicy = decodedPolicy.right;
 const schema = Object.entries(sinkConfig.columns).map(([name, type]) => ({ column_name: name, type, kind: name === 'id' ? 'partition_key' : 'regular', position: name === 'id' ? 0 : -1 }));
 const fakeClient = {
   execute: (cql: string) => Promise.resolve(cql.startsWith('SELECT column_name') ? { rowLength: schema.length, rows: schema } : { rowLength: 0, rows: [] }),
@@ -65,11 +68,11 @@ messages.length = USERS;
 const toRecords = (): StreamRecord[] => messages.map((m) => messageToRecord(m, 'json', 0).record);
 const apply = (records: StreamRecord[], ops: Operator[]): Promise<StreamRecord[]> => {
   let stream = from(records);
-  for (const op of ops) stream = stream.pipe(op.apply);
+  for (const op of ops) stream = op.apply(stream, batchScope);
   return lastValueFrom(stream.pipe(toArray()));
 };
 const write = async (rows: StreamRecord[]): Promise<void> => {
-  for (let i = 0; i < rows.length; i += BATCH) await writeWithPolicy(sink, rows.slice(i, i + BATCH), config.sink as unknown as SinkPolicy, asyncScheduler, () => undefined);
+  for (let i = 0; i < rows.length; i += BATCH) await writeWithPolicy(sink, rows.slice(i, i + BATCH), sinkPolicy, asyncScheduler, () => undefined);
 };
 
 /** Median CPU µs per record of `step` over the passes (after one warm-up pass). */

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import '../components.ts';
-import { ComponentConfigError, ConfigError, UserFacingError } from '../topology/errors.ts';
+import { UserFacingError } from '../topology/errors.ts';
 import { listTopologies, loadTopology } from '../topology/load.ts';
 import { createTopologyLogger } from '../topology/logger.ts';
 import { TopologyRuntime } from '../topology/runtime.ts';
@@ -104,10 +104,7 @@ async function run(options: Options): Promise<number> {
   // The log file is opened only once start-up checks pass: a refused start writes nothing.
   const { logger, file: logFile, openFile, close: closeLogger } = createTopologyLogger(config.name, config.logging, { file: false });
   const runtime = new TopologyRuntime(config, { logger, pipelines: options.pipelines });
-  await runtime.create().catch((error: unknown) => {
-    // A component refusing its config when created is reported like any config error: one line, exit 2.
-    throw error instanceof ComponentConfigError ? new ConfigError(file, [error.message]) : error;
-  });
+  await runtime.create();
 
   if (options.describe) {
     process.stdout.write(`${describeTopology(config, file, [...runtime.runners.values()])}\n`);

@@ -16,30 +16,10 @@ import { readFileSync } from 'node:fs';
 import cassandra from 'cassandra-driver';
 import * as t from 'io-ts';
 import { UserFacingError } from '../topology/errors.ts';
+import { problem, type ConfigProblem } from '../topology/registry.ts';
 import { maskSecrets } from '../topology/secrets.ts';
 import { objectCodec, optional, required, withDefault, type ConfigOf } from '../topology/spec.ts';
 import { BooleanFromAny, Duration, HostList, NonEmptyString } from '../topology/codecs.ts';
-
-/**
- * `codec`, plus a check against the other fields of the object being decoded. A field codec sees only
- * its own value, but io-ts passes down the value of every enclosing level in `context[i].actual`; the
- * entry just above the field's own is the component's config. (topology/spec.ts has no cross-field
- * hook; this stands in for one.)
- */
-export function withSiblingCheck<A>(codec: t.Type<A, unknown, unknown>, check: (value: A, siblings: Record<string, unknown>) => string | undefined): t.Type<A, unknown, unknown> {
-  return new t.Type<A, unknown, unknown>(
-    codec.name,
-    codec.is,
-    (input, context) => {
-      const result = codec.validate(input, context);
-      if (result._tag === 'Left') return result;
-      const parent = context.length >= 2 ? context[context.length - 2].actual : undefined;
-      const problem = typeof parent === 'object' && parent !== null ? check(result.right, parent as Record<string, unknown>) : undefined;
-      return problem ? t.failure(input, context, problem) : result;
-    },
-    codec.encode,
-  );
-}
 
 /**
  * Whether a credential is given: topologies write `${CASSANDRA_USERNAME:-}`, which is empty when unset.
@@ -47,6 +27,13 @@ export function withSiblingCheck<A>(codec: t.Type<A, unknown, unknown>, check: (
  */
 function filled(value: unknown): boolean {
   return value !== undefined && value !== null && value !== '';
+}
+
+/** The `check` of a component with the connection fields: a username needs a password, and the other way round. */
+export function credentialProblems(config: { username?: string; password?: string }): ConfigProblem[] {
+  if (filled(config.username) && !filled(config.password)) return [problem('username', 'username is set but password is not; give both, or neither')];
+  if (filled(config.password) && !filled(config.username)) return [problem('password', 'password is set but username is not; give both, or neither')];
+  return [];
 }
 
 const sslFields = {
@@ -65,11 +52,11 @@ export const cassandraConnectionFields = {
     "The data center the driver treats as local: requests go to its nodes only, and LOCAL_* consistency levels count replicas there. Must be the cluster's name for it exactly (`nodetool status` shows it).",
   ),
   username: optional(
-    withSiblingCheck(t.string, (username, config) => (filled(username) && !filled(config.password) ? 'username is set but password is not; give both, or neither' : undefined)),
+    t.string,
     "User name for password authentication (Cassandra's PasswordAuthenticator), given with `password`. Absent or empty means none, so `${CASSANDRA_USERNAME:-}` works with and without authentication.",
   ),
   password: optional(
-    withSiblingCheck(t.string, (password, config) => (filled(password) && !filled(config.username) ? 'password is set but username is not; give both, or neither' : undefined)),
+    t.string,
     'Password for `username`.',
     { secret: true },
   ),

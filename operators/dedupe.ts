@@ -27,7 +27,7 @@ import type { Subscriber } from 'rxjs';
 import { PositiveDuration, PositiveInt } from '../topology/codecs.ts';
 import { defineComponent } from '../topology/registry.ts';
 import { optional, withDefault, type ConfigOf } from '../topology/spec.ts';
-import type { ComponentContext, Operator, StreamRecord } from '../topology/types.ts';
+import type { BatchScope, ComponentContext, Operator, StreamRecord } from '../topology/types.ts';
 import { compilePath, kindOf, PathText, scalarText } from './path.ts';
 import { perRecord } from './per-record.ts';
 
@@ -62,10 +62,10 @@ export function dedupeOperator(config: DedupeConfig, ctx: ComponentContext): Ope
     }
   }
 
-  function handle(record: StreamRecord, out: Subscriber<StreamRecord>): void {
+  function handle(record: StreamRecord, out: Subscriber<StreamRecord>, batch: BatchScope): void {
     const key = keyOf(record);
     if (key === undefined) {
-      ctx.deadLetter(record, read === undefined ? 'the record has no key to compare' : `dedupe field ${field} is ${kindOf(read(record.value))}, expected a string, number or boolean`);
+      batch.deadLetter(record, read === undefined ? 'the record has no key to compare' : `dedupe field ${field} is ${kindOf(read(record.value))}, expected a string, number or boolean`);
       return;
     }
     const now = ctx.scheduler.now();

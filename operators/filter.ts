@@ -29,11 +29,11 @@
 import * as t from 'io-ts';
 import type { Subscriber } from 'rxjs';
 import { BooleanFromAny, NonEmptyString } from '../topology/codecs.ts';
-import { ComponentConfigError } from '../topology/errors.ts';
+import { errorMessage } from '../topology/errors.ts';
 import { defineComponent } from '../topology/registry.ts';
 import { optional, objectCodec, required, type ConfigOf } from '../topology/spec.ts';
-import type { ComponentContext, Operator, StreamRecord } from '../topology/types.ts';
-import { chooseOne, exclusiveWith, thrownMessage, userFunction } from './config.ts';
+import type { BatchScope, Operator, StreamRecord } from '../topology/types.ts';
+import { exactlyOneOf, unknownFunction, userFunction } from './config.ts';
 import { compilePath, PathText, type Accessor } from './path.ts';
 import { perRecord } from './per-record.ts';
 
@@ -110,7 +110,7 @@ const Where = new t.Type<WhereConfig, unknown, unknown>(
 
 const fields = {
   fn: optional(NonEmptyString, 'Name of a function of (value, record) registered with registerFunction; a record is kept when it returns a truthy value. Give fn or where.'),
-  where: optional(exclusiveWith(Where, 'fn'), 'A condition on the value at a path: { path, <comparison>: constant } with one comparison of equals, notEquals, in, notIn, exists, gt, gte, lt, lte, matches. Give fn or where.'),
+  where: optional(Where, 'A condition on the value at a path: { path, <comparison>: constant } with one comparison of equals, notEquals, in, notIn, exists, gt, gte, lt, lte, matches. Give fn or where.'),
 };
 
 export type FilterConfig = ConfigOf<typeof fields>;
@@ -174,16 +174,10 @@ function describeWhere(where: WhereConfig): string {
   return `${where.path} ${comparison} ${JSON.stringify(where[comparison])}`;
 }
 
-export function filterOperator(config: FilterConfig, ctx: ComponentContext): Operator {
-  const by = chooseOne(config, ['fn', 'where'], ctx);
-  if (by === 'where') {
-    const where = config.where as WhereConfig;
-    let test: (value: unknown) => boolean;
-    try {
-      test = compileWhere(where);
-    } catch (error) {
-      throw new ComponentConfigError(`${ctx.path}.where: ${(error as Error).message}`);
-    }
+export function filterOperator(config: FilterConfig): Operator {
+  if (config.where !== undefined) {
+    const where = config.where;
+    const test = compileWhere(where);
     return {
       apply: perRecord((record, out) => {
         if (test(record.value)) out.next(record);
@@ -192,18 +186,18 @@ export function filterOperator(config: FilterConfig, ctx: ComponentContext): Ope
     };
   }
 
-  const fn = userFunction(config.fn as string, ctx);
+  const fn = userFunction(config.fn!);
   const name = JSON.stringify(config.fn);
-  function handle(record: StreamRecord, out: Subscriber<StreamRecord>): void {
+  function handle(record: StreamRecord, out: Subscriber<StreamRecord>, batch: BatchScope): void {
     let keep: unknown;
     try {
       keep = fn(record.value, record);
     } catch (error) {
-      ctx.deadLetter(record, `function ${name} threw: ${thrownMessage(error)}`);
+      batch.deadLetter(record, `function ${name} threw: ${errorMessage(error)}`);
       return;
     }
     if (keep instanceof Promise) {
-      ctx.deadLetter(record, `function ${name} returned a Promise`);
+      batch.deadLetter(record, `function ${name} returned a Promise`);
       return;
     }
     if (keep) out.next(record);
@@ -225,5 +219,6 @@ defineComponent({
     'Dropped records are simply not emitted; a record for which the function throws (or returns a Promise: functions must be synchronous) goes to the dead-letter output.',
   fields,
   examples: ['type: filter\nwhere: { path: gender, equals: female }', 'type: filter\nwhere: { path: dob.age, gte: 18 }', 'type: filter\nfn: is-adult'],
+  check: (config) => [...exactlyOneOf(config, 'fn', 'where'), ...unknownFunction(config.fn)],
   create: filterOperator,
 });

@@ -21,24 +21,25 @@ import type { Subscriber } from 'rxjs';
 import { NonEmptyString } from '../topology/codecs.ts';
 import { defineComponent } from '../topology/registry.ts';
 import { optional, type ConfigOf } from '../topology/spec.ts';
-import type { ComponentContext, Operator, StreamRecord } from '../topology/types.ts';
-import { chooseOne, exclusiveWith, thrownMessage, userFunction } from './config.ts';
+import type { BatchScope, Operator, StreamRecord } from '../topology/types.ts';
+import { errorMessage } from '../topology/errors.ts';
+import { exactlyOneOf, unknownFunction, userFunction } from './config.ts';
 import { compilePath, kindOf, PathText } from './path.ts';
 import { perRecord, recordCopier } from './per-record.ts';
 
 const fields = {
   fn: optional(NonEmptyString, 'Name of a function of (value, record), registered with registerFunction, that returns the array of values to emit. Give fn or path.'),
-  path: optional(exclusiveWith(PathText, 'fn'), 'Path of an array in the value whose elements are emitted, e.g. `results`. Give fn or path.'),
+  path: optional(PathText, 'Path of an array in the value whose elements are emitted, e.g. `results`. Give fn or path.'),
 };
 
 export type FlatMapConfig = ConfigOf<typeof fields>;
 
-export function flatMapOperator(config: FlatMapConfig, ctx: ComponentContext): Operator {
-  const by = chooseOne(config, ['fn', 'path'], ctx);
+export function flatMapOperator(config: FlatMapConfig): Operator {
+  const by = config.fn !== undefined ? 'fn' : 'path';
   let elementsOf: (record: StreamRecord) => unknown;
   let source: string;
   if (by === 'fn') {
-    const fn = userFunction(config.fn!, ctx);
+    const fn = userFunction(config.fn!);
     elementsOf = (record) => fn(record.value, record);
     source = `function ${JSON.stringify(config.fn)}`;
   } else {
@@ -49,16 +50,16 @@ export function flatMapOperator(config: FlatMapConfig, ctx: ComponentContext): O
 
   const withValue = recordCopier('value');
 
-  function handle(record: StreamRecord, out: Subscriber<StreamRecord>): void {
+  function handle(record: StreamRecord, out: Subscriber<StreamRecord>, batch: BatchScope): void {
     let elements: unknown;
     try {
       elements = elementsOf(record);
     } catch (error) {
-      ctx.deadLetter(record, `${source} threw: ${thrownMessage(error)}`);
+      batch.deadLetter(record, `${source} threw: ${errorMessage(error)}`);
       return;
     }
     if (!Array.isArray(elements)) {
-      ctx.deadLetter(record, `${source} ${by === 'fn' ? 'returned' : 'is'} ${kindOf(elements)}, expected an array`);
+      batch.deadLetter(record, `${source} ${by === 'fn' ? 'returned' : 'is'} ${kindOf(elements)}, expected an array`);
       return;
     }
     for (const value of elements) out.next(withValue(record, value));
@@ -80,5 +81,6 @@ defineComponent({
     'A record whose array is missing, null or not an array, or for which the function throws, goes to the dead-letter output unchanged.',
   fields,
   examples: ['type: flat-map\npath: results', 'type: flat-map\nfn: split-batch'],
+  check: (config) => [...exactlyOneOf(config, 'fn', 'path'), ...unknownFunction(config.fn)],
   create: flatMapOperator,
 });

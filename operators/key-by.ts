@@ -17,7 +17,7 @@
  */
 import { defineComponent } from '../topology/registry.ts';
 import { required, type ConfigOf } from '../topology/spec.ts';
-import type { ComponentContext, Operator } from '../topology/types.ts';
+import type { Operator } from '../topology/types.ts';
 import { compilePath, kindOf, PathText, scalarText } from './path.ts';
 import { perRecord, recordCopier } from './per-record.ts';
 
@@ -27,15 +27,15 @@ const fields = {
 
 export type KeyByConfig = ConfigOf<typeof fields>;
 
-export function keyByOperator(config: KeyByConfig, ctx: ComponentContext): Operator {
+export function keyByOperator(config: KeyByConfig): Operator {
   const read = compilePath(config.field);
   const withKey = recordCopier('key');
   return {
-    apply: perRecord((record, out) => {
+    apply: perRecord((record, out, batch) => {
       const found = read(record.value);
       const key = scalarText(found);
       if (key === undefined) {
-        ctx.deadLetter(record, `key field ${config.field} is ${kindOf(found)}, expected a string, number or boolean`);
+        batch.deadLetter(record, `key field ${config.field} is ${kindOf(found)}, expected a string, number or boolean`);
         return;
       }
       out.next(withKey(record, key));

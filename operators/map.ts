@@ -20,8 +20,9 @@ import type { Subscriber } from 'rxjs';
 import { NonEmptyString } from '../topology/codecs.ts';
 import { defineComponent } from '../topology/registry.ts';
 import { required, type ConfigOf } from '../topology/spec.ts';
-import type { ComponentContext, Operator, StreamRecord } from '../topology/types.ts';
-import { thrownMessage, userFunction } from './config.ts';
+import type { BatchScope, Operator, StreamRecord } from '../topology/types.ts';
+import { errorMessage } from '../topology/errors.ts';
+import { unknownFunction, userFunction } from './config.ts';
 import { perRecord, recordCopier } from './per-record.ts';
 
 const fields = {
@@ -30,21 +31,21 @@ const fields = {
 
 export type MapConfig = ConfigOf<typeof fields>;
 
-export function mapOperator(config: MapConfig, ctx: ComponentContext): Operator {
-  const fn = userFunction(config.fn, ctx);
+export function mapOperator(config: MapConfig): Operator {
+  const fn = userFunction(config.fn);
   const name = JSON.stringify(config.fn);
   const withValue = recordCopier('value');
 
-  function handle(record: StreamRecord, out: Subscriber<StreamRecord>): void {
+  function handle(record: StreamRecord, out: Subscriber<StreamRecord>, batch: BatchScope): void {
     let value: unknown;
     try {
       value = fn(record.value, record);
     } catch (error) {
-      ctx.deadLetter(record, `function ${name} threw: ${thrownMessage(error)}`);
+      batch.deadLetter(record, `function ${name} threw: ${errorMessage(error)}`);
       return;
     }
     if (value === undefined || value instanceof Promise) {
-      ctx.deadLetter(record, `function ${name} returned ${value === undefined ? 'undefined' : 'a Promise'}`);
+      batch.deadLetter(record, `function ${name} returned ${value === undefined ? 'undefined' : 'a Promise'}`);
       return;
     }
     out.next(withValue(record, value));
@@ -66,5 +67,6 @@ defineComponent({
     'An unknown function name fails the pipeline at start, listing the registered names. Costs one function call and one shallow record copy per record.',
   fields,
   examples: ['type: map\nfn: add-full-name'],
+  check: (config) => unknownFunction(config.fn),
   create: mapOperator,
 });

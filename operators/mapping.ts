@@ -35,10 +35,10 @@
 import * as t from 'io-ts';
 import type { Subscriber } from 'rxjs';
 import { BooleanFromAny, oneOf } from '../topology/codecs.ts';
-import { ComponentConfigError } from '../topology/errors.ts';
-import { defineComponent } from '../topology/registry.ts';
+import { errorMessage } from '../topology/errors.ts';
+import { defineComponent, problem, type ConfigProblem } from '../topology/registry.ts';
 import { objectCodec, optional, required, withDefault } from '../topology/spec.ts';
-import type { ComponentContext, Operator, StreamRecord } from '../topology/types.ts';
+import type { BatchScope, Operator, StreamRecord } from '../topology/types.ts';
 import { compileFunction } from './compile.ts';
 import { compilePath, kindOf, parsePath, parseTemplate, PathText, readStatements, scalarText } from './path.ts';
 import { perRecord, recordCopier } from './per-record.ts';
@@ -227,27 +227,34 @@ function compileMapper(plans: FieldPlan[], keep: boolean, scope: Scope): Mapper 
   return compileFunction<Mapper>(['v'], body, { ...scope, isArray: Array.isArray, text: placeholderText, REJECTED });
 }
 
-export function mappingOperator(config: MappingConfig, ctx: ComponentContext): Operator {
+/** The problems planning the fields finds (the spec's check): each at `fields.<name>`. */
+function mappingProblems(config: MappingConfig): ConfigProblem[] {
   const scope: Scope = { fallback: [], conversion: [], constant: [] };
-  const plans = Object.entries(config.fields).map(([name, spec], i) => {
+  return Object.entries(config.fields).flatMap(([name, spec], i) => {
     try {
-      return planField(i, name, spec, scope);
+      planField(i, name, spec, scope);
+      return [];
     } catch (error) {
-      throw new ComponentConfigError(`${ctx.path}.fields.${name}: ${(error as Error).message}`);
+      return [problem(`fields.${name}`, errorMessage(error))];
     }
   });
+}
+
+export function mappingOperator(config: MappingConfig): Operator {
+  const scope: Scope = { fallback: [], conversion: [], constant: [] };
+  const plans = Object.entries(config.fields).map(([name, spec], i) => planField(i, name, spec, scope));
   const keep = config.keep === true;
   const map = compileMapper(plans, keep, scope);
   const withValue = recordCopier('value');
 
-  function handle(record: StreamRecord, out: Subscriber<StreamRecord>): void {
+  function handle(record: StreamRecord, out: Subscriber<StreamRecord>, batch: BatchScope): void {
     const value = record.value;
     if (!isObject(value)) {
-      ctx.deadLetter(record, `the value is ${kindOf(value)}, expected an object to map fields from`);
+      batch.deadLetter(record, `the value is ${kindOf(value)}, expected an object to map fields from`);
       return;
     }
     const row = map(value);
-    if (typeof row === 'number') ctx.deadLetter(record, plans[row].explain(value));
+    if (typeof row === 'number') batch.deadLetter(record, plans[row].explain(value));
     else out.next(withValue(record, row));
   }
 
@@ -372,5 +379,6 @@ defineComponent({
     'type: mapping\nfields:\n  id: login.uuid\n  first_name: name.first\n  address: "{location.street.number} {location.street.name}, {location.city}"\n  post_code: { path: location.postcode, as: string }',
     'type: mapping\nkeep: true\nfields:\n  age: { path: dob.age, as: integer, required: true }\n  source: { value: randomuser }',
   ],
+  check: mappingProblems,
   create: mappingOperator,
 });

@@ -3,21 +3,21 @@
  * zero, one or several output records; the output completes when the input does.
  *
  * `handle` emits with `out.next(...)`. It dead-letters a record it cannot process itself (through
- * `ctx.deadLetter`) and emits nothing for it. An exception escaping `handle` is a bug, not a bad
+ * the batch's `deadLetter`) and emits nothing for it. An exception escaping `handle` is a bug, not a bad
  * record, so it fails the batch: it is forwarded as the output's error. (RxJS would otherwise report
  * an exception thrown in a `next` handler as an uncaught error, and the batch would go on without it.)
  */
-import { Observable, type OperatorFunction, type Subscriber } from 'rxjs';
-import type { StreamRecord } from '../topology/types.ts';
+import { Observable, type Subscriber } from 'rxjs';
+import type { BatchScope, Operator, StreamRecord } from '../topology/types.ts';
 import { compileFunction } from './compile.ts';
 
-export function perRecord(handle: (record: StreamRecord, out: Subscriber<StreamRecord>) => void): OperatorFunction<StreamRecord, StreamRecord> {
-  return (source) =>
+export function perRecord(handle: (record: StreamRecord, out: Subscriber<StreamRecord>, batch: BatchScope) => void): Operator['apply'] {
+  return (source, batch) =>
     new Observable<StreamRecord>((out) =>
       source.subscribe({
         next(record) {
           try {
-            handle(record, out);
+            handle(record, out, batch);
           } catch (error) {
             out.error(error);
           }

@@ -17,12 +17,11 @@
  * @see mapping — reshape validated values into rows
  */
 import { NonEmptyString } from '../topology/codecs.ts';
-import { ComponentConfigError, formatErrors } from '../topology/errors.ts';
+import { errorMessage, formatErrors } from '../topology/errors.ts';
 import { lookupSchema } from '../topology/functions.ts';
-import { defineComponent } from '../topology/registry.ts';
+import { defineComponent, problem } from '../topology/registry.ts';
 import { required, type ConfigOf } from '../topology/spec.ts';
-import type { ComponentContext, Operator } from '../topology/types.ts';
-import { thrownMessage } from './config.ts';
+import type { Operator } from '../topology/types.ts';
 import { perRecord, recordCopier } from './per-record.ts';
 
 const fields = {
@@ -31,25 +30,20 @@ const fields = {
 
 export type ValidateConfig = ConfigOf<typeof fields>;
 
-export function validateOperator(config: ValidateConfig, ctx: ComponentContext): Operator {
-  let codec;
-  try {
-    codec = lookupSchema(config.schema).codec;
-  } catch (error) {
-    throw new ComponentConfigError(`${ctx.path}.schema: ${(error as Error).message}`);
-  }
+export function validateOperator(config: ValidateConfig): Operator {
+  const codec = lookupSchema(config.schema).codec;
   const name = JSON.stringify(config.schema);
   const withValue = recordCopier('value');
   return {
-    apply: perRecord((record, out) => {
+    apply: perRecord((record, out, batch) => {
       let result;
       try {
         result = codec.decode(record.value);
       } catch (error) {
-        ctx.deadLetter(record, `schema ${name} threw: ${thrownMessage(error)}`);
+        batch.deadLetter(record, `schema ${name} threw: ${errorMessage(error)}`);
         return;
       }
-      if (result._tag === 'Left') ctx.deadLetter(record, formatErrors(result.left).join('; '));
+      if (result._tag === 'Left') batch.deadLetter(record, formatErrors(result.left).join('; '));
       // Most codecs decode a valid value to itself: the record then passes as it is, without a copy.
       else out.next(result.right === record.value ? record : withValue(record, result.right));
     }),
@@ -67,5 +61,13 @@ defineComponent({
     '(e.g. `login.uuid: expected a UUID string, got nothing`). An unknown schema name fails the pipeline at start, listing the registered names.',
   fields,
   examples: ['type: validate\nschema: randomuser-user'],
+  check(config) {
+    try {
+      lookupSchema(config.schema);
+      return [];
+    } catch (error) {
+      return [problem('schema', errorMessage(error))];
+    }
+  },
   create: validateOperator,
 });

@@ -44,21 +44,17 @@
  */
 import * as t from 'io-ts';
 import { Observable, type Subscriber } from 'rxjs';
-import { Duration, NonEmptyString, PositiveDuration, oneOf } from '../topology/codecs.ts';
-import { ComponentConfigError } from '../topology/errors.ts';
-import { defineComponent } from '../topology/registry.ts';
+import { Duration, NonEmptyString, PositiveDuration, isPlainObject, oneOf } from '../topology/codecs.ts';
+import { parseIsoTime } from '../topology/time.ts';
+import { defineComponent, problem, type ConfigProblem } from '../topology/registry.ts';
 import { objectCodec, optional, required, withDefault, type ConfigOf } from '../topology/spec.ts';
-import type { ComponentContext, Operator, StreamRecord } from '../topology/types.ts';
+import type { BatchScope, ComponentContext, Operator, StreamRecord } from '../topology/types.ts';
 import { compilePath, kindOf, parsePath, PathText, type Accessor } from './path.ts';
 import { WindowState, type WindowAggregate } from './window-state.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // Config
 
-
-function isPlainObject(u: unknown): u is Record<string, unknown> {
-  return typeof u === 'object' && u !== null && !Array.isArray(u);
-}
 
 export type EventTime = 'timestamp' | { field: string };
 
@@ -158,28 +154,6 @@ export type WindowConfig = ConfigOf<typeof fields>;
 // ---------------------------------------------------------------------------------------------------
 // Event time
 
-// A zone is required with a time of day: without one, JavaScript reads the local time of the host.
-const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?([Zz]|[+-]\d{2}(?::?\d{2})?))?$/;
-
-function daysInMonth(year: number, month: number): number {
-  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
-  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
-}
-
-/** Milliseconds since the epoch of an ISO-8601 date or date-time with a zone; undefined otherwise. */
-export function parseIsoTime(text: string): number | undefined {
-  const m = ISO_DATE_TIME.exec(text.trim());
-  if (!m) return undefined;
-  const [, y, mo, d, h = '00', mi = '00', s = '00', fraction = '', zone = 'Z'] = m;
-  const month = Number(mo);
-  // Date.parse would roll 2024-02-30 over into March instead of refusing it.
-  if (month < 1 || month > 12 || Number(d) < 1 || Number(d) > daysInMonth(Number(y), month) || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return undefined;
-  const offset = zone.length === 1 ? 'Z' : zone.length === 3 ? `${zone}:00` : `${zone.slice(0, 3)}:${zone.slice(-2)}`;
-  if (offset !== 'Z' && (Number(offset.slice(1, 3)) > 23 || Number(offset.slice(4)) > 59)) return undefined;
-  const ms = Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${s}${fraction.slice(0, 4)}${offset}`);
-  return Number.isNaN(ms) ? undefined : ms;
-}
-
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 // ---------------------------------------------------------------------------------------------------
@@ -214,29 +188,40 @@ interface Counters {
   windowsSkippedIncomplete: number;
 }
 
-export function windowOperator(config: WindowConfig, ctx: ComponentContext): Operator {
-  const { kind, size, allowedLateness: lateness, outputMode, lateRecords } = config;
-  if (kind === 'sliding' && config.slide === undefined) throw new ComponentConfigError(`${ctx.path}.slide: a sliding window needs slide, the time between window starts (e.g. slide: 10s)`);
-  if (kind === 'tumbling' && config.slide !== undefined) throw new ComponentConfigError(`${ctx.path}.slide: only sliding windows have a slide; remove it, or make kind: sliding`);
-  if (config.slide !== undefined && config.slide > size) {
-    throw new ComponentConfigError(`${ctx.path}.slide: ${config.slide} ms is longer than size (${size} ms), which would leave records between windows in none`);
-  }
-  const step = config.slide ?? size;
+const groupNameOf = (g: GroupField): string => (typeof g === 'string' ? lastName(g) : (g.name ?? lastName(g.path)));
+const outputNamesOf = (groupBy: GroupField[]): string[] => groupBy.map(groupNameOf);
 
-  const groupPaths = config.groupBy.map((g) => (typeof g === 'string' ? g : g.path));
-  const groupNames = config.groupBy.map((g) => (typeof g === 'string' ? lastName(g) : (g.name ?? lastName(g.path))));
-  const aggregationNames = Object.keys(config.aggregations);
-  const aggregations = Object.values(config.aggregations);
+/** The spec's check: the slide against the kind and size, and output field names that collide. */
+function windowProblems(config: WindowConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (config.kind === 'sliding' && config.slide === undefined) problems.push(problem('slide', 'a sliding window needs slide, the time between window starts (e.g. slide: 10s)'));
+  if (config.kind === 'tumbling' && config.slide !== undefined) problems.push(problem('slide', 'only sliding windows have a slide; remove it, or make kind: sliding'));
+  if (config.slide !== undefined && config.slide > config.size) {
+    problems.push(problem('slide', `${config.slide} ms is longer than size (${config.size} ms), which would leave records between windows in none`));
+  }
   const taken = new Map<string, string>([
     ['window_start', 'the window'],
     ['window_end', 'the window'],
   ]);
-  const outputs: Array<[string, string]> = [...groupNames.map((name, i): [string, string] => [name, `groupBy[${i}]`]), ...aggregationNames.map((name): [string, string] => [name, `aggregations.${name}`])];
-  for (const [name, where] of outputs) {
+  const outputs: Array<[string, string, string]> = [
+    ...outputNamesOf(config.groupBy).map((name, i): [string, string, string] => [name, `groupBy.${i}`, `groupBy[${i}]`]),
+    ...Object.keys(config.aggregations).map((name): [string, string, string] => [name, `aggregations.${name}`, `aggregations.${name}`]),
+  ];
+  for (const [name, path, shown] of outputs) {
     const other = taken.get(name);
-    if (other !== undefined) throw new ComponentConfigError(`${ctx.path}.${where}: output field "${name}" is already ${other}'s; name it differently (a group field as { path, name })`);
-    taken.set(name, where);
+    if (other !== undefined) problems.push(problem(path, `output field "${name}" is already ${other}'s; name it differently (a group field as { path, name })`));
+    else taken.set(name, shown);
   }
+  return problems;
+}
+
+export function windowOperator(config: WindowConfig, ctx: ComponentContext): Operator {
+  const { kind, size, allowedLateness: lateness, outputMode, lateRecords } = config;
+  const step = config.slide ?? size;
+  const groupPaths = config.groupBy.map((g) => (typeof g === 'string' ? g : g.path));
+  const groupNames = outputNamesOf(config.groupBy);
+  const aggregationNames = Object.keys(config.aggregations);
+  const aggregations = Object.values(config.aggregations);
 
   const readGroup = groupPaths.map(compilePath);
   const readAggregated = aggregations.map((a): Accessor | undefined => (a.path === undefined ? undefined : compilePath(a.path)));
@@ -266,7 +251,7 @@ export function windowOperator(config: WindowConfig, ctx: ComponentContext): Ope
   /** The event time in ms, or why the record has none. */
   function eventTimeOf(record: StreamRecord): number | string {
     const found = readEventField === undefined ? record.timestamp : readEventField(record.value);
-    const ms = typeof found === 'string' ? parseIsoTime(found) : found;
+    const ms = typeof found === 'string' ? parseIsoTime(found, { withoutZone: 'refuse' }) : found;
     if (typeof ms === 'number' && ms >= -maxTime && ms <= maxTime) return ms;
     return `${eventTimeName} is ${shown(found)}, expected an ISO-8601 date-time with a zone or milliseconds since the epoch`;
   }
@@ -390,29 +375,29 @@ export function windowOperator(config: WindowConfig, ctx: ComponentContext): Ope
   /** Whether every record of a window starting at `start` was seen by this run (see the restart rule above). */
   const complete = (start: number): boolean => cutoff !== undefined && start > cutoff;
 
-  function late(record: StreamRecord, time: number, lastStart: number): void {
+  function late(record: StreamRecord, time: number, lastStart: number, scope: BatchScope): void {
     if (lateRecords === 'drop') {
       counters.lateRecordsDropped++;
       return;
     }
     counters.lateRecordsDeadLettered++;
     const windows = kind === 'tumbling' ? `its window [${iso(lastStart)}, ${iso(lastStart + size)})` : `all its windows, the last [${iso(lastStart)}, ${iso(lastStart + size)})`;
-    ctx.deadLetter(record, `late: event time ${iso(time)} is before the watermark ${iso(watermark)}, which has closed ${windows}`);
+    scope.deadLetter(record, `late: event time ${iso(time)} is before the watermark ${iso(watermark)}, which has closed ${windows}`);
   }
 
-  function processBatch(source: Observable<StreamRecord>, out: Subscriber<StreamRecord>) {
+  function processBatch(source: Observable<StreamRecord>, out: Subscriber<StreamRecord>, scope: BatchScope) {
     const batch = ++batches;
     const changed: WindowAggregate[] = [];
 
     function handle(record: StreamRecord): void {
       const time = eventTimeOf(record);
-      if (typeof time === 'string') return ctx.deadLetter(record, time);
+      if (typeof time === 'string') return scope.deadLetter(record, time);
       const lastStart = Math.floor(time / step) * step;
-      if (lastStart + size <= watermark) return late(record, time, lastStart);
+      if (lastStart + size <= watermark) return late(record, time, lastStart, scope);
       const key = groupKeyOf(record.value);
-      if (typeof key !== 'string') return ctx.deadLetter(record, key.reason);
+      if (typeof key !== 'string') return scope.deadLetter(record, key.reason);
       const notNumber = readNumbers(record.value);
-      if (notNumber !== undefined) return ctx.deadLetter(record, notNumber);
+      if (notNumber !== undefined) return scope.deadLetter(record, notNumber);
       if (time > maxEventTime) maxEventTime = time;
       if (cutoff === undefined || cutoff === -Infinity) noteFirst(record, time);
       // Every window containing the record that the watermark has not closed (tumbling: just one).
@@ -467,7 +452,7 @@ export function windowOperator(config: WindowConfig, ctx: ComponentContext): Ope
   const slideText = kind === 'sliding' ? ` every ${step} ms` : '';
   const aggregationText = aggregations.map((a, i) => `${aggregationNames[i]} = ${a.fn}(${a.path ?? '*'})`).join(', ');
   return {
-    apply: (source) => new Observable<StreamRecord>((out) => processBatch(source, out)),
+    apply: (source, scope) => new Observable<StreamRecord>((out) => processBatch(source, out, scope)),
     watermark: () => (watermark === -Infinity ? undefined : watermark),
     metrics: () => ({ windowsInState: state.size, ...counters }),
     snapshot: (): Snapshot => ({ state: state.clone(), watermark, maxEventTime, cutoff, counters: { ...counters } }),
@@ -500,5 +485,6 @@ defineComponent({
     'type: window\nkind: tumbling\nsize: 1m\neventTime: timestamp\ngroupBy: [nat, gender]\naggregations: { users: { fn: count } }\nallowedLateness: 10s',
     'type: window\nkind: sliding\nsize: 10m\nslide: 1m\neventTime: { field: created_at }\ngroupBy: [{ path: location.country, name: country }]\naggregations:\n  users: { fn: count }\n  mean_age: { fn: avg, path: dob.age }\nallowedLateness: 1m\nlateRecords: deadLetter\noutputMode: update',
   ],
+  check: windowProblems,
   create: windowOperator,
 });

@@ -44,12 +44,12 @@ import { isIP } from 'node:net';
 import cassandra from 'cassandra-driver';
 import * as t from 'io-ts';
 import type { Logger } from 'winston';
-import { defineComponent } from '../topology/registry.ts';
+import { defineComponent, problem, type ConfigProblem } from '../topology/registry.ts';
 import { objectCodec, optional, required, withDefault, type ConfigOf } from '../topology/spec.ts';
 import { BooleanFromAny, Identifier, oneOf, parseDuration, PositiveInt } from '../topology/codecs.ts';
 import { UserFacingError } from '../topology/errors.ts';
 import type { Sink, StreamRecord } from '../topology/types.ts';
-import { cassandraConnectionFields, connectCassandra, withSiblingCheck } from '../clients/cassandra.ts';
+import { cassandraConnectionFields, connectCassandra, credentialProblems } from '../clients/cassandra.ts';
 
 const { Integer, LocalDate, LocalTime, InetAddress, BigDecimal, Long, TimeUuid, Uuid, consistencies, responseErrorCodes } = cassandra.types;
 
@@ -151,35 +151,35 @@ const primaryKeyObject = objectCodec('primary key', {
  * `id`, `[id, created]` (CQL's PRIMARY KEY (id, created): the first is the partition key, the rest
  * clustering columns), or `{ partition: [a, b], clustering: [c] }`. Every name must be in `columns`.
  */
-const PrimaryKeyCodec = withSiblingCheck(
-  new t.Type<PrimaryKey, unknown, unknown>(
-    'a primary key: a column, a list of columns (the first is the partition key), or { partition: [...], clustering: [...] }',
-    (u): u is PrimaryKey => isPlainObject(u) && Array.isArray(u.partition) && Array.isArray(u.clustering),
-    (u, c) => {
-      let result: t.Validation<PrimaryKey>;
-      if (typeof u === 'string' || Array.isArray(u)) {
-        const names = NameList.validate(u, c);
-        if (names._tag === 'Left') return names;
-        result = t.success({ partition: names.right.slice(0, 1), clustering: names.right.slice(1) });
-      } else {
-        result = primaryKeyObject.validate(u, c);
-      }
-      if (result._tag === 'Left') return result;
-      const all = [...result.right.partition, ...result.right.clustering];
-      if (result.right.partition.length === 0) return t.failure(u, c, 'the primary key needs at least one partition key column');
-      const repeated = all.find((name, i) => all.indexOf(name) !== i);
-      if (repeated) return t.failure(u, c, `column ${repeated} appears twice in the primary key`);
-      return result;
-    },
-    (a) => a,
-  ),
-  (key, config) => {
-    if (!isPlainObject(config.columns) || Object.keys(config.columns).length === 0) return undefined; // `columns` reports its own error.
-    const known = Object.keys(config.columns);
-    const missing = [...key.partition, ...key.clustering].filter((name) => !known.includes(name));
-    return missing.length > 0 ? `the primary key names ${missing.join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} not in columns (${known.join(', ')})` : undefined;
+const PrimaryKeyCodec = new t.Type<PrimaryKey, unknown, unknown>(
+  'a primary key: a column, a list of columns (the first is the partition key), or { partition: [...], clustering: [...] }',
+  (u): u is PrimaryKey => isPlainObject(u) && Array.isArray(u.partition) && Array.isArray(u.clustering),
+  (u, c) => {
+    let result: t.Validation<PrimaryKey>;
+    if (typeof u === 'string' || Array.isArray(u)) {
+      const names = NameList.validate(u, c);
+      if (names._tag === 'Left') return names;
+      result = t.success({ partition: names.right.slice(0, 1), clustering: names.right.slice(1) });
+    } else {
+      result = primaryKeyObject.validate(u, c);
+    }
+    if (result._tag === 'Left') return result;
+    const all = [...result.right.partition, ...result.right.clustering];
+    if (result.right.partition.length === 0) return t.failure(u, c, 'the primary key needs at least one partition key column');
+    const repeated = all.find((name, i) => all.indexOf(name) !== i);
+    if (repeated) return t.failure(u, c, `column ${repeated} appears twice in the primary key`);
+    return result;
   },
+  (a) => a,
 );
+
+/** The spec's check: every primary key column is among `columns`, and credentials come in pairs. */
+function cassandraSinkProblems(config: CassandraSinkConfig): ConfigProblem[] {
+  const known = Object.keys(config.columns);
+  const missing = [...config.primaryKey.partition, ...config.primaryKey.clustering].filter((name) => !known.includes(name));
+  const key = missing.length > 0 ? [problem('primaryKey', `the primary key names ${missing.join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} not in columns (${known.join(', ')})`)] : [];
+  return [...credentialProblems(config), ...key];
+}
 
 export type Replication = { class: 'SimpleStrategy'; replicationFactor: number } | { class: 'NetworkTopologyStrategy'; dataCenters: Record<string, number> };
 
@@ -705,5 +705,6 @@ defineComponent({
   replication: { class: SimpleStrategy, replicationFactor: 1 }`,
   ],
   endpoints: (config) => [{ service: 'cassandra', address: config.contactPoints }],
+  check: cassandraSinkProblems,
   create: (config, ctx) => cassandraSink(config, ctx.logger),
 });

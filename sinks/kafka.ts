@@ -26,8 +26,7 @@
 import * as t from 'io-ts';
 import Kafka from 'node-rdkafka';
 import type { LibrdKafkaError, MessageHeader } from 'node-rdkafka';
-import { ComponentConfigError } from '../topology/errors.ts';
-import { defineComponent } from '../topology/registry.ts';
+import { defineComponent, problem } from '../topology/registry.ts';
 import { objectCodec, optional, required, withDefault, type ConfigOf } from '../topology/spec.ts';
 import { Duration, PositiveInt, TopicName, oneOf } from '../topology/codecs.ts';
 import type { ComponentContext, Sink, StreamRecord } from '../topology/types.ts';
@@ -389,14 +388,6 @@ export function describeKafkaSink(config: Pick<KafkaSinkConfig, 'topic' | 'compr
 }
 
 export function kafkaSink(config: KafkaSinkConfig, ctx: ComponentContext): Sink {
-  const operators = ctx.operatorsBefore ?? [];
-  if (config.payload === 'raw' && operators.length > 0) {
-    // raw would silently write the source's bytes, as if the operators had not run.
-    throw new ComponentConfigError(
-      `${ctx.path}.payload: raw sends the bytes the source read, so what the operators (${operators.join(', ')}) make of the records would be lost; ` +
-        'remove `payload: raw` (the default, `value`, writes the operators\' output), or the operators',
-    );
-  }
   const tuning: Record<string, string | number> = { 'compression.type': config.compression, 'linger.ms': config.linger };
   if (config.batchSize !== undefined) tuning['batch.size'] = config.batchSize;
   if (config.batchNumMessages !== undefined) tuning['batch.num.messages'] = config.batchNumMessages;
@@ -420,5 +411,16 @@ defineComponent({
     'sink:\n  type: kafka\n  brokers: ${KAFKA_BROKERS}\n  topic: users_created\n  compression: lz4\n  linger: 20ms\n  batch: { maxRows: 5000, concurrency: 2 }',
   ],
   endpoints: (config) => [{ service: 'kafka', address: config.brokers }],
+  check(config, { operatorsBefore }) {
+    // raw would silently write the source's bytes, as if the operators had not run.
+    if (config.payload !== 'raw' || operatorsBefore.length === 0) return [];
+    return [
+      problem(
+        'payload',
+        `raw sends the bytes the source read, so what the operators (${operatorsBefore.join(', ')}) make of the records would be lost; ` +
+          'remove `payload: raw` (the default, `value`, writes the operators\' output), or the operators',
+      ),
+    ];
+  },
   create: (config, ctx) => kafkaSink(config, ctx),
 });

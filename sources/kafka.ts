@@ -468,15 +468,17 @@ export function kafkaSource(config: KafkaSourceConfig, ctx: ComponentContext): S
       if (newlyAssigned.length > 0 || firsts.size > 0) await learnStarts(c, firsts);
       const now = ctx.scheduler.now();
       const records: StreamRecord[] = [];
+      const rejected: NonNullable<SourceBatch['rejected']> = [];
       for (const [i, message] of messages.entries()) {
         const key = keys[i];
         positions.noteRead(key, message.offset);
         const { record, invalid } = messageToRecord(message, config.format, now, fromStart.get(key) === true);
-        if (invalid) ctx.deadLetter(record, invalid);
+        if (invalid) rejected.push({ record, reason: invalid });
         else records.push(record);
       }
       const batch: SourceBatch = {
         records,
+        ...(rejected.length > 0 ? { rejected } : {}),
         ...batchOffsets(messages),
         caughtUp: positions.caughtUp(highWatermark),
         finished: false,

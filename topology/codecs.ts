@@ -4,6 +4,32 @@
  */
 import * as t from 'io-ts';
 
+/** A plain object (not null, an array or a Buffer): what a YAML mapping decodes to. */
+export function isPlainObject(u: unknown): u is Record<string, unknown> {
+  return typeof u === 'object' && u !== null && !Array.isArray(u) && !Buffer.isBuffer(u);
+}
+
+/**
+ * Text that `parse` accepts; decodes to the text itself. `parse` throws with the reason when it does
+ * not accept it (a path, a template, a regular expression), and the reason becomes the config error.
+ */
+export function textParsedBy(name: string, parse: (text: string) => unknown, reason: (message: string) => string = (message) => message): t.Type<string, unknown, unknown> {
+  return new t.Type<string, unknown, unknown>(
+    name,
+    (u): u is string => typeof u === 'string',
+    (u, c) => {
+      if (typeof u !== 'string') return t.failure(u, c);
+      try {
+        parse(u);
+        return t.success(u);
+      } catch (error) {
+        return t.failure(u, c, reason(error instanceof Error ? error.message : String(error)));
+      }
+    },
+    (a) => a,
+  );
+}
+
 function integerCodec(name: string, min: number): t.Type<number, unknown, unknown> {
   return new t.Type<number, unknown, unknown>(
     name,
@@ -18,17 +44,6 @@ function integerCodec(name: string, min: number): t.Type<number, unknown, unknow
 
 export const PositiveInt = integerCodec('a positive integer', 1);
 export const NonNegativeInt = integerCodec('a non-negative integer', 0);
-
-/** A number (accepts numeric strings, which `${ENV}` interpolation produces). */
-export const NumberFromAny = new t.Type<number, unknown, unknown>(
-  'a number',
-  (u): u is number => typeof u === 'number' && Number.isFinite(u),
-  (u, c) => {
-    const n = typeof u === 'string' && u.trim() !== '' ? Number(u) : u;
-    return typeof n === 'number' && Number.isFinite(n) ? t.success(n) : t.failure(u, c);
-  },
-  (a) => a,
-);
 
 /** A fraction between 0 and 1 inclusive. */
 export const Fraction = new t.Type<number, unknown, unknown>(

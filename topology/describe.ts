@@ -5,7 +5,6 @@
  */
 import type { PipelineRunner } from './pipeline.ts';
 import type { TopologyConfig } from './model.ts';
-import type { SinkPolicy } from './sink-policy.ts';
 
 function triggerText(runner: PipelineRunner): string {
   const t = runner.config.trigger;
@@ -23,7 +22,7 @@ export function describeTopology(config: TopologyConfig, file: string | undefine
     lines.push(`    ${triggerText(runner)}`);
     lines.push(`    Source: ${runner.source.describe()}`);
     runner.operators.forEach((op, i) => lines.push(`      --> Operator[${i}] ${p.operators[i].type}: ${op.describe()}`));
-    const policy = p.sink as unknown as SinkPolicy;
+    const policy = runner.sinkPolicy;
     lines.push(`      --> Sink: ${runner.sink.describe()} (chunks of ${policy.batch.maxRows} rows, ${policy.batch.concurrency} at once, ${policy.retry.maxAttempts} attempts)`);
     lines.push(`      --> Dead letters: ${runner.deadLetterSink ? runner.deadLetterSink.describe() : 'logged as warnings (no deadLetter sink configured)'}`);
   }

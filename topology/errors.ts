@@ -20,23 +20,17 @@ export class ConfigError extends Error {
   }
 }
 
-/**
- * A component config that decoded but cannot work (a cross-field rule, an unknown function or schema
- * name), thrown by a component's `create` with the field's path. The CLI reports it like a ConfigError.
- */
-export class ComponentConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ComponentConfigError';
-  }
-}
-
 /** A one-line, user-facing error: what is wrong and what to do. Printed without a stack trace. */
 export class UserFacingError extends Error {
   constructor(message: string, readonly hint?: string) {
     super(hint ? `${message}\n  → ${hint}` : message);
     this.name = 'UserFacingError';
   }
+}
+
+/** The message of anything thrown: an Error's message, or the value as text. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function describeValue(value: unknown): string {

@@ -6,7 +6,7 @@
 import * as t from 'io-ts';
 import { objectCodec, optional, required, withDefault, type ConfigOf } from './spec.ts';
 import { BooleanFromAny, Duration, NonEmptyString, PositiveInt, oneOf } from './codecs.ts';
-import type { ComponentConfig, Registry } from './registry.ts';
+import { problemErrors, type ComponentConfig, type Registry } from './registry.ts';
 
 export const triggerFields = {
   mode: withDefault(
@@ -98,12 +98,28 @@ function pipelinesCodec(registry: Registry) {
         if (nameResult._tag === 'Left') errors.push(...nameResult.left);
         const result = pipeline.validate(value, entryContext);
         if (result._tag === 'Left') errors.push(...result.left);
-        else out[name] = result.right;
+        else {
+          const problems = checkComponents(registry, result.right, value, entryContext);
+          if (problems.length > 0) errors.push(...problems);
+          else out[name] = result.right;
+        }
       }
       return errors.length > 0 ? t.failures(errors) : t.success(out);
     },
     (a) => a,
   );
+}
+
+/** Every component's own `check` (registry.ts), once the pipeline decoded, each at its path in the pipeline. */
+function checkComponents(registry: Registry, pipeline: PipelineConfig, actual: unknown, context: t.Context): t.Errors {
+  const at = (...keys: string[]): t.Context => [...context, ...keys.map((key) => ({ key, type: t.unknown, actual }))];
+  const types = pipeline.operators.map((op) => op.type);
+  return [
+    ...problemErrors(registry.check('source', pipeline.source, { operatorsBefore: [] }), actual, at('source')),
+    ...pipeline.operators.flatMap((op, i) => problemErrors(registry.check('operator', op, { operatorsBefore: types.slice(0, i) }), actual, at('operators', String(i)))),
+    ...problemErrors(registry.check('sink', pipeline.sink, { operatorsBefore: types }), actual, at('sink')),
+    ...(pipeline.deadLetter ? problemErrors(registry.check('sink', pipeline.deadLetter, { operatorsBefore: [] }), actual, at('deadLetter')) : []),
+  ];
 }
 
 export function topologyFields(registry: Registry) {

@@ -18,7 +18,8 @@ import { EMPTY, Subject, defer, firstValueFrom, from, lastValueFrom, merge, repe
 import type { Logger } from 'winston';
 import type { Registry } from './registry.ts';
 import type { PipelineConfig } from './model.ts';
-import { backoffDelay, writeWithPolicy, type SinkPolicy } from './sink-policy.ts';
+import { writeWithPolicy, type SinkPolicy } from './sink-policy.ts';
+import { backoffDelay } from './backoff.ts';
 import { rate, type ProgressEvent } from './progress.ts';
 import type { ComponentContext, DeadLetter, DeadLetterValue, Operator, SchedulerLike, Sink, Source, SourceBatch, StreamRecord } from './types.ts';
 
@@ -68,6 +69,8 @@ export class PipelineRunner {
   operators: Operator[] = [];
   sink!: Sink;
   deadLetterSink?: Sink;
+  sinkPolicy!: SinkPolicy;
+  deadLetterPolicy?: SinkPolicy;
 
   private readonly log: Logger;
   private nextBatchId = 0;
@@ -105,7 +108,6 @@ export class PipelineRunner {
       path: `pipelines.${this.name}.${path}`,
       logger: this.log,
       scheduler: this.deps.scheduler,
-      deadLetter: (record, reason) => this.collecting.push({ record, reason, stage: path }),
     };
   }
 
@@ -115,8 +117,8 @@ export class PipelineRunner {
     this.source = await registry.create('source', this.config.source, this.context('source'));
     this.operators = [];
     for (const [i, op] of this.config.operators.entries()) this.operators.push(await registry.create('operator', op, this.context(`operators[${i}] (${op.type})`)));
-    this.sink = await registry.create('sink', this.config.sink, this.context('sink', { operatorsBefore: this.config.operators.map((op) => op.type) }));
-    if (this.config.deadLetter) this.deadLetterSink = await registry.create('sink', this.config.deadLetter, this.context('deadLetter'));
+    ({ sink: this.sink, policy: this.sinkPolicy } = await registry.createSink(this.config.sink, this.context('sink')));
+    if (this.config.deadLetter) ({ sink: this.deadLetterSink, policy: this.deadLetterPolicy } = await registry.createSink(this.config.deadLetter, this.context('deadLetter')));
   }
 
   /** Connect sinks first (they may create topics and tables), then the source; then start the loop. */
@@ -176,6 +178,7 @@ export class PipelineRunner {
     let batch: SourceBatch;
     try {
       batch = await this.source.read(trigger.maxRecordsPerTrigger, trigger.readWait);
+      for (const { record, reason } of batch.rejected ?? []) this.collecting.push({ record, reason, stage: 'source' });
     } catch (error) {
       this.failure = { batchId: this.nextBatchId, error };
       await this.recover();
@@ -225,7 +228,10 @@ export class PipelineRunner {
   /** Apply every operator to one batch. */
   private process(records: StreamRecord[]): Promise<StreamRecord[]> {
     let stream: Observable<StreamRecord> = from(records);
-    for (const op of this.operators) stream = stream.pipe(op.apply);
+    this.operators.forEach((op, i) => {
+      const stage = `operators[${i}] (${this.config.operators[i].type})`;
+      stream = op.apply(stream, { deadLetter: (record, reason) => this.collecting.push({ record, reason, stage }) });
+    });
     return lastValueFrom(stream.pipe(toArray()));
   }
 
@@ -239,7 +245,7 @@ export class PipelineRunner {
     const writeStart = scheduler.now();
     let retries = 0;
     try {
-      if (output.length > 0) retries += (await writeWithPolicy(this.sink, output, this.config.sink as unknown as SinkPolicy, scheduler, this.onRetry('sink'))).retries;
+      if (output.length > 0) retries += (await writeWithPolicy(this.sink, output, this.sinkPolicy, scheduler, this.onRetry('sink'))).retries;
       if (deadLetters.length > 0) retries += await this.writeDeadLetters(deadLetters);
       const writeDone = scheduler.now();
       // Commits happen in batch order: wait for the previous batch's commit.
@@ -263,8 +269,8 @@ export class PipelineRunner {
 
   private async writeDeadLetters(deadLetters: DeadLetter[]): Promise<number> {
     const records = deadLetters.map((d) => this.deadLetterRecord(d));
-    if (this.deadLetterSink && this.config.deadLetter) {
-      return (await writeWithPolicy(this.deadLetterSink, records, this.config.deadLetter as unknown as SinkPolicy, this.deps.scheduler, this.onRetry('deadLetter'))).retries;
+    if (this.deadLetterSink && this.deadLetterPolicy) {
+      return (await writeWithPolicy(this.deadLetterSink, records, this.deadLetterPolicy, this.deps.scheduler, this.onRetry('deadLetter'))).retries;
     }
     for (const d of deadLetters) {
       const raw = d.record.raw === undefined ? JSON.stringify(d.record.value) : String(d.record.raw);

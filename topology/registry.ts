@@ -5,16 +5,19 @@
  * so the runtime never imports a concrete component.
  */
 import * as t from 'io-ts';
-import type { ComponentContext, ComponentInstanceByKind, ComponentKind } from './types.ts';
+import type { ComponentContext, ComponentInstanceByKind, ComponentKind, Sink } from './types.ts';
 import { objectCodec, type ConfigOf, type Fields, type ObjectCodec } from './spec.ts';
-import { sinkPolicyFields } from './sink-policy.ts';
+import { sinkPolicyCodec, sinkPolicyFields, type SinkPolicy } from './sink-policy.ts';
 
 export interface ComponentDefinition<K extends ComponentKind = ComponentKind, F extends Fields = Fields> {
   kind: K;
   type: string;
   /** One line. */
   summary: string;
-  /** A paragraph or two: what it does, its delivery guarantees, its costs. */
+  /**
+   * A paragraph or two: what it does, its delivery guarantees, its costs. The one place a component's
+   * behaviour is described: docs/sources.md, operators.md and sinks.md are generated from it.
+   */
   description: string;
   /** The config's fields (without `type`). */
   fields: F;
@@ -25,7 +28,30 @@ export interface ComponentDefinition<K extends ComponentKind = ComponentKind, F 
    * start the local ones — before anything runs, e.g. `[{ service: 'kafka', address: '127.0.0.1:9092' }]`.
    */
   endpoints?(config: ConfigOf<F>): Endpoint[];
+  /**
+   * Rules no single field can check: between fields (give `fn` or `where`), against the registered
+   * functions and schemas, or against the pipeline (`where.operatorsBefore`). Runs when the topology is
+   * loaded, after every field decoded; each problem is listed by its path like any config error.
+   */
+  check?(config: ConfigOf<F>, where: CheckContext): ConfigProblem[];
   create(config: ConfigOf<F>, ctx: ComponentContext): ComponentInstanceByKind[K] | Promise<ComponentInstanceByKind[K]>;
+}
+
+/** What a component's `check` may know about where it stands. */
+export interface CheckContext {
+  /** The types of the operators before this component in its pipeline, in order (none for a source). */
+  operatorsBefore: readonly string[];
+}
+
+/** One problem found by a `check`: `path` is relative to the component (`slide`, `fields.age`; '' for the whole). */
+export interface ConfigProblem {
+  path: string;
+  message: string;
+}
+
+/** A problem at `path`, for `check` hooks that find at most one per field. */
+export function problem(path: string, message: string): ConfigProblem {
+  return { path, message };
 }
 
 /** An external service a component connects to. `address` is `host:port[,host:port…]`. */
@@ -99,13 +125,35 @@ export class Registry {
     );
   }
 
+  /** The problems a decoded config's `check` finds (none when its spec has no check). */
+  check(kind: ComponentKind, config: ComponentConfig, where: CheckContext): ConfigProblem[] {
+    const definition = this.entries[kind].get(config.type)?.definition;
+    return definition?.check ? definition.check(this.own(definition, config) as never, where) : [];
+  }
+
+  /**
+   * Decode a component config and run its check, as loading a topology does: for tests and tools that
+   * hold one component's config. `context` is where the config stands, for the errors' paths.
+   */
+  decode(kind: ComponentKind, input: unknown, where: CheckContext = { operatorsBefore: [] }, context: t.Context = []): t.Validation<ComponentConfig> {
+    const result = this.codec(kind).validate(input, context);
+    if (result._tag === 'Left') return result;
+    const problems = this.check(kind, result.right, where);
+    return problems.length > 0 ? t.failures(problemErrors(problems, input, context)) : result;
+  }
+
   /** Create an instance from a decoded config. */
   async create<K extends ComponentKind>(kind: K, config: ComponentConfig, ctx: ComponentContext): Promise<ComponentInstanceByKind[K]> {
     const entry = this.entries[kind].get(config.type);
     if (!entry) throw new Error(`unknown ${kind} type "${config.type}"`);
-    const own: Record<string, unknown> = {};
-    for (const key of Object.keys(entry.definition.fields)) if (key in config) own[key] = config[key];
-    return (await entry.definition.create(own as never, ctx)) as ComponentInstanceByKind[K];
+    return (await entry.definition.create(this.own(entry.definition, config) as never, ctx)) as ComponentInstanceByKind[K];
+  }
+
+  /** Create a sink, with the batching and retry policy the framework composes around it. */
+  async createSink(config: ComponentConfig, ctx: ComponentContext): Promise<{ sink: Sink; policy: SinkPolicy }> {
+    const policy = sinkPolicyCodec.decode({ batch: config.batch, retry: config.retry });
+    if (policy._tag === 'Left') throw new Error(`sink ${config.type} at ${ctx.path}: its batch and retry policy did not decode (was the config decoded first?)`);
+    return { sink: await this.create('sink', config, ctx), policy: policy.right };
   }
 
   /** The external services a configured component will connect to. */
@@ -114,10 +162,26 @@ export class Registry {
     return definition?.endpoints ? definition.endpoints(config as never) : [];
   }
 
+  /** The fields of `config` that its component declares (the framework's common fields left out). */
+  private own(definition: ComponentDefinition, config: ComponentConfig): Record<string, unknown> {
+    const own: Record<string, unknown> = {};
+    for (const key of Object.keys(definition.fields)) if (key in config) own[key] = config[key];
+    return own;
+  }
+
   /** The spec codec of one component (for docs and redaction). */
   specCodec(kind: ComponentKind, type: string): ObjectCodec<Fields> | undefined {
     return this.entries[kind].get(type)?.codec;
   }
+}
+
+/** Check problems as io-ts errors at their paths below `context`, so formatErrors lists them like any other. */
+export function problemErrors(problems: ConfigProblem[], actual: unknown, context: t.Context): t.Errors {
+  return problems.map((p) => ({
+    value: actual,
+    context: [...context, ...(p.path === '' ? [] : p.path.split('.').map((key) => ({ key, type: t.unknown, actual })))],
+    message: p.message,
+  }));
 }
 
 /** The process-wide registry that components register into when their module is imported. */

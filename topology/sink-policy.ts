@@ -8,6 +8,8 @@ import { timer, firstValueFrom, type SchedulerLike } from 'rxjs';
 import { objectCodec, withDefault, type ConfigOf } from './spec.ts';
 import { Duration, PositiveInt } from './codecs.ts';
 import type { Sink, StreamRecord } from './types.ts';
+import { backoffDelay } from './backoff.ts';
+import { forEachBounded } from './bounded.ts';
 
 const batchFields = {
   maxRows: withDefault(PositiveInt, 1000, 'Rows per write call; a micro-batch larger than this is written in chunks.'),
@@ -26,12 +28,7 @@ export const sinkPolicyFields = {
 };
 
 export type SinkPolicy = ConfigOf<typeof sinkPolicyFields>;
-
-/** Exponential backoff with "equal jitter": a random delay in [bound/2, bound], bound = min(cap, base × 2^attempt). */
-export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(maxMs, initialMs * 2 ** attempt);
-  return Math.round(ceiling * (0.5 + random() * 0.5));
-}
+export const sinkPolicyCodec = objectCodec('sink policy', sinkPolicyFields);
 
 export interface WriteOutcome {
   /** Attempts beyond the first, summed over chunks. */
@@ -52,36 +49,21 @@ export async function writeWithPolicy(
   const chunks: StreamRecord[][] = [];
   for (let i = 0; i < records.length; i += policy.batch.maxRows) chunks.push(records.slice(i, i + policy.batch.maxRows));
   let retries = 0;
-  let next = 0;
-  let failure: unknown;
-
-  const writeChunk = async (chunk: StreamRecord[]): Promise<void> => {
+  await forEachBounded(chunks.length, policy.batch.concurrency, async (index, failed) => {
     for (let attempt = 0; ; attempt++) {
       try {
-        await sink.write(chunk);
+        await sink.write(chunks[index]);
         return;
       } catch (error) {
         const retryable = sink.isRetryable ? sink.isRetryable(error) : true;
-        if (!retryable || attempt + 1 >= policy.retry.maxAttempts || failure !== undefined) throw error;
+        // Once another chunk failed for good the batch fails anyway: no point retrying this one.
+        if (!retryable || attempt + 1 >= policy.retry.maxAttempts || failed()) throw error;
         const delay = backoffDelay(attempt, policy.retry.initialBackoff, policy.retry.maxBackoff);
         retries++;
         onRetry(error, attempt + 1, delay);
         await firstValueFrom(timer(delay, scheduler));
       }
     }
-  };
-
-  const worker = async (): Promise<void> => {
-    while (failure === undefined && next < chunks.length) {
-      const chunk = chunks[next++];
-      try {
-        await writeChunk(chunk);
-      } catch (error) {
-        failure ??= error;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(policy.batch.concurrency, chunks.length) }, worker));
-  if (failure !== undefined) throw failure;
+  });
   return { retries };
 }

@@ -13,6 +13,7 @@
  * });
  */
 import * as t from 'io-ts';
+import { isPlainObject } from './codecs.ts';
 import { registerSecret } from './secrets.ts';
 
 export interface FieldSpec<A, P extends 'always' | 'maybe'> {
@@ -51,10 +52,6 @@ export function withDefault<A>(codec: t.Type<A, unknown, unknown>, value: A, des
 /** A field that may be absent (and then is undefined). */
 export function optional<A>(codec: t.Type<A, unknown, unknown>, description: string, options: FieldOptions = {}): FieldSpec<A, 'maybe'> {
   return { codec, description, presence: 'maybe', ...options };
-}
-
-function isPlainObject(u: unknown): u is Record<string, unknown> {
-  return typeof u === 'object' && u !== null && !Array.isArray(u) && !Buffer.isBuffer(u);
 }
 
 /**

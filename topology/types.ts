@@ -7,8 +7,9 @@
  * - a source hands out a batch of records on each trigger (`read`), and forgets them only when the
  *   runtime `commit`s that batch, which happens after the sink (and the dead-letter sink) acknowledged
  *   every record of it; `rollback` makes every uncommitted record readable again (at-least-once);
- * - operators transform one batch at a time (an RxJS OperatorFunction applied to the batch's
- *   Observable, which completes at the end of the batch); stateful operators keep state across batches;
+ * - operators transform one batch at a time (the batch's records as an Observable that completes at
+ *   the end of the batch, and the batch's scope for dead letters); stateful operators keep state
+ *   across batches;
  * - a sink writes a batch and resolves only when every record is durably acknowledged.
  */
 import type { Observable, OperatorFunction, SchedulerLike } from 'rxjs';
@@ -68,6 +69,17 @@ export interface SourceBatch {
   finished: boolean;
   /** Source-specific figures for the progress event (e.g. consumer lag, HTTP errors by kind). */
   metrics?: Record<string, number | Record<string, number>>;
+  /**
+   * What the source read but could not make a record of (a Kafka message that is not JSON), with why:
+   * dead-lettered, counted as input, and committed past with the batch.
+   */
+  rejected?: Array<{ record: StreamRecord; reason: string }>;
+}
+
+/** What an operator may do within the batch it is applying to. */
+export interface BatchScope {
+  /** Set a record aside with the reason: written to the dead-letter output and acknowledged before the batch commits. */
+  deadLetter(record: StreamRecord, reason: string): void;
 }
 
 /** Services the runtime hands to every component it creates. */
@@ -80,10 +92,6 @@ export interface ComponentContext {
   logger: Logger;
   /** The clock: real time in production, a virtual one under the test driver. */
   scheduler: SchedulerLike;
-  /** Hand a record to the pipeline's dead-letter output (written and acknowledged before the batch commits). */
-  deadLetter(record: StreamRecord, reason: string): void;
-  /** For a pipeline's sink: the types of the operators its records pass through first, in order. */
-  operatorsBefore?: readonly string[];
 }
 
 export interface Source {
@@ -110,8 +118,11 @@ export interface Source {
 }
 
 export interface Operator {
-  /** Transform one batch. The input completes at the end of the batch; so must the output. */
-  apply: OperatorFunction<StreamRecord, StreamRecord>;
+  /**
+   * Transform one batch: `input` completes at the end of the batch, and so must the output. A record
+   * the operator cannot process goes to `batch.deadLetter`; an error in the output fails the batch.
+   */
+  apply(input: Observable<StreamRecord>, batch: BatchScope): Observable<StreamRecord>;
   /** Current event-time watermark (ms), for stateful event-time operators; shown in progress events. */
   watermark?(): number | undefined;
   /** Figures for progress events, e.g. { windowsInState: 12, lateRowsDropped: 3 }. */

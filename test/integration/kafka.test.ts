@@ -31,7 +31,6 @@ function topicName(what: string): string {
 
 interface Harness {
   ctx: ComponentContext;
-  deadLetters: Array<{ record: StreamRecord; reason: string }>;
   warnings: string[];
 }
 
@@ -46,7 +45,6 @@ class Capture extends Transport {
 }
 
 function harness(): Harness {
-  const deadLetters: Harness['deadLetters'] = [];
   const warnings: string[] = [];
   const logger = winston.createLogger({ level: 'debug', transports: [new Capture(warnings)] });
   const ctx: ComponentContext = {
@@ -55,9 +53,8 @@ function harness(): Harness {
     path: 'pipelines.main.source',
     logger,
     scheduler: asyncScheduler,
-    deadLetter: (record, reason) => deadLetters.push({ record, reason }),
   };
-  return { ctx, deadLetters, warnings };
+  return { ctx, warnings };
 }
 
 function decode(kind: 'source' | 'sink', config: Record<string, unknown>) {
@@ -101,6 +98,8 @@ async function readUntil(s: Source, want: (records: StreamRecord[], batches: Sou
   return { records, batches };
 }
 
+const rejectedIn = (batches: SourceBatch[]) => batches.flatMap((b) => b.rejected ?? []);
+
 const where = (r: StreamRecord): string => `${r.origin?.partition}@${r.origin?.offset}`;
 
 after(async () => {
@@ -142,7 +141,7 @@ describe(`kafka components against ${brokers}`, () => {
     const withRecords = batches.filter((b) => b.records.length > 0);
     assert.deepEqual(withRecords.at(-1)?.endOffsets, { [`${topic}/0`]: 30 }, 'end offset = last offset + 1');
     assert.deepEqual(withRecords[0].startOffsets, { [`${topic}/0`]: 0 });
-    assert.equal(h.deadLetters.length, 0);
+    assert.equal(rejectedIn(batches).length, 0);
   });
 
   test('a commit is where the next member of the group starts; uncommitted records are read again', async () => {
@@ -241,20 +240,21 @@ describe(`kafka components against ${brokers}`, () => {
     const group = `g-invalid-${runId}`;
     const h = harness();
     const src = await source({ topics: topic, groupId: group }, h);
-    const { records, batches } = await readUntil(src, (r) => r.length + h.deadLetters.length >= values.length);
+    const { records, batches } = await readUntil(src, (r, b) => r.length + rejectedIn(b).length >= values.length);
+    const rejected = rejectedIn(batches);
     assert.deepEqual(
       records.map((r) => r.value),
       [{ ok: 1 }, { ok: 3 }],
     );
     assert.deepEqual(
-      h.deadLetters.map((d) => ({ offset: d.record.origin?.offset, key: d.record.key, raw: d.record.raw?.toString(), timestamp: d.record.timestamp })),
+      rejected.map((d) => ({ offset: d.record.origin?.offset, key: d.record.key, raw: d.record.raw?.toString(), timestamp: d.record.timestamp })),
       [1, 2, 3, 4, 5].map((i) => ({ offset: i, key: `k${i}`, raw: values[i] ?? '', timestamp: 1_700_000_000_000 + i })),
     );
-    assert.match(h.deadLetters[0].reason, /^invalid JSON: .+/);
-    assert.equal(h.deadLetters[1].reason, 'invalid JSON: empty message');
-    assert.equal(h.deadLetters[2].reason, 'invalid JSON: empty message', 'a null value (tombstone) is empty');
-    assert.match(h.deadLetters[3].reason, /^invalid JSON: /);
-    assert.equal(h.deadLetters[4].reason, 'invalid JSON: empty message');
+    assert.match(rejected[0].reason, /^invalid JSON: .+/);
+    assert.equal(rejected[1].reason, 'invalid JSON: empty message');
+    assert.equal(rejected[2].reason, 'invalid JSON: empty message', 'a null value (tombstone) is empty');
+    assert.match(rejected[3].reason, /^invalid JSON: /);
+    assert.equal(rejected[4].reason, 'invalid JSON: empty message');
 
     for (const batch of batches) if (Object.keys(batch.endOffsets).length > 0) await src.commit(batch);
     await close(src);
@@ -270,9 +270,10 @@ describe(`kafka components against ${brokers}`, () => {
     await close(out);
     const h = harness();
     const src = await source({ topics: topic, groupId: `g-only-invalid-${runId}` }, h);
-    const { batches } = await readUntil(src, () => h.deadLetters.length === 1);
+    const { batches } = await readUntil(src, (_records, read) => read.some((b) => (b.rejected ?? []).length === 1));
     const batch = batches.at(-1)!;
     assert.equal(batch.records.length, 0);
+    assert.equal(batch.rejected?.[0].reason, 'invalid JSON: Unexpected token \'o\', "oops" is not valid JSON');
     assert.deepEqual(batch.endOffsets, { [`${topic}/0`]: 1 });
   });
 

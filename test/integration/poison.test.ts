@@ -202,7 +202,7 @@ test('poison messages are dead-lettered with their bytes, reason and origin; eve
 test('a dead letter above maxMessageBytes fails its write with the size and the limit, not retried', { timeout: 60_000 }, async () => {
   const decoded = registry.codec('sink').decode({ type: 'dead-letter', brokers: BROKERS, topic: deadTopic, maxMessageBytes: 1_000_000, deliveryTimeout: '10s' });
   assert.equal(decoded._tag, 'Right');
-  const sink = await registry.create('sink', (decoded as { right: ComponentConfig }).right, { topology: 't', pipeline: 'p', path: 'pipelines.p.deadLetter', logger: silentLogger(), scheduler: asyncScheduler, deadLetter: () => undefined });
+  const sink = await registry.create('sink', (decoded as { right: ComponentConfig }).right, { topology: 't', pipeline: 'p', path: 'pipelines.p.deadLetter', logger: silentLogger(), scheduler: asyncScheduler});
   await sink.start();
   try {
     const raw = Buffer.alloc(1_000_000, 'x');

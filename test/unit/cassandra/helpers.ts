@@ -34,7 +34,7 @@ export function sinkFields(overrides: Record<string, unknown> = {}): Record<stri
 }
 
 export function decodeSink(fields: Record<string, unknown>): { ok: true; config: CassandraSinkConfig } | { ok: false; errors: string[] } {
-  const result = registry.codec('sink').decode(fields);
+  const result = registry.decode('sink', fields);
   return result._tag === 'Right' ? { ok: true, config: result.right as unknown as CassandraSinkConfig } : { ok: false, errors: formatErrors(result.left) };
 }
 

@@ -48,7 +48,7 @@ test('an invalid keyspace identifier is refused before anything connects', () =>
   assert.equal(existsSync(logs), false);
 });
 
-test('a component refusing its config when created (a cross-field rule) is one line, exit 2, nothing written', () => {
+test('a rule of a component\'s check (across its fields) is one line, exit 2, nothing written', () => {
   const { file, logs } = topology(`pipelines:
   p:
     source: { type: memory, channel: a }
@@ -58,7 +58,7 @@ test('a component refusing its config when created (a cross-field rule) is one l
   for (const args of [['--topology', file], ['--topology', file, '--describe']]) {
     const { code, stderr } = start(args);
     assert.equal(code, 2, stderr);
-    assert.equal(stderr, `${file} is not a valid topology: pipelines.p.operators[0] (window).slide: only sliding windows have a slide; remove it, or make kind: sliding`);
+    assert.equal(stderr, `${file} is not a valid topology: pipelines.p.operators[0].slide: only sliding windows have a slide; remove it, or make kind: sliding`);
   }
   assert.equal(existsSync(logs), false);
 });

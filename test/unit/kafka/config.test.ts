@@ -32,7 +32,7 @@ function problems(kind: Kind, config: Record<string, unknown>): string[] {
   return result._tag === 'Left' ? formatErrors(result.left) : [];
 }
 
-const ctx: ComponentContext = { topology: 't', pipeline: 'p', path: 'pipelines.p.source', logger: silentLogger(), scheduler: asyncScheduler, deadLetter: () => undefined };
+const ctx: ComponentContext = { topology: 't', pipeline: 'p', path: 'pipelines.p.source', logger: silentLogger(), scheduler: asyncScheduler};
 
 const source = { type: 'kafka', brokers: '127.0.0.1:9092', topics: ['users_created'], groupId: 'user-pipeline' };
 

@@ -69,7 +69,6 @@ test('a producer whose delivery reports stop coming fails its write (retryable) 
     path: 'pipelines.p.sink',
     logger: winston.createLogger({ level: 'warn', transports: [new Capture(warnings)] }),
     scheduler: asyncScheduler,
-    deadLetter: () => undefined,
   };
   const sink = kafkaProducerSink(
     { client: { brokers: '127.0.0.1:9092', clientId: 'test', connectTimeout: 1000, rdkafka: {} }, topic: 'users', deliveryTimeout: 20, tuning: {} },

@@ -41,11 +41,12 @@ for (const config of configs) {
   test(`${config.type}: the output completes when the input completes, not before`, async () => {
     const decoded = decodeOperator(config);
     assert.ok(decoded.ok, decoded.ok ? '' : decoded.errors.join('; '));
-    const operator = await registry.create('operator', decoded.config as { type: string }, fakeContext().ctx);
+    const { ctx, batch } = fakeContext();
+    const operator = await registry.create('operator', decoded.config as { type: string }, ctx);
     const input = new Subject<StreamRecord>();
     const seen: StreamRecord[] = [];
     let completed = false;
-    input.pipe(operator.apply).subscribe({ next: (r) => seen.push(r), complete: () => (completed = true) });
+    operator.apply(input, batch).subscribe({ next: (r) => seen.push(r), complete: () => (completed = true) });
     input.next(record({ id: 1 }, { key: 'k' }));
     input.next(record({ id: 2 }, { key: 'k2' }));
     assert.equal(completed, false);
@@ -57,10 +58,11 @@ for (const config of configs) {
   test(`${config.type}: an input error reaches the output`, async () => {
     const decoded = decodeOperator(config);
     assert.ok(decoded.ok);
-    const operator = await registry.create('operator', decoded.config as { type: string }, fakeContext().ctx);
+    const { ctx, batch } = fakeContext();
+    const operator = await registry.create('operator', decoded.config as { type: string }, ctx);
     const input = new Subject<StreamRecord>();
     let failure: unknown;
-    input.pipe(operator.apply).subscribe({ error: (error) => (failure = error) });
+    operator.apply(input, batch).subscribe({ error: (error) => (failure = error) });
     input.error(new Error('source failed'));
     assert.equal((failure as Error | undefined)?.message, 'source failed');
   });

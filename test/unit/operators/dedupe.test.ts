@@ -38,11 +38,11 @@ test('a record without a key is dead-lettered when comparing record keys', async
 });
 
 test('never holds more than maxKeys keys, and forgets the least recently seen first', () => {
-  const { ctx } = fakeContext();
+  const { ctx, batch } = fakeContext();
   const dedupe = dedupeOperator({ maxKeys: 3 }, ctx);
   const input = new Subject<StreamRecord>();
   const passed: (string | null)[] = [];
-  input.pipe(dedupe.apply).subscribe((r) => passed.push(r.key));
+  dedupe.apply(input, batch).subscribe((r) => passed.push(r.key));
   for (const key of ['a', 'b', 'c', 'a', 'd', 'e', 'f', 'g', 'h', 'i', 'j']) {
     input.next(keyed(key)[0]);
     assert.ok(dedupe.metrics!().keysInState <= 3, `after ${key}: ${dedupe.metrics!().keysInState} keys`);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { filterOperator, type FilterConfig } from '../../../operators/filter.ts';
 import { registerFunction } from '../../../topology/functions.ts';
 import { registry } from '../../../topology/registry.ts';
-import { configErrors, decodeOperator, fakeContext, record, run, values } from './helpers.ts';
+import { configErrors, decodeOperator, fakeContext, record, run, topologyErrors, values } from './helpers.ts';
 
 registerFunction('filter-test-even', { summary: 'even numbers', fn: (value) => (value as number) % 2 === 0 });
 registerFunction('filter-test-throws', {
@@ -22,8 +22,8 @@ const people = [
 ];
 
 async function namesWhere(where: Record<string, unknown>): Promise<unknown[]> {
-  const { ctx, deadLetters } = fakeContext();
-  const output = await run(filterOperator({ where: where as FilterConfig['where'] }, ctx), people.map((p) => record(p)));
+  const { deadLetters } = fakeContext();
+  const output = await run(filterOperator({ where: where as FilterConfig['where'] }), people.map((p) => record(p)));
   assert.deepEqual(deadLetters, [], 'a declarative filter dead-letters nothing');
   return values(output).map((v) => (v as { name: string }).name);
 }
@@ -59,29 +59,28 @@ test('where: matches tests strings against a regular expression', async () => {
 });
 
 test('fn: keeps records for which the function returns a truthy value', async () => {
-  const { ctx, deadLetters } = fakeContext();
-  const output = await run(filterOperator({ fn: 'filter-test-even' }, ctx), [1, 2, 3, 4].map((n) => record(n)));
+  const { deadLetters } = fakeContext();
+  const output = await run(filterOperator({ fn: 'filter-test-even' }), [1, 2, 3, 4].map((n) => record(n)));
   assert.deepEqual(values(output), [2, 4]);
   assert.deepEqual(deadLetters, [], 'dropped records are not dead letters');
 });
 
 test('fn: a record for which the function throws is dead-lettered unchanged', async () => {
-  const { ctx, deadLetters } = fakeContext();
+  const { deadLetters } = fakeContext();
   const inputs = [1, 3, 5].map((n) => record(n));
-  const output = await run(filterOperator({ fn: 'filter-test-throws' }, ctx), inputs);
+  const output = await run(filterOperator({ fn: 'filter-test-throws' }), inputs);
   assert.deepEqual(values(output), [1, 5]);
   assert.deepEqual(deadLetters, [{ record: inputs[1], reason: 'function "filter-test-throws" threw: cannot judge 3' }]);
 });
 
-test('creation: exactly one of fn and where, and a known function', () => {
-  const { ctx } = fakeContext();
-  assert.throws(() => filterOperator({}, ctx), { message: 'pipelines.main.operators[0]: give either fn or where' });
-  assert.throws(() => filterOperator({ fn: 'filter-test-even', where: { path: 'a', exists: true } }, ctx), { message: 'pipelines.main.operators[0]: give either fn or where, not both' });
-  assert.throws(() => filterOperator({ where: { path: 'a', equals: 1, in: [1] } }, ctx), {
-    message: 'pipelines.main.operators[0].where: give exactly one comparison (equals, notEquals, in, notIn, exists, gt, gte, lt, lte, matches); got equals, in',
-  });
-  assert.throws(() => filterOperator({ where: { path: 'a..b', exists: true } }, ctx), /^ComponentConfigError: pipelines\.main\.operators\[0\]\.where: "a\.\.b" is not a valid path/);
-  assert.throws(() => filterOperator({ fn: 'nope' }, ctx), /operators\[0\]\.fn: unknown function "nope"; known functions: filter-test-even, filter-test-throws/);
+test('loading: exactly one of fn and where, and a known function', () => {
+  assert.deepEqual(topologyErrors({ type: 'filter' }), ['pipelines.main.operators[0]: give either fn or where']);
+  assert.deepEqual(topologyErrors({ type: 'filter', fn: 'filter-test-even', where: { path: 'a', exists: true } }), ['pipelines.main.operators[0].where: give either fn or where, not both']);
+  assert.deepEqual(topologyErrors({ type: 'filter', where: { path: 'a', equals: 1, in: [1] } }), [
+    'pipelines.main.operators[0].where: give exactly one comparison (equals, notEquals, in, notIn, exists, gt, gte, lt, lte, matches); got equals, in',
+  ]);
+  assert.match(topologyErrors({ type: 'filter', where: { path: 'a..b', exists: true } })[0], /^pipelines\.main\.operators\[0\]\.where\.path: "a\.\.b" is not a valid path/);
+  assert.deepEqual(topologyErrors({ type: 'filter', fn: 'nope' }), ['pipelines.main.operators[0].fn: unknown function "nope"; known functions: filter-test-even, filter-test-throws']);
 });
 
 test('config: both fn and where are refused at where, with the reason', () => {

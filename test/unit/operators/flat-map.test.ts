@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { flatMapOperator } from '../../../operators/flat-map.ts';
 import { registerFunction } from '../../../topology/functions.ts';
 import { registry } from '../../../topology/registry.ts';
-import { configErrors, decodeOperator, fakeContext, record, run, values } from './helpers.ts';
+import { configErrors, decodeOperator, fakeContext, record, run, topologyErrors, values } from './helpers.ts';
 
 registerFunction('flat-map-test-words', { summary: 'split into words', fn: (value) => (value as string).split(' ') });
 registerFunction('flat-map-test-not-array', { summary: 'returns a string', fn: (value) => value });
@@ -15,9 +15,9 @@ registerFunction('flat-map-test-throws', {
 });
 
 test('path: each element becomes a record with the original key, timestamp, origin, raw and headers', async () => {
-  const { ctx, deadLetters } = fakeContext();
+  const { deadLetters } = fakeContext();
   const response = record({ results: [{ id: 1 }, { id: 2 }, { id: 3 }], info: { seed: 'x' } }, { key: 'batch-7', headers: { h: 'v' } });
-  const output = await run(flatMapOperator({ path: 'results' }, ctx), [response]);
+  const output = await run(flatMapOperator({ path: 'results' }), [response]);
   assert.deepEqual(
     output,
     [1, 2, 3].map((id) => ({ ...response, value: { id } })),
@@ -26,15 +26,15 @@ test('path: each element becomes a record with the original key, timestamp, orig
 });
 
 test('path: a nested array, an empty array emits nothing, records keep their order', async () => {
-  const { ctx } = fakeContext();
-  const output = await run(flatMapOperator({ path: 'page.items' }, ctx), [record({ page: { items: ['a', 'b'] } }), record({ page: { items: [] } }), record({ page: { items: ['c'] } })]);
+  fakeContext();
+  const output = await run(flatMapOperator({ path: 'page.items' }), [record({ page: { items: ['a', 'b'] } }), record({ page: { items: [] } }), record({ page: { items: ['c'] } })]);
   assert.deepEqual(values(output), ['a', 'b', 'c']);
 });
 
 test('path: a missing, null or non-array field dead-letters the record unchanged', async () => {
-  const { ctx, deadLetters } = fakeContext();
+  const { deadLetters } = fakeContext();
   const inputs = [record({ other: 1 }), record({ results: null }), record({ results: { id: 1 } }), record('plain text')];
-  assert.deepEqual(await run(flatMapOperator({ path: 'results' }, ctx), inputs), []);
+  assert.deepEqual(await run(flatMapOperator({ path: 'results' }), inputs), []);
   assert.deepEqual(
     deadLetters.map((d) => d.reason),
     ['path results is missing, expected an array', 'path results is null, expected an array', 'path results is an object, expected an array', 'path results is missing, expected an array'],
@@ -43,21 +43,21 @@ test('path: a missing, null or non-array field dead-letters the record unchanged
 });
 
 test('fn: emits each returned element; a throw or a non-array dead-letters the record', async () => {
-  const { ctx, deadLetters } = fakeContext();
-  assert.deepEqual(values(await run(flatMapOperator({ fn: 'flat-map-test-words' }, ctx), [record("l'été Санкт Петербург")])), ["l'été", 'Санкт', 'Петербург']);
+  const { deadLetters } = fakeContext();
+  assert.deepEqual(values(await run(flatMapOperator({ fn: 'flat-map-test-words' }), [record("l'été Санкт Петербург")])), ["l'été", 'Санкт', 'Петербург']);
   const input = record('x');
-  assert.deepEqual(await run(flatMapOperator({ fn: 'flat-map-test-not-array' }, ctx), [input]), []);
-  assert.deepEqual(await run(flatMapOperator({ fn: 'flat-map-test-throws' }, ctx), [input]), []);
+  assert.deepEqual(await run(flatMapOperator({ fn: 'flat-map-test-not-array' }), [input]), []);
+  assert.deepEqual(await run(flatMapOperator({ fn: 'flat-map-test-throws' }), [input]), []);
   assert.deepEqual(deadLetters, [
     { record: input, reason: 'function "flat-map-test-not-array" returned a string, expected an array' },
     { record: input, reason: 'function "flat-map-test-throws" threw: cannot split' },
   ]);
 });
 
-test('creation: exactly one of fn and path', () => {
-  const { ctx } = fakeContext();
-  assert.throws(() => flatMapOperator({}, ctx), { message: 'pipelines.main.operators[0]: give either fn or path' });
-  assert.throws(() => flatMapOperator({ fn: 'flat-map-test-words', path: 'results' }, ctx), { message: 'pipelines.main.operators[0]: give either fn or path, not both' });
+test('loading: exactly one of fn and path, and a known function', () => {
+  assert.deepEqual(topologyErrors({ type: 'flat-map' }), ['pipelines.main.operators[0]: give either fn or path']);
+  assert.deepEqual(topologyErrors({ type: 'flat-map', fn: 'flat-map-test-words', path: 'results' }), ['pipelines.main.operators[0].path: give either fn or path, not both']);
+  assert.match(topologyErrors({ type: 'flat-map', fn: 'nope' })[0], /^pipelines\.main\.operators\[0\]\.fn: unknown function "nope"; known functions: flat-map-test/);
 });
 
 test('config: path-precise errors', () => {

@@ -3,13 +3,15 @@ import assert from 'node:assert/strict';
 import { Subject } from 'rxjs';
 import { perRecord } from '../../../operators/per-record.ts';
 import type { StreamRecord } from '../../../topology/types.ts';
-import { record } from './helpers.ts';
+import { fakeContext, record } from './helpers.ts';
+
+const noDeadLetters = fakeContext().batch;
 
 test('the output completes exactly when the input completes', () => {
   const input = new Subject<StreamRecord>();
   const seen: unknown[] = [];
   let completed = false;
-  input.pipe(perRecord((r, out) => out.next(r))).subscribe({ next: (r) => seen.push(r.value), complete: () => (completed = true) });
+  perRecord((r, out) => out.next(r))(input, noDeadLetters).subscribe({ next: (r) => seen.push(r.value), complete: () => (completed = true) });
   input.next(record(1));
   input.next(record(2));
   assert.equal(completed, false);
@@ -21,7 +23,7 @@ test('the output completes exactly when the input completes', () => {
 test('an input error reaches the output', () => {
   const input = new Subject<StreamRecord>();
   let failure: unknown;
-  input.pipe(perRecord((r, out) => out.next(r))).subscribe({ error: (error) => (failure = error) });
+  perRecord((r, out) => out.next(r))(input, noDeadLetters).subscribe({ error: (error) => (failure = error) });
   input.error(new Error('source broke'));
   assert.equal((failure as Error).message, 'source broke');
 });
@@ -30,14 +32,10 @@ test('an exception in the handler fails the output instead of escaping as an unc
   const input = new Subject<StreamRecord>();
   const seen: unknown[] = [];
   let failure: unknown;
-  input
-    .pipe(
-      perRecord((r, out) => {
-        if (r.value === 2) throw new Error('bug');
-        out.next(r);
-      }),
-    )
-    .subscribe({ next: (r) => seen.push(r.value), error: (error) => (failure = error) });
+  perRecord((r, out) => {
+    if (r.value === 2) throw new Error('bug');
+    out.next(r);
+  })(input, noDeadLetters).subscribe({ next: (r) => seen.push(r.value), error: (error) => (failure = error) });
   input.next(record(1));
   input.next(record(2));
   input.next(record(3));

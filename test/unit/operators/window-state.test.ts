@@ -99,7 +99,8 @@ test('1,000,000 records over 10,000 windows: state stays bounded by the lateness
   const GROUPS = ['g0', 'g1', 'g2', 'g3'];
   const BATCH = 10_000;
   const TOTAL = 1_000_000;
-  const op = windowOperator(config({ size: SIZE, allowedLateness: LATENESS, aggregations: { n: { fn: 'count' }, total: { fn: 'sum', path: 'v' } } }), fakeContext().ctx);
+  const { ctx, batch: scope } = fakeContext();
+  const op = windowOperator(config({ size: SIZE, allowedLateness: LATENESS, aggregations: { n: { fn: 'count' }, total: { fn: 'sum', path: 'v' } } }), ctx);
   // Record i is 10 ms after record i-1 (100 a window), moved by up to ±1 s (less than the lateness,
   // so it is never late); every 997th one from the second batch on is 250 s behind, which is more
   // than a batch spans (100 s) plus the lateness: always late.
@@ -137,7 +138,7 @@ test('1,000,000 records over 10,000 windows: state stays bounded by the lateness
       });
       subscriber.complete();
     });
-    for (const row of await lastValueFrom(source.pipe(op.apply, toArray()))) {
+    for (const row of await lastValueFrom(op.apply(source, scope).pipe(toArray()))) {
       const value = row.value as { n: number; total: number };
       emittedCount += value.n;
       emittedSum += value.total;

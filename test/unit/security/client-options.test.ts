@@ -19,7 +19,7 @@ import type { ComponentContext, ComponentKind } from '../../../topology/types.ts
 import { startFakeCql } from './fake-cql.ts';
 
 function context(path: string): ComponentContext {
-  return { topology: 'secure', pipeline: 'p', path, logger: silentLogger(), scheduler: asyncScheduler, deadLetter: () => undefined };
+  return { topology: 'secure', pipeline: 'p', path, logger: silentLogger(), scheduler: asyncScheduler};
 }
 
 async function create<K extends ComponentKind>(kind: K, config: ComponentConfig) {

@@ -78,7 +78,7 @@ const users = (n: number, count: number) => Array.from({ length: count }, (_, i)
 
 function context(logs: LogEntry[]): ComponentContext {
   const logger = winston.createLogger({ level: 'debug', transports: [new CaptureTransport(logs)] });
-  return { topology: 'test', pipeline: 'main', path: 'pipelines.main.source', logger, scheduler: asyncScheduler, deadLetter: () => undefined };
+  return { topology: 'test', pipeline: 'main', path: 'pipelines.main.source', logger, scheduler: asyncScheduler};
 }
 
 /** An http-poll source from a config as a topology file would give it (validated, defaults filled in). */

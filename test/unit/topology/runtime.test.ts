@@ -19,13 +19,13 @@ defineComponent({
   summary: 'test only',
   description: 'test only',
   fields: { every: withDefault(PositiveInt, 3, 'reject multiples of this') },
-  create: (config, ctx) => ({
-    apply: (source) =>
+  create: (config) => ({
+    apply: (source, batch) =>
       source.pipe(
         map((record): StreamRecord | undefined => {
           const n = (record.value as { n: number }).n;
           if (n % config.every === 0) {
-            ctx.deadLetter(record, `n=${n} is a multiple of ${config.every}`);
+            batch.deadLetter(record, `n=${n} is a multiple of ${config.every}`);
             return undefined;
           }
           return { ...record, value: { n, doubled: n * 2 } };
@@ -332,7 +332,7 @@ defineComponent({
   summary: 'test only',
   description: 'test only',
   fields: {},
-  create: (_config, ctx) => {
+  create: () => {
     let next = 0;
     let committed = 0;
     return {
@@ -340,12 +340,13 @@ defineComponent({
       read: async () => {
         const start = next;
         const records: StreamRecord[] = [];
+        const rejected: Array<{ record: StreamRecord; reason: string }> = [];
         for (; next < start + 9 && next < 9; next++) {
           const record = { key: null, value: { n: next }, timestamp: 0, raw: `raw-${next}` };
-          if (next % 3 === 0) ctx.deadLetter(record, `unreadable ${next}`);
+          if (next % 3 === 0) rejected.push({ record, reason: `unreadable ${next}` });
           else records.push(record);
         }
-        return { records, startOffsets: { n: start }, endOffsets: { n: next }, caughtUp: next >= 9, finished: false };
+        return { records, rejected, startOffsets: { n: start }, endOffsets: { n: next }, caughtUp: next >= 9, finished: false };
       },
       commit: async (batch) => {
         committed = Number(batch.endOffsets.n);
