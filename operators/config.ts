@@ -1,9 +1,11 @@
 /**
- * Config rules shared by the record-level operators' `check` hooks: a named function must be
- * registered, and `filter` (fn | where) and `flat-map` (fn | path) take exactly one of two fields.
+ * What the record-level operators share: the rules of their `check` hooks (a named function must be
+ * registered; `filter` takes fn | where, `flat-map` fn | path) and how a named function is called.
  */
+import { errorMessage } from '../topology/errors.ts';
 import { lookupFunction, type NamedFunction } from '../topology/functions.ts';
 import { problem, type ConfigProblem } from '../topology/registry.ts';
+import type { BatchScope, StreamRecord } from '../topology/types.ts';
 
 /** "Give exactly one of `first` or `second`": the problem when both or neither are given. */
 export function exactlyOneOf(config: Record<string, unknown>, first: string, second: string): ConfigProblem[] {
@@ -26,4 +28,26 @@ export function unknownFunction(name: string | undefined, path = 'fn'): ConfigPr
 /** The registered function `name` (its spec's check has made sure there is one). */
 export function userFunction(name: string): NamedFunction['fn'] {
   return lookupFunction(name).fn;
+}
+
+/** What `callFunction` returns when the call dead-lettered the record. */
+export const DEAD_LETTERED: unique symbol = Symbol('dead-lettered');
+
+/**
+ * `fn(record.value, record)`. A throw, a Promise (functions must be synchronous) or — when it means
+ * nothing to the operator — undefined dead-letters the record with why, and gives DEAD_LETTERED.
+ */
+export function callFunction(fn: NamedFunction['fn'], name: string, record: StreamRecord, batch: BatchScope, options: { undefinedIsError: boolean }): unknown {
+  let result: unknown;
+  try {
+    result = fn(record.value, record);
+  } catch (error) {
+    batch.deadLetter(record, `function ${name} threw: ${errorMessage(error)}`);
+    return DEAD_LETTERED;
+  }
+  if (result instanceof Promise || (result === undefined && options.undefinedIsError)) {
+    batch.deadLetter(record, `function ${name} returned ${result === undefined ? 'undefined' : 'a Promise'}`);
+    return DEAD_LETTERED;
+  }
+  return result;
 }

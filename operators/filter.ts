@@ -28,42 +28,25 @@
  */
 import * as t from 'io-ts';
 import type { Subscriber } from 'rxjs';
-import { BooleanFromAny, NonEmptyString } from '../topology/codecs.ts';
-import { errorMessage } from '../topology/errors.ts';
+import { BooleanFromAny, NonEmptyString, acceptedBy, textParsedBy } from '../topology/codecs.ts';
 import { defineComponent } from '../topology/registry.ts';
 import { optional, objectCodec, required, type ConfigOf } from '../topology/spec.ts';
 import type { BatchScope, Operator, StreamRecord } from '../topology/types.ts';
-import { exactlyOneOf, unknownFunction, userFunction } from './config.ts';
+import { DEAD_LETTERED, callFunction, exactlyOneOf, unknownFunction, userFunction } from './config.ts';
 import { compilePath, PathText, type Accessor } from './path.ts';
 import { perRecord } from './per-record.ts';
 
-/**
- * A codec that accepts the values `accepts` says, under one name. (t.union reports each member's
- * failure under its index, which formatErrors prints as `where.gt[0]`, `where.gt[1]`.)
- */
-function scalarCodec<A>(name: string, accepts: (u: unknown) => u is A): t.Type<A, unknown, unknown> {
-  return new t.Type<A, unknown, unknown>(name, accepts, (u, c) => (accepts(u) ? t.success(u) : t.failure(u, c)), (a) => a);
-}
 
 type Constant = string | number | boolean | null;
 const isConstant = (u: unknown): u is Constant => u === null || typeof u === 'string' || typeof u === 'number' || typeof u === 'boolean';
-const Constant = scalarCodec('a string, number, boolean or null', isConstant);
-const Constants = scalarCodec('a list of strings, numbers, booleans or nulls', (u): u is Constant[] => Array.isArray(u) && u.every(isConstant));
-const Bound = scalarCodec('a number or a string', (u): u is number | string => typeof u === 'number' || typeof u === 'string');
+const Constant = acceptedBy('a string, number, boolean or null', isConstant);
+const Constants = acceptedBy('a list of strings, numbers, booleans or nulls', (u): u is Constant[] => Array.isArray(u) && u.every(isConstant));
+const Bound = acceptedBy('a number or a string', (u): u is number | string => typeof u === 'number' || typeof u === 'string');
 
-const RegularExpression = new t.Type<string, unknown, unknown>(
+const RegularExpression = textParsedBy(
   'a regular expression',
-  (u): u is string => typeof u === 'string',
-  (u, c) => {
-    if (typeof u !== 'string') return t.failure(u, c);
-    try {
-      new RegExp(u, 'u');
-      return t.success(u);
-    } catch (error) {
-      return t.failure(u, c, `not a valid regular expression: ${(error as Error).message}`);
-    }
-  },
-  (a) => a,
+  (text) => new RegExp(text, 'u'),
+  (message) => `not a valid regular expression: ${message}`,
 );
 
 const whereFields = {
@@ -189,18 +172,8 @@ export function filterOperator(config: FilterConfig): Operator {
   const fn = userFunction(config.fn!);
   const name = JSON.stringify(config.fn);
   function handle(record: StreamRecord, out: Subscriber<StreamRecord>, batch: BatchScope): void {
-    let keep: unknown;
-    try {
-      keep = fn(record.value, record);
-    } catch (error) {
-      batch.deadLetter(record, `function ${name} threw: ${errorMessage(error)}`);
-      return;
-    }
-    if (keep instanceof Promise) {
-      batch.deadLetter(record, `function ${name} returned a Promise`);
-      return;
-    }
-    if (keep) out.next(record);
+    const keep = callFunction(fn, name, record, batch, { undefinedIsError: false });
+    if (keep !== DEAD_LETTERED && keep) out.next(record);
   }
   return {
     apply: perRecord(handle),

@@ -21,8 +21,7 @@ import { NonEmptyString } from '../topology/codecs.ts';
 import { defineComponent } from '../topology/registry.ts';
 import { required, type ConfigOf } from '../topology/spec.ts';
 import type { BatchScope, Operator, StreamRecord } from '../topology/types.ts';
-import { errorMessage } from '../topology/errors.ts';
-import { unknownFunction, userFunction } from './config.ts';
+import { DEAD_LETTERED, callFunction, unknownFunction, userFunction } from './config.ts';
 import { perRecord, recordCopier } from './per-record.ts';
 
 const fields = {
@@ -37,18 +36,8 @@ export function mapOperator(config: MapConfig): Operator {
   const withValue = recordCopier('value');
 
   function handle(record: StreamRecord, out: Subscriber<StreamRecord>, batch: BatchScope): void {
-    let value: unknown;
-    try {
-      value = fn(record.value, record);
-    } catch (error) {
-      batch.deadLetter(record, `function ${name} threw: ${errorMessage(error)}`);
-      return;
-    }
-    if (value === undefined || value instanceof Promise) {
-      batch.deadLetter(record, `function ${name} returned ${value === undefined ? 'undefined' : 'a Promise'}`);
-      return;
-    }
-    out.next(withValue(record, value));
+    const value = callFunction(fn, name, record, batch, { undefinedIsError: true });
+    if (value !== DEAD_LETTERED) out.next(withValue(record, value));
   }
 
   return {

@@ -34,7 +34,7 @@
  */
 import * as t from 'io-ts';
 import type { Subscriber } from 'rxjs';
-import { BooleanFromAny, oneOf } from '../topology/codecs.ts';
+import { BooleanFromAny, oneOf, textParsedBy } from '../topology/codecs.ts';
 import { errorMessage } from '../topology/errors.ts';
 import { defineComponent, problem, type ConfigProblem } from '../topology/registry.ts';
 import { objectCodec, optional, required, withDefault } from '../topology/spec.ts';
@@ -274,20 +274,7 @@ const pathFieldCodec = objectCodec('a path field', {
   required: withDefault(BooleanFromAny, false, 'Dead-letter the record when the path is missing or null.'),
 });
 
-const TemplateText = new t.Type<string, unknown, unknown>(
-  'a template with {path} placeholders',
-  (u): u is string => typeof u === 'string',
-  (u, c) => {
-    if (typeof u !== 'string') return t.failure(u, c);
-    try {
-      parseTemplate(u);
-      return t.success(u);
-    } catch (error) {
-      return t.failure(u, c, (error as Error).message);
-    }
-  },
-  (a) => a,
-);
+const TemplateText = textParsedBy('a template with {path} placeholders', parseTemplate);
 
 const templateFieldCodec = objectCodec('a template field', {
   template: required(TemplateText, 'Text with {path} placeholders.'),
@@ -314,15 +301,7 @@ function validatePathField(u: unknown, c: t.Context): t.Validation<MappedField> 
 }
 
 function validateField(u: unknown, c: t.Context): t.Validation<MappedField> {
-  if (typeof u === 'string') {
-    try {
-      if (u.includes('{')) parseTemplate(u);
-      else parsePath(u);
-      return t.success(u);
-    } catch (error) {
-      return t.failure(u, c, (error as Error).message);
-    }
-  }
+  if (typeof u === 'string') return (u.includes('{') ? TemplateText : PathText).validate(u, c);
   if (!isObject(u)) return t.failure(u, c);
   const given = FORMS.filter((form) => u[form] !== undefined);
   if (given.length !== 1) {

@@ -12,7 +12,7 @@
  * Reading never throws: a path that leads nowhere (an absent field, an index past the end, a field
  * of a string or of null) reads as `undefined`, which the operators report as "missing".
  */
-import * as t from 'io-ts';
+import { textParsedBy } from '../topology/codecs.ts';
 import { compileFunction } from './compile.ts';
 
 /** A field name, or an array index. */
@@ -160,17 +160,4 @@ export function kindOf(value: unknown): string {
 }
 
 /** A config field holding a path; decodes to the path text, refusing one that does not parse. */
-export const PathText = new t.Type<string, unknown, unknown>(
-  'a path such as name.first or results[0].id',
-  (u): u is string => typeof u === 'string',
-  (u, c) => {
-    if (typeof u !== 'string') return t.failure(u, c);
-    try {
-      parsePath(u);
-      return t.success(u);
-    } catch (error) {
-      return t.failure(u, c, (error as Error).message);
-    }
-  },
-  (a) => a,
-);
+export const PathText = textParsedBy('a path such as name.first or results[0].id', parsePath);

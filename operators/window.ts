@@ -44,7 +44,7 @@
  */
 import * as t from 'io-ts';
 import { Observable, type Subscriber } from 'rxjs';
-import { Duration, NonEmptyString, PositiveDuration, isPlainObject, oneOf } from '../topology/codecs.ts';
+import { Duration, NonEmptyString, PositiveDuration, isPlainObject, mapOf, oneOf } from '../topology/codecs.ts';
 import { parseIsoTime } from '../topology/time.ts';
 import { defineComponent, problem, type ConfigProblem } from '../topology/registry.ts';
 import { objectCodec, optional, required, withDefault, type ConfigOf } from '../topology/spec.ts';
@@ -107,22 +107,7 @@ const AggregationCodec = new t.Type<Aggregation, unknown, unknown>(
   (a) => a,
 );
 
-const Aggregations = new t.Type<Record<string, Aggregation>, unknown, unknown>(
-  'a map of output names to aggregations, e.g. { users: { fn: count } }',
-  (u): u is Record<string, Aggregation> => isPlainObject(u),
-  (u, c) => {
-    if (!isPlainObject(u) || Object.keys(u).length === 0) return t.failure(u, c);
-    const errors: t.Errors = [];
-    const out: Record<string, Aggregation> = {};
-    for (const [name, spec] of Object.entries(u)) {
-      const result = AggregationCodec.validate(spec, [...c, { key: name, type: AggregationCodec, actual: spec }]);
-      if (result._tag === 'Left') errors.push(...result.left);
-      else out[name] = result.right;
-    }
-    return errors.length > 0 ? t.failures(errors) : t.success(out);
-  },
-  (a) => a,
-);
+const Aggregations = mapOf('a map of output names to aggregations, e.g. { users: { fn: count } }', AggregationCodec, { nonEmpty: true });
 
 const fields = {
   kind: required(oneOf(['tumbling', 'sliding']), 'tumbling: back-to-back windows of `size`; sliding: windows of `size` starting every `slide`, a record counting in each one that contains it.'),

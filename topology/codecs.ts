@@ -10,6 +10,14 @@ export function isPlainObject(u: unknown): u is Record<string, unknown> {
 }
 
 /**
+ * The values `accepts` says, under one name — for unions of scalars: t.union would report each
+ * member's failure under its index (`where.gt[0]`, `where.gt[1]`) instead of once.
+ */
+export function acceptedBy<A>(name: string, accepts: (u: unknown) => u is A): t.Type<A, unknown, unknown> {
+  return new t.Type<A, unknown, unknown>(name, accepts, (u, c) => (accepts(u) ? t.success(u) : t.failure(u, c)), (a) => a);
+}
+
+/**
  * Text that `parse` accepts; decodes to the text itself. `parse` throws with the reason when it does
  * not accept it (a path, a template, a regular expression), and the reason becomes the config error.
  */
@@ -25,6 +33,42 @@ export function textParsedBy(name: string, parse: (text: string) => unknown, rea
       } catch (error) {
         return t.failure(u, c, reason(error instanceof Error ? error.message : String(error)));
       }
+    },
+    (a) => a,
+  );
+}
+
+export interface MapOptions {
+  /** Refuse an empty map (`expected …, got {}`). */
+  nonEmpty?: boolean;
+  /** Why a name is refused, or undefined when it is fine; reported at the entry's path. */
+  refuseName?: (name: string) => string | undefined;
+  /** Leave out entries whose value is null (`key:` or an empty `\${VAR:-}` means "not given"). */
+  skipNull?: boolean;
+}
+
+/**
+ * A map of names to values of `value` (a YAML mapping), each entry checked at its own path —
+ * `aggregations.users.fn`, `columns.email` — and every bad entry reported, not just the first.
+ */
+export function mapOf<A>(name: string, value: t.Type<A, unknown, unknown>, options: MapOptions = {}): t.Type<Record<string, A>, unknown, unknown> {
+  return new t.Type<Record<string, A>, unknown, unknown>(
+    name,
+    (u): u is Record<string, A> => isPlainObject(u) && Object.values(u).every((v) => value.is(v)),
+    (u, c) => {
+      if (!isPlainObject(u) || (options.nonEmpty && Object.keys(u).length === 0)) return t.failure(u, c);
+      const errors: t.Errors = [];
+      const out: Record<string, A> = {};
+      for (const [key, item] of Object.entries(u)) {
+        if (item === null && options.skipNull) continue;
+        const context = [...c, { key, type: value, actual: item }];
+        const refused = options.refuseName?.(key);
+        if (refused !== undefined) errors.push({ value: key, context, message: refused });
+        const result = value.validate(item, context);
+        if (result._tag === 'Left') errors.push(...result.left);
+        else out[key] = result.right;
+      }
+      return errors.length > 0 ? t.failures(errors) : t.success(out);
     },
     (a) => a,
   );
