@@ -18,7 +18,7 @@ import { cassandraSink, type CassandraSinkConfig } from '../sinks/cassandra.ts';
 import { rawRecordToMessage, recordToMessage } from '../sinks/kafka.ts';
 import { messageToRecord } from '../sources/kafka.ts';
 import { parseTopology } from '../topology/load.ts';
-import { silentLogger } from '../topology/logger.ts';
+import { silentLogger } from '../operations/logger.ts';
 import { registry } from '../topology/registry.ts';
 import { sinkPolicyCodec, writeWithPolicy } from '../topology/sink-policy.ts';
 import type { BatchScope, ComponentContext, Operator, StreamRecord } from '../topology/types.ts';

@@ -11,7 +11,7 @@
 import { mkdirSync } from 'node:fs';
 import '../components.ts';
 import { parseTopology } from '../topology/load.ts';
-import { createTopologyLogger } from '../topology/logger.ts';
+import { createTopologyLogger } from '../operations/logger.ts';
 import { TopologyRuntime } from '../topology/runtime.ts';
 import type { ProgressEvent } from '../topology/progress.ts';
 import { startRandomUserServer } from '../randomuser/server.ts';

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import '../components.ts';
 import { UserFacingError } from '../topology/errors.ts';
 import { listTopologies, loadTopology } from '../topology/load.ts';
-import { createTopologyLogger } from '../topology/logger.ts';
+import { createTopologyLogger } from '../operations/logger.ts';
 import { TopologyRuntime } from '../topology/runtime.ts';
 import { describeTopology } from '../topology/describe.ts';
 import { registry } from '../topology/registry.ts';
@@ -15,8 +15,8 @@ import type { TopologyConfig } from '../topology/model.ts';
 import { ensureEndpoints } from './endpoints.ts';
 import { reportError } from './errors.ts';
 import { stopSignals } from './signals.ts';
-import { watchTopology } from '../topology/reload.ts';
-import { metricsEndpoint, portOption, startMetrics } from '../topology/metrics.ts';
+import { watchTopology } from '../operations/reload.ts';
+import { metricsEndpoint, portOption, startMetrics } from '../operations/metrics.ts';
 
 const HELP = `Usage: npm start -- --topology NAME|PATH [options]
 
@@ -116,7 +116,7 @@ async function run(options: Options): Promise<number> {
   await ensureEndpoints(endpointsOf(config, [...runtime.runners.keys()]), { startLocal: options.services, log: (line) => logger.info(line) });
   const metricsAt = metricsEndpoint(config.metrics, options.metrics);
   // Before the log file opens: a busy metrics port refuses the start without writing anything.
-  const metrics = metricsAt && (await startMetrics(runtime, logger, metricsAt));
+  const metrics = metricsAt && (await startMetrics(runtime, metricsAt));
   openFile();
   logger.info(`running topology ${config.name} (${file}); pipelines: ${[...runtime.runners.keys()].join(', ')}; log file ${logFile}`);
   if (metrics) {

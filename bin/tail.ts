@@ -9,9 +9,9 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDuration } from '../topology/codecs.ts';
 import { UserFacingError } from '../topology/errors.ts';
-import { LogFollower } from '../topology/log-follower.ts';
+import { LogFollower } from '../operations/log-follower.ts';
 import { reportError } from './errors.ts';
-import { TailAggregator, renderView, snapshotOf } from '../topology/tail.ts';
+import { TailAggregator, renderView, snapshotOf } from '../operations/tail.ts';
 
 const HELP = `Usage: npm run tail -- --topology NAME|PATH | --file PATH [options]
 
@@ -69,10 +69,10 @@ async function parse(argv: string[]): Promise<Options | 'help'> {
   const sinceMs = duration('--since', values.since);
   const since = sinceMs === undefined ? undefined : Date.now() - sinceMs;
   if (values.file !== undefined) return { ...common, since, file: path.resolve(values.file), topology: path.basename(values.file).replace(/\.log$/, '') };
-  // The topology is loaded only for its name and logging.dir, as topology/logger.ts resolves them.
+  // The topology is loaded only for its name and logging.dir, as operations/logger.ts resolves them.
   await import('../components.ts');
   const { loadTopology } = await import('../topology/load.ts');
-  const { logFileOf } = await import('../topology/logger.ts');
+  const { logFileOf } = await import('../operations/logger.ts');
   const { config } = loadTopology(values.topology!);
   return { ...common, since, file: logFileOf(config.logging.dir, config.name), topology: config.name };
 }

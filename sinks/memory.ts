@@ -13,7 +13,7 @@ import { firstValueFrom, timer } from 'rxjs';
 import { defineComponent } from '../topology/registry.ts';
 import { required } from '../topology/spec.ts';
 import { NonEmptyString } from '../topology/codecs.ts';
-import { memoryStore } from '../sources/memory.ts';
+import { memoryStore } from '../testing/memory-channels.ts';
 import type { SchedulerLike, Sink } from '../topology/types.ts';
 
 export function memorySink(config: { channel: string }, topology: string, scheduler: SchedulerLike): Sink {

@@ -15,63 +15,7 @@ import { defineComponent } from '../topology/registry.ts';
 import { optional, required, withDefault } from '../topology/spec.ts';
 import { BooleanFromAny, NonEmptyString } from '../topology/codecs.ts';
 import type { Source, SourceBatch, StreamRecord } from '../topology/types.ts';
-
-/** One channel: an append-only log, the position committed by its reader, and test hooks for sinks. */
-export class MemoryChannel {
-  readonly records: StreamRecord[] = [];
-  /** Index of the first record not yet committed by the reading source. */
-  committed = 0;
-  /** Index of the next record the reading source will hand out (read but uncommitted = readPosition - committed). */
-  readPosition = 0;
-  /** Number of commits made (each one a batch). */
-  commits = 0;
-  /** Set by tests to make a memory sink writing here slow or failing. */
-  behaviour: MemorySinkBehaviour = {};
-  /** Every write call a memory sink made here, in order, with its size (acknowledged or not). */
-  readonly writeCalls: number[] = [];
-
-  append(...items: Array<StreamRecord | unknown>): void {
-    for (const item of items) this.records.push(isStreamRecord(item) ? item : { key: null, value: item, timestamp: Date.now() });
-  }
-
-  values(): unknown[] {
-    return this.records.map((r) => r.value);
-  }
-}
-
-export interface MemorySinkBehaviour {
-  /** Delay (ms, on the pipeline's scheduler) before each write is acknowledged. */
-  delayMs?: number;
-  /** Fail the next N write calls. */
-  failNextWrites?: number;
-  /** Fail a write containing a record for which this returns true, after appending the records before it. */
-  failOn?: (record: StreamRecord) => boolean;
-  /** Error thrown by the failures above. */
-  error?: () => Error;
-}
-
-function isStreamRecord(item: unknown): item is StreamRecord {
-  return typeof item === 'object' && item !== null && 'value' in item && 'timestamp' in item && 'key' in item;
-}
-
-/** Channels by topology and name (separate topologies never share a channel). */
-class MemoryStore {
-  private readonly channels = new Map<string, MemoryChannel>();
-
-  channel(topology: string, name: string): MemoryChannel {
-    const id = `${topology}/${name}`;
-    let channel = this.channels.get(id);
-    if (!channel) this.channels.set(id, (channel = new MemoryChannel()));
-    return channel;
-  }
-
-  /** Forget every channel of a topology. */
-  reset(topology: string): void {
-    for (const id of [...this.channels.keys()]) if (id.startsWith(`${topology}/`)) this.channels.delete(id);
-  }
-}
-
-export const memoryStore = new MemoryStore();
+import { memoryStore } from '../testing/memory-channels.ts';
 
 const fields = {
   channel: required(NonEmptyString, 'Name of the in-process channel to read.'),

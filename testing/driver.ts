@@ -23,7 +23,7 @@ import type { ProgressEvent } from '../topology/progress.ts';
 import type { StreamRecord } from '../topology/types.ts';
 
 export type { LogEntry };
-import { memoryStore, type MemoryChannel } from '../sources/memory.ts';
+import { memoryStore, type MemoryChannel } from './memory-channels.ts';
 
 /** A clock that moves only when told to. */
 export class VirtualClock extends VirtualTimeScheduler {

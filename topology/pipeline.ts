@@ -2,65 +2,61 @@
  * Runs one pipeline as a sequence of micro-batches, with Spark Structured Streaming's semantics:
  *
  * - a trigger (processing-time interval, as fast as possible, or availableNow) starts each batch;
- * - a batch is at most `maxRecordsPerTrigger` records read from the source;
- * - every operator is applied to the batch; rejected records go to the dead-letter sink;
- * - the sink writes the batch (chunked, concurrent and retried by the sink policy);
- * - only when the sink and the dead-letter sink acknowledged every record is the source's position
- *   committed, in batch order; a batch that fails is rolled back (the source redelivers from the last
- *   committed position, stateful operators return to their state before it) and retried after a backoff;
+ * - a batch is at most `maxRecordsPerTrigger` records read from the source (topology/batch.ts);
+ * - every operator is applied to the batch; rejected records become the batch's dead letters;
+ * - the sink and the dead-letter sink write the batch (chunked, concurrent and retried by the sink
+ *   policy: topology/outputs.ts);
+ * - the commit ledger (topology/ledger.ts) commits batches in order once their writes are acknowledged:
+ *   state, then the source's offsets; a batch that fails is rolled back with every batch after it (the
+ *   source redelivers from the last committed position, operators return to their state before the
+ *   first uncommitted batch) and retried after a backoff;
  * - at most `maxInFlight` batches are between read and commit: a slow sink pauses reading (backpressure);
- * - one progress event per batch.
+ * - every step worth reporting is a typed runtime event (topology/events.ts), one progress event per batch.
  *
  * The loop is an RxJS `defer(runTrigger)` repeated with a delay on the injected scheduler, so the test
  * driver can run it in virtual time.
  */
-import { EMPTY, Subject, defer, firstValueFrom, from, lastValueFrom, merge, repeat, takeUntil, tap, timer, toArray, type Observable, type Subscription } from 'rxjs';
+import { EMPTY, Subject, defer, filter, firstValueFrom, repeat, takeUntil, tap, timer, type Observable, type Subscription } from 'rxjs';
 import type { Logger } from 'winston';
-import type { Registry } from './registry.ts';
-import type { PipelineConfig } from './model.ts';
-import { writeWithPolicy, type SinkPolicy } from './sink-policy.ts';
 import { backoffDelay } from './backoff.ts';
-import { rate, type ProgressEvent } from './progress.ts';
-import type { ComponentContext, DeadLetter, DeadLetterValue, Operator, SchedulerLike, Sink, Source, SourceBatch, StreamRecord } from './types.ts';
+import { Batch } from './batch.ts';
+import { errorMessage } from './errors.ts';
+import type { PipelineSummary, RuntimeEvent } from './events.ts';
+import { CommitLedger, type Committed } from './ledger.ts';
+import type { PipelineConfig } from './model.ts';
+import { PipelineOutputs } from './outputs.ts';
+import { progressEvent } from './progress.ts';
+import type { Registry } from './registry.ts';
+import type { SinkPolicy } from './sink-policy.ts';
+import type { ComponentContext, Operator, SchedulerLike, Sink, Source, SourceBatch } from './types.ts';
+
+export type { PipelineSummary };
 
 export interface PipelineDeps {
   topology: string;
   registry: Registry;
   logger: Logger;
   scheduler: SchedulerLike;
-  onProgress?(event: ProgressEvent): void;
+  /** Where the pipeline's runtime events go. */
+  emit(event: RuntimeEvent): void;
 }
 
-export type PipelineState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
-
-interface InFlightBatch {
-  batchId: number;
-  batch: SourceBatch;
-  /** Operator state before this batch, restored if it fails. */
-  snapshots: unknown[];
-  /** Records the source itself rejected while reading (e.g. invalid JSON): input too, like Spark counts them. */
-  rejectedAtRead: number;
-  /** Settles when written and committed (or failed / skipped). Never rejects. */
-  settled: Promise<void>;
-}
+/**
+ * created → starting → running → (draining →) stopping → stopped, or failed. `draining`: a graceful
+ * stop asked a source that holds records in memory to take no more; the loop runs until it is empty.
+ * `stopping`: no new batch starts; the batches in flight finish (or are abandoned after stopTimeout).
+ */
+export type PipelineState = 'created' | 'starting' | 'running' | 'draining' | 'stopping' | 'stopped' | 'failed';
 
 interface TriggerOutcome {
   empty: boolean;
+  /** The source has nothing more (or availableNow caught up), and everything read was committed. */
   finished: boolean;
   startedAt: number;
 }
 
-/** Thrown to skip committing a batch that follows a failed one. */
-class Superseded extends Error {}
-
-/** The summary of a stopped pipeline. */
-export interface PipelineSummary {
-  batches: number;
-  inputRows: number;
-  outputRows: number;
-  deadLetters: number;
-  failures: number;
-}
+/** After an empty batch, a source silent this long is reported once (source-idle). */
+const IDLE_REPORT_MS = 30_000;
 
 export class PipelineRunner {
   state: PipelineState = 'created';
@@ -68,28 +64,24 @@ export class PipelineRunner {
   source!: Source;
   operators: Operator[] = [];
   sink!: Sink;
-  deadLetterSink?: Sink;
   sinkPolicy!: SinkPolicy;
-  deadLetterPolicy?: SinkPolicy;
+  deadLetterSink?: Sink;
 
   private readonly log: Logger;
+  private outputs!: PipelineOutputs;
+  private readonly ledger: CommitLedger;
+  /** The dead-letter stage name of each operator, e.g. `operators[1] (mapping)`. */
+  private readonly stages: string[];
   private nextBatchId = 0;
-  private inFlight: InFlightBatch[] = [];
-  private commitChain: Promise<void> = Promise.resolve();
-  private failure: { batchId: number; error: unknown } | undefined;
   private consecutiveFailures = 0;
-  private collecting: DeadLetter[] = [];
   private previousTriggerAt: number | undefined;
   private lastRecordsAt: number;
-  private idleWarned = false;
-  private stopRequested = false;
-  private abandoned = false;
-  private readonly stop$ = new Subject<void>();
-  /** A graceful stop began: a failure backoff in progress ends early (the source may have nothing left). */
-  private readonly draining$ = new Subject<void>();
+  private idleReported = false;
+  /** Ends a backoff, or the wait for the next trigger, early: the pipeline began draining or stopping. */
+  private readonly wake$ = new Subject<void>();
   private subscription: Subscription | undefined;
   private done!: Promise<void>;
-  private fatal: unknown;
+  private finishing: Promise<void> | undefined;
 
   constructor(
     readonly name: string,
@@ -98,17 +90,20 @@ export class PipelineRunner {
   ) {
     this.log = deps.logger.child({ pipeline: name });
     this.lastRecordsAt = deps.scheduler.now();
+    this.stages = config.operators.map((op, i) => `operators[${i}] (${op.type})`);
+    this.ledger = new CommitLedger(
+      {
+        // State lives in memory only for now (snapshots restore it on a failure): nothing to flush yet.
+        flushState: async () => undefined,
+        commitOffsets: (batch) => this.source.commit(batch.read),
+        committed: (outcome) => this.committed(outcome),
+      },
+      () => deps.scheduler.now(),
+    );
   }
 
-  private context(path: string, extra: Partial<ComponentContext> = {}): ComponentContext {
-    return {
-      ...extra,
-      topology: this.deps.topology,
-      pipeline: this.name,
-      path: `pipelines.${this.name}.${path}`,
-      logger: this.log,
-      scheduler: this.deps.scheduler,
-    };
+  private context(path: string): ComponentContext {
+    return { topology: this.deps.topology, pipeline: this.name, path: `pipelines.${this.name}.${path}`, logger: this.log, scheduler: this.deps.scheduler };
   }
 
   /** Create the components without connecting anything (for --describe and before start). */
@@ -117,8 +112,11 @@ export class PipelineRunner {
     this.source = await registry.create('source', this.config.source, this.context('source'));
     this.operators = [];
     for (const [i, op] of this.config.operators.entries()) this.operators.push(await registry.create('operator', op, this.context(`operators[${i}] (${op.type})`)));
-    ({ sink: this.sink, policy: this.sinkPolicy } = await registry.createSink(this.config.sink, this.context('sink')));
-    if (this.config.deadLetter) ({ sink: this.deadLetterSink, policy: this.deadLetterPolicy } = await registry.createSink(this.config.deadLetter, this.context('deadLetter')));
+    const main = await registry.createSink(this.config.sink, this.context('sink'));
+    const deadLetter = this.config.deadLetter ? await registry.createSink(this.config.deadLetter, this.context('deadLetter')) : undefined;
+    ({ sink: this.sink, policy: this.sinkPolicy } = main);
+    this.deadLetterSink = deadLetter?.sink;
+    this.outputs = new PipelineOutputs(main, deadLetter, { topology: this.deps.topology, pipeline: this.name, scheduler: this.deps.scheduler, logger: this.log });
   }
 
   /** Connect sinks first (they may create topics and tables), then the source; then start the loop. */
@@ -129,25 +127,29 @@ export class PipelineRunner {
     await this.deadLetterSink?.start();
     await this.source.start();
     this.state = 'running';
-    this.log.info(`started: ${this.source.describe()} → ${this.operators.length} operator(s) → ${this.sink.describe()}`);
+    this.emit({ event: 'pipeline-started', source: this.source.describe(), operators: this.config.operators.map((op) => op.type), sink: this.sink.describe() });
     this.done = new Promise<void>((resolve, reject) => {
       this.subscription = this.loop().subscribe({
-        error: (error) => {
-          this.fatal = error;
-          this.finish().then(() => reject(error), reject);
-        },
-        complete: () => {
-          this.finish().then(resolve, reject);
-        },
+        error: (error) => this.finish('failed').then(() => reject(error), reject),
+        complete: () => this.finish('stopped').then(resolve, reject),
       });
     });
-    // The caller may never await `done`; a fatal error is reported through the log and `state` too.
+    // The caller may never await `done`; a fatal error is reported by events and `state` too.
     this.done.catch(() => undefined);
   }
 
   /** Resolves when the pipeline ends (finite source drained, availableNow caught up, or stopped). */
   wait(): Promise<void> {
     return this.done;
+  }
+
+  /** Records read but not yet committed (in flight between source and commit). */
+  inFlightRecords(): number {
+    return this.ledger.records();
+  }
+
+  private emit(event: DistributiveOmit<RuntimeEvent, 'topology' | 'pipeline'>): void {
+    this.deps.emit({ ...event, topology: this.deps.topology, pipeline: this.name } as RuntimeEvent);
   }
 
   private loop(): Observable<TriggerOutcome> {
@@ -157,10 +159,11 @@ export class PipelineRunner {
       repeat({
         delay: () => {
           const outcome = last!;
-          if (this.stopRequested || (outcome.finished && this.failure === undefined)) return EMPTY;
+          if (this.state === 'stopping' || outcome.finished) return EMPTY;
           const elapsed = this.deps.scheduler.now() - outcome.startedAt;
-          const wanted = outcome.empty ? Math.max(this.config.trigger.idleDelay, this.config.trigger.interval - elapsed) : this.config.trigger.interval - elapsed;
-          return timer(Math.max(0, wanted), this.deps.scheduler).pipe(takeUntil(this.stop$));
+          const { idleDelay, interval } = this.config.trigger;
+          const wanted = outcome.empty ? Math.max(idleDelay, interval - elapsed) : interval - elapsed;
+          return timer(Math.max(0, wanted), this.deps.scheduler).pipe(takeUntil(this.wake$.pipe(filter(() => this.state === 'stopping'))));
         },
       }),
     );
@@ -169,148 +172,70 @@ export class PipelineRunner {
   private async runTrigger(): Promise<TriggerOutcome> {
     const { scheduler } = this.deps;
     const trigger = this.config.trigger;
-    while (this.inFlight.length >= this.config.maxInFlight && !this.failure) await Promise.race(this.inFlight.map((b) => b.settled));
-    if (this.failure) await this.recover();
-    if (this.stopRequested) return { empty: true, finished: true, startedAt: scheduler.now() };
+    await this.ledger.room(this.config.maxInFlight);
+    if (this.ledger.failure) await this.recover();
+    if (this.state === 'stopping') return { empty: true, finished: true, startedAt: scheduler.now() };
 
     const startedAt = scheduler.now();
-    this.collecting = [];
-    let batch: SourceBatch;
+    let read: SourceBatch;
     try {
-      batch = await this.source.read(trigger.maxRecordsPerTrigger, trigger.readWait);
-      for (const { record, reason } of batch.rejected ?? []) this.collecting.push({ record, reason, stage: 'source' });
+      read = await this.source.read(trigger.maxRecordsPerTrigger, trigger.readWait);
     } catch (error) {
-      this.failure = { batchId: this.nextBatchId, error };
+      this.ledger.noteFailure(this.nextBatchId, error);
       await this.recover();
       return { empty: true, finished: false, startedAt };
     }
-    const readDone = scheduler.now();
-    if (batch.records.length === 0 && this.collecting.length === 0) {
-      this.noteIdle(startedAt, batch);
-      const finished = batch.finished || (trigger.mode === 'availableNow' && batch.caughtUp);
-      if (finished) await this.drain();
-      return { empty: true, finished: finished && this.inFlight.length === 0, startedAt };
+    const endOfInput = read.finished || (trigger.mode === 'availableNow' && read.caughtUp);
+    if (read.records.length === 0 && (read.rejected?.length ?? 0) === 0) {
+      this.noteIdle(startedAt, read);
+      return { empty: true, finished: endOfInput && (await this.drain()), startedAt };
     }
     this.lastRecordsAt = startedAt;
-    this.idleWarned = false;
+    this.idleReported = false;
 
-    const batchId = this.nextBatchId++;
-    const rejectedAtRead = this.collecting.length;
-    const snapshots = this.operators.map((op) => op.snapshot?.());
-    let output: StreamRecord[];
+    const batch = new Batch(this.nextBatchId++, read, this.operators.map((op) => op.snapshot?.()), { startedAt, readAt: scheduler.now() });
     try {
-      output = await this.process(batch.records);
+      await batch.process(this.operators, this.stages);
     } catch (error) {
-      this.failure = { batchId, error };
-      this.inFlight.push({ batchId, batch, snapshots, rejectedAtRead, settled: Promise.resolve() });
+      this.ledger.addFailed(batch, error);
       await this.recover();
       return { empty: false, finished: false, startedAt };
     }
-    const processed = scheduler.now();
-    const deadLetters = this.collecting;
-    this.collecting = [];
-
-    const entry: InFlightBatch = { batchId, batch, snapshots, rejectedAtRead, settled: Promise.resolve() };
-    const inputInterval = this.previousTriggerAt === undefined ? processed - startedAt : startedAt - this.previousTriggerAt;
+    batch.times.processedAt = scheduler.now();
+    // Spark's inputRowsPerSecond: the batch's rows over the time since the previous batch's trigger.
+    batch.times.sincePreviousTrigger = this.previousTriggerAt === undefined ? batch.times.processedAt - startedAt : startedAt - this.previousTriggerAt;
     this.previousTriggerAt = startedAt;
-    entry.settled = this.writeAndCommit(entry, output, deadLetters, { startedAt, getBatch: readDone - startedAt, process: processed - readDone, inputInterval });
-    this.inFlight.push(entry);
-    if (this.config.maxInFlight === 1) await entry.settled;
-    if (this.failure) {
+    const outcome = this.ledger.add(batch, this.outputs.write(batch));
+    if (this.config.maxInFlight === 1) await outcome;
+    if (this.ledger.failure) {
       await this.recover();
       return { empty: false, finished: false, startedAt };
     }
-    const finished = batch.finished || (trigger.mode === 'availableNow' && batch.caughtUp);
-    if (finished) await this.drain();
-    return { empty: false, finished: finished && this.failure === undefined, startedAt };
+    return { empty: false, finished: endOfInput && (await this.drain()), startedAt };
   }
 
-  /** Apply every operator to one batch. */
-  private process(records: StreamRecord[]): Promise<StreamRecord[]> {
-    let stream: Observable<StreamRecord> = from(records);
-    this.operators.forEach((op, i) => {
-      const stage = `operators[${i}] (${this.config.operators[i].type})`;
-      stream = op.apply(stream, { deadLetter: (record, reason) => this.collecting.push({ record, reason, stage }) });
-    });
-    return lastValueFrom(stream.pipe(toArray()));
+  /** Once a batch committed (in batch order): the summary, and its progress event. */
+  private committed(outcome: Committed): void {
+    const { batch } = outcome;
+    this.consecutiveFailures = 0;
+    this.summary.batches++;
+    this.summary.inputRows += batch.inputRows;
+    this.summary.outputRows += batch.output.length;
+    this.summary.deadLetters += batch.deadLetters.length;
+    this.deps.emit(progressEvent(outcome, { topology: this.deps.topology, pipeline: this.name, source: this.source, operators: this.operators, sink: this.sink }));
   }
 
-  private async writeAndCommit(
-    entry: InFlightBatch,
-    output: StreamRecord[],
-    deadLetters: DeadLetter[],
-    timing: { startedAt: number; getBatch: number; process: number; inputInterval: number },
-  ): Promise<void> {
-    const { scheduler } = this.deps;
-    const writeStart = scheduler.now();
-    let retries = 0;
-    try {
-      if (output.length > 0) retries += (await writeWithPolicy(this.sink, output, this.sinkPolicy, scheduler, this.onRetry('sink'))).retries;
-      if (deadLetters.length > 0) retries += await this.writeDeadLetters(deadLetters);
-      const writeDone = scheduler.now();
-      // Commits happen in batch order: wait for the previous batch's commit.
-      const previous = this.commitChain;
-      let commitStart = writeDone;
-      const committed = previous.then(async () => {
-        if (this.failure || this.abandoned) throw new Superseded(`batch ${entry.batchId} follows a failed or abandoned batch`);
-        commitStart = scheduler.now();
-        await this.source.commit(entry.batch);
-      });
-      this.commitChain = committed.catch(() => undefined);
-      await committed;
-      const end = scheduler.now();
-      this.inFlight = this.inFlight.filter((b) => b !== entry);
-      this.consecutiveFailures = 0;
-      this.emitProgress(entry, output.length, deadLetters.length, retries, { ...timing, write: writeDone - writeStart, commit: end - commitStart, total: end - timing.startedAt });
-    } catch (error) {
-      if (!(error instanceof Superseded) && !this.failure) this.failure = { batchId: entry.batchId, error };
-    }
-  }
-
-  private async writeDeadLetters(deadLetters: DeadLetter[]): Promise<number> {
-    const records = deadLetters.map((d) => this.deadLetterRecord(d));
-    if (this.deadLetterSink && this.deadLetterPolicy) {
-      return (await writeWithPolicy(this.deadLetterSink, records, this.deadLetterPolicy, this.deps.scheduler, this.onRetry('deadLetter'))).retries;
-    }
-    for (const d of deadLetters) {
-      const raw = d.record.raw === undefined ? JSON.stringify(d.record.value) : String(d.record.raw);
-      this.log.warn(`dead letter (no deadLetter sink configured): ${d.reason}`, { stage: d.stage, origin: d.record.origin, raw: raw.length > 500 ? `${raw.slice(0, 500)}…` : raw });
-    }
-    return 0;
-  }
-
-  private deadLetterRecord(d: DeadLetter): StreamRecord<DeadLetterValue> {
-    return {
-      key: d.record.key,
-      timestamp: d.record.timestamp,
-      origin: d.record.origin,
-      raw: d.record.raw,
-      value: { reason: d.reason, stage: d.stage, topology: this.deps.topology, pipeline: this.name, origin: d.record.origin, value: d.record.value, failedAt: this.deps.scheduler.now() },
-    };
-  }
-
-  private onRetry(which: 'sink' | 'deadLetter') {
-    const describe = which === 'sink' ? this.sink.describe() : this.deadLetterSink?.describe();
-    return (error: unknown, attempt: number, delayMs: number) => {
-      this.log.warn(`write to ${describe} failed (attempt ${attempt}), retrying in ${delayMs} ms`, { error: errorMessage(error) });
-    };
-  }
-
-  /** Wait for every in-flight batch to be committed or to fail. */
-  private async drain(): Promise<void> {
-    while (this.inFlight.length > 0 && !this.failure) await Promise.race(this.inFlight.map((b) => b.settled));
-    if (this.failure) await this.recover();
+  /** Wait for every batch in flight to commit; after a failure, recover. True when all committed. */
+  private async drain(): Promise<boolean> {
+    if (await this.ledger.drained()) return true;
+    await this.recover();
+    return false;
   }
 
   /** After a failed batch: let the others settle, restore operator state, roll the source back, back off. */
   private async recover(): Promise<void> {
-    const failure = this.failure!;
-    await Promise.all(this.inFlight.map((b) => b.settled));
-    const first = this.inFlight.reduce<InFlightBatch | undefined>((a, b) => (a === undefined || b.batchId < a.batchId ? b : a), undefined);
-    if (first) this.operators.forEach((op, i) => op.restore?.(first.snapshots[i]));
-    const uncommittedRows = this.inFlight.reduce((n, b) => n + b.batch.records.length, 0);
-    this.inFlight = [];
-    this.commitChain = Promise.resolve();
+    const { failure, restore, uncommittedRows } = await this.ledger.unwind();
+    if (restore) this.operators.forEach((op, i) => op.restore?.(restore.snapshots[i]));
     this.summary.failures++;
     this.consecutiveFailures++;
     try {
@@ -318,58 +243,23 @@ export class PipelineRunner {
     } catch (error) {
       this.log.error(`rollback of ${this.source.describe()} failed`, { error: errorMessage(error) });
     }
+    const reported = { event: 'batch-failed', batchId: failure.batchId, error: errorMessage(failure.error), uncommittedRows, consecutiveFailures: this.consecutiveFailures } as const;
     if (this.config.onFailure.action === 'stop') {
-      this.log.error(`batch ${failure.batchId} failed; ${uncommittedRows} record(s) left uncommitted; stopping (onFailure.action: stop)`, { error: errorMessage(failure.error) });
+      this.emit({ ...reported, action: 'stop' });
       throw failure.error;
     }
     const delay = backoffDelay(this.consecutiveFailures - 1, this.config.onFailure.initialBackoff, this.config.onFailure.maxBackoff);
-    this.log.error(`batch ${failure.batchId} failed; ${uncommittedRows} record(s) rolled back to the last committed position, retrying in ${delay} ms`, {
-      error: errorMessage(failure.error),
-      consecutiveFailures: this.consecutiveFailures,
-    });
-    this.failure = undefined;
-    if (!this.stopRequested) await firstValueFrom(timer(delay, this.deps.scheduler).pipe(takeUntil(merge(this.stop$, this.draining$))), { defaultValue: 0 });
+    this.emit({ ...reported, action: 'retry', retryInMs: delay });
+    // A graceful stop (or drain) ends the backoff early: the source may have nothing left.
+    if (this.state !== 'stopping') await firstValueFrom(timer(delay, this.deps.scheduler).pipe(takeUntil(this.wake$)), { defaultValue: 0 });
   }
 
-  private noteIdle(now: number, batch: SourceBatch): void {
-    const idleFor = now - this.lastRecordsAt;
-    if (!this.idleWarned && idleFor >= 30_000 && !batch.finished) {
-      this.idleWarned = true;
-      this.log.warn(`no new records from ${this.source.describe()} for ${Math.round(idleFor / 1000)} s`, { sourceMetrics: batch.metrics });
+  private noteIdle(now: number, read: SourceBatch): void {
+    const idleMs = now - this.lastRecordsAt;
+    if (!this.idleReported && idleMs >= IDLE_REPORT_MS && !read.finished) {
+      this.idleReported = true;
+      this.emit({ event: 'source-idle', source: this.source.describe(), idleMs, ...(read.metrics ? { sourceMetrics: read.metrics } : {}) });
     }
-  }
-
-  private emitProgress(
-    entry: InFlightBatch,
-    outputRows: number,
-    deadLetters: number,
-    retries: number,
-    t: { startedAt: number; getBatch: number; process: number; write: number; commit: number; total: number; inputInterval: number },
-  ): void {
-    const input = entry.batch.records.length + entry.rejectedAtRead;
-    this.summary.batches++;
-    this.summary.inputRows += input;
-    this.summary.outputRows += outputRows;
-    this.summary.deadLetters += deadLetters;
-    const watermarks = this.operators.map((op) => op.watermark?.()).filter((w): w is number => w !== undefined);
-    const event: ProgressEvent = {
-      event: 'progress',
-      topology: this.deps.topology,
-      pipeline: this.name,
-      batchId: entry.batchId,
-      timestamp: new Date(t.startedAt).toISOString(),
-      numInputRows: input,
-      inputRowsPerSecond: rate(input, t.inputInterval),
-      processedRowsPerSecond: rate(input, t.total),
-      durationMs: { triggerExecution: t.total, getBatch: t.getBatch, process: t.process, write: t.write, commit: t.commit },
-      sources: [{ description: this.source.describe(), startOffset: entry.batch.startOffsets, endOffset: entry.batch.endOffsets, metrics: entry.batch.metrics }],
-      sink: { description: this.sink.describe(), numOutputRows: outputRows, retries },
-      numDeadLetterRows: deadLetters,
-      ...(watermarks.length > 0 ? { watermark: Math.min(...watermarks) } : {}),
-      stateOperators: this.operators.filter((op) => op.metrics).map((op) => ({ operator: op.describe(), metrics: op.metrics!() })),
-    };
-    this.log.info('progress', event);
-    this.deps.onProgress?.(event);
   }
 
   /**
@@ -383,7 +273,6 @@ export class PipelineRunner {
       await this.closeComponents();
       return;
     }
-    this.state = 'stopping';
     const ended = this.done.then(
       () => 'ended' as const,
       () => 'ended' as const,
@@ -395,33 +284,31 @@ export class PipelineRunner {
       // A source that holds records only in memory (an HTTP poll) is drained first: it takes no new
       // input, and the loop ends by itself once everything it took is written and committed.
       if (this.source.drain) {
+        this.state = 'draining';
         this.source.drain();
-        this.draining$.next();
+        this.wake$.next();
         if ((await Promise.race([ended, deadline])) === 'ended') return;
         this.log.warn(`stop: ${this.source.describe()} not drained within ${this.config.stopTimeout} ms; stopping without it`);
       }
-      this.stopRequested = true;
-      this.stop$.next();
+      if (this.state === 'draining' || this.state === 'running') this.state = 'stopping';
+      this.wake$.next();
       if ((await Promise.race([ended, deadline])) === 'timeout') {
-        this.abandoned = true;
+        this.ledger.abandon();
         this.log.warn(`stop: in-flight batch still running after ${this.config.stopTimeout} ms; abandoned uncommitted (its records will be redelivered)`);
         this.subscription?.unsubscribe();
-        await this.finish();
+        await this.finish('stopped', { waitForInFlight: false });
       }
     } finally {
       over$.next();
     }
   }
 
-  private finishing: Promise<void> | undefined;
-
-  private finish(): Promise<void> {
+  private finish(outcome: 'stopped' | 'failed', options = { waitForInFlight: true }): Promise<void> {
     this.finishing ??= (async () => {
-      if (!this.abandoned) await Promise.all(this.inFlight.map((b) => b.settled));
+      if (options.waitForInFlight) await this.ledger.settled();
       await this.closeComponents();
-      this.state = this.fatal ? 'failed' : 'stopped';
-      const s = this.summary;
-      this.log.info(`stopped: ${s.batches} batch(es), ${s.inputRows} records in, ${s.outputRows} written, ${s.deadLetters} dead-lettered, ${s.failures} failed batch(es)`, { summary: s });
+      this.state = outcome;
+      this.emit({ event: 'pipeline-stopped', outcome, summary: { ...this.summary } });
     })();
     return this.finishing;
   }
@@ -441,15 +328,7 @@ export class PipelineRunner {
       }
     }
   }
-
-  /** Records read but not yet committed (in flight between source and commit). */
-  inFlightRecords(): number {
-    return this.inFlight.reduce((n, b) => n + b.batch.records.length, 0);
-  }
-
 }
 
-export function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
-}
+/** Omit over each member of a union (TypeScript's Omit merges the members first). */
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

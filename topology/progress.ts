@@ -1,8 +1,9 @@
 /**
- * The per-batch progress event, modelled on Spark's StreamingQueryProgress: one per micro-batch,
- * logged as a JSON line and summarised on the console.
+ * The per-batch progress event, modelled on Spark's StreamingQueryProgress: one per committed
+ * micro-batch, a runtime event (logged as a JSON line and summarised on the console).
  */
-import type { Offsets } from './types.ts';
+import type { Committed } from './ledger.ts';
+import type { Offsets, Operator, Sink, Source } from './types.ts';
 
 export interface ProgressEvent {
   event: 'progress';
@@ -36,4 +37,29 @@ export interface ProgressEvent {
 /** Rows per second, 0 when the duration is 0 or unknown. */
 export function rate(rows: number, ms: number): number {
   return ms > 0 ? Math.round((rows * 1000 * 10) / ms) / 10 : 0;
+}
+
+/** The progress event of a committed batch. */
+export function progressEvent(outcome: Committed, where: { topology: string; pipeline: string; source: Source; operators: readonly Operator[]; sink: Sink }): ProgressEvent {
+  const { batch, write } = outcome;
+  const { startedAt, readAt, processedAt = readAt, sincePreviousTrigger = 0 } = batch.times;
+  const total = outcome.committedAt - startedAt;
+  const input = batch.inputRows;
+  const watermarks = where.operators.map((op) => op.watermark?.()).filter((w): w is number => w !== undefined);
+  return {
+    event: 'progress',
+    topology: where.topology,
+    pipeline: where.pipeline,
+    batchId: batch.id,
+    timestamp: new Date(startedAt).toISOString(),
+    numInputRows: input,
+    inputRowsPerSecond: rate(input, sincePreviousTrigger),
+    processedRowsPerSecond: rate(input, total),
+    durationMs: { triggerExecution: total, getBatch: readAt - startedAt, process: processedAt - readAt, write: write.writtenAt - processedAt, commit: outcome.committedAt - outcome.commitStartedAt },
+    sources: [{ description: where.source.describe(), startOffset: batch.read.startOffsets, endOffset: batch.read.endOffsets, metrics: batch.read.metrics }],
+    sink: { description: where.sink.describe(), numOutputRows: batch.output.length, retries: write.retries },
+    numDeadLetterRows: batch.deadLetters.length,
+    ...(watermarks.length > 0 ? { watermark: Math.min(...watermarks) } : {}),
+    stateOperators: where.operators.filter((op) => op.metrics).map((op) => ({ operator: op.describe(), metrics: op.metrics!() })),
+  };
 }

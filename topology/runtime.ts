@@ -1,9 +1,13 @@
 /**
  * Runs a topology: one PipelineRunner per enabled (or selected) pipeline, all in one process, each
- * with its own micro-batch loop. Progress events of every pipeline are published on `progress$`.
+ * with its own micro-batch loop. Every runtime event of every pipeline — progress, failed batches,
+ * starts and stops, swaps — is published on `events$` (topology/events.ts), and written to the log.
  */
-import { Subject, asyncScheduler } from 'rxjs';
+import { Subject, asyncScheduler, filter, type Observable } from 'rxjs';
 import type { Logger } from 'winston';
+import { errorMessage } from './errors.ts';
+import { logEvent } from './event-log.ts';
+import type { RuntimeEvent, SwapApplied, SwapRefused } from './events.ts';
 import { PipelineRunner } from './pipeline.ts';
 import type { ProgressEvent } from './progress.ts';
 import { registry as defaultRegistry, type Registry } from './registry.ts';
@@ -11,21 +15,8 @@ import type { TopologyConfig } from './model.ts';
 import type { SchedulerLike } from './types.ts';
 import { UserFacingError } from './errors.ts';
 
-/** What a hot swap did, logged as one `swap` event. */
-export interface SwapReport {
-  event: 'swap';
-  topology: string;
-  changed: string[];
-  added: string[];
-  removed: string[];
-  unchanged: string[];
-  /** Longest time a changed pipeline was not running (drain + close + start), ms. */
-  pauseMs: number;
-  /** Records read but not yet committed when the swap began, per changed or removed pipeline. */
-  inFlightRecords: Record<string, number>;
-  /** Pipelines whose new version failed to start and that went back to their old version. */
-  revertedTo?: Record<string, string>;
-}
+/** What a hot swap did: its `swap` event. */
+export type SwapReport = SwapApplied;
 
 export interface RuntimeOptions {
   logger: Logger;
@@ -36,7 +27,10 @@ export interface RuntimeOptions {
 }
 
 export class TopologyRuntime {
-  readonly progress$ = new Subject<ProgressEvent>();
+  /** Every runtime event, as it happens. */
+  readonly events$ = new Subject<RuntimeEvent>();
+  /** The progress events alone. */
+  readonly progress$: Observable<ProgressEvent> = this.events$.pipe(filter((e): e is ProgressEvent => e.event === 'progress'));
   readonly runners = new Map<string, PipelineRunner>();
   private readonly registry: Registry;
   private readonly scheduler: SchedulerLike;
@@ -48,6 +42,7 @@ export class TopologyRuntime {
   ) {
     this.registry = options.registry ?? defaultRegistry;
     this.scheduler = options.scheduler ?? asyncScheduler;
+    this.events$.subscribe((event) => logEvent(options.logger, event));
     const names = selectPipelines(config, options.pipelines);
     for (const name of names) this.runners.set(name, this.runner(name));
   }
@@ -58,7 +53,7 @@ export class TopologyRuntime {
       registry: this.registry,
       logger: this.options.logger,
       scheduler: this.scheduler,
-      onProgress: (event) => this.progress$.next(event),
+      emit: (event) => this.events$.next(event),
     });
   }
 
@@ -98,7 +93,12 @@ export class TopologyRuntime {
   async stop(): Promise<void> {
     await this.swapping;
     await Promise.all([...this.runners.values()].map((r) => r.stop()));
-    this.progress$.complete();
+    this.events$.complete();
+  }
+
+  /** A new version of the topology file that was not applied (the file watcher reports it here). */
+  refuseSwap(refusal: Omit<SwapRefused, 'event' | 'topology'>): void {
+    this.events$.next({ event: 'swap-refused', topology: this.config.name, ...refusal });
   }
 
   /**
@@ -123,10 +123,11 @@ export class TopologyRuntime {
     const removed = current.filter((name) => !wanted.has(name));
     const added = [...wanted].filter((name) => !this.runners.has(name));
     const unchanged = current.filter((name) => wanted.has(name) && same(name));
-    const report: SwapReport = { event: 'swap', topology: next.name, changed, added, removed, unchanged, pauseMs: 0, inFlightRecords: {} };
+    const report: SwapReport = { event: 'swap', topology: next.name, summary: '', changed, added, removed, unchanged, pauseMs: 0, inFlightRecords: {} };
     if (changed.length + added.length + removed.length === 0) {
       this.config = next;
-      logger.info('swap: the topology file changed, but no pipeline did; nothing to do', report);
+      report.summary = 'the topology file changed, but no pipeline did; nothing to do';
+      this.events$.next(report);
       return report;
     }
 
@@ -153,7 +154,7 @@ export class TopologyRuntime {
         } catch (error) {
           if (!old) throw error;
           // The new version cannot start (e.g. an unreachable address): go back to the old one.
-          logger.error(`swap: pipeline ${name} failed to start with the new config; restarting its previous version`, { error: error instanceof Error ? error.message : String(error) });
+          logger.error(`swap: pipeline ${name} failed to start with the new config; restarting its previous version`, { error: errorMessage(error) });
           await runner.stop();
           const revert = this.runner(name, previous);
           await revert.start();
@@ -166,7 +167,8 @@ export class TopologyRuntime {
     this.config = report.revertedTo ? { ...next, pipelines: { ...next.pipelines, ...Object.fromEntries(Object.keys(report.revertedTo).map((n) => [n, previous.pipelines[n]])) } } : next;
     const summary = [changed.length && `changed ${changed.join(', ')}`, added.length && `added ${added.join(', ')}`, removed.length && `removed ${removed.join(', ')}`].filter(Boolean).join('; ');
     const inFlight = Object.values(report.inFlightRecords).reduce((a, b) => a + b, 0);
-    logger.info(`swap: ${summary}; paused ${report.pauseMs} ms; ${inFlight} record(s) were in flight and were committed before the switch`, report);
+    report.summary = `${summary}; paused ${report.pauseMs} ms; ${inFlight} record(s) were in flight and were committed before the switch`;
+    this.events$.next(report);
     return report;
   }
 }

@@ -13,10 +13,10 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import '../../components.ts';
 import { loadTopology } from '../../topology/load.ts';
-import { createTopologyLogger } from '../../topology/logger.ts';
+import { createTopologyLogger } from '../../operations/logger.ts';
 import { TopologyRuntime, type SwapReport } from '../../topology/runtime.ts';
-import { watchTopology } from '../../topology/reload.ts';
-import { memoryStore } from '../../sources/memory.ts';
+import { watchTopology } from '../../operations/reload.ts';
+import { memoryStore } from '../../testing/memory-channels.ts';
 import type { ProgressEvent } from '../../topology/progress.ts';
 import { servedUsers, useFixtures } from './helpers.ts';
 

@@ -17,7 +17,7 @@ import Kafka from 'node-rdkafka';
 import { asyncScheduler } from 'rxjs';
 import '../../components.ts';
 import { loadTopology } from '../../topology/load.ts';
-import { createTopologyLogger, silentLogger } from '../../topology/logger.ts';
+import { createTopologyLogger, silentLogger } from '../../operations/logger.ts';
 import { registry, type ComponentConfig } from '../../topology/registry.ts';
 import type { DeadLetterValue, StreamRecord } from '../../topology/types.ts';
 import { TopologyRuntime } from '../../topology/runtime.ts';

@@ -22,7 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import '../../components.ts';
 import { loadTopology } from '../../topology/load.ts';
-import { createTopologyLogger } from '../../topology/logger.ts';
+import { createTopologyLogger } from '../../operations/logger.ts';
 import { TopologyRuntime } from '../../topology/runtime.ts';
 import type { ProgressEvent } from '../../topology/progress.ts';
 import { readSettings } from '../../services/settings.ts';

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import '../../components.ts';
 import { loadTopology } from '../../topology/load.ts';
-import { createTopologyLogger } from '../../topology/logger.ts';
+import { createTopologyLogger } from '../../operations/logger.ts';
 import { TopologyRuntime } from '../../topology/runtime.ts';
 import type { ProgressEvent } from '../../topology/progress.ts';
 import { startRandomUserServer, type RandomUserServer } from '../../randomuser/server.ts';

@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import Kafka from 'node-rdkafka';
 import '../../components.ts';
 import { loadTopology } from '../../topology/load.ts';
-import { createTopologyLogger } from '../../topology/logger.ts';
+import { createTopologyLogger } from '../../operations/logger.ts';
 import { TopologyRuntime } from '../../topology/runtime.ts';
 import type { ProgressEvent } from '../../topology/progress.ts';
 import { generateUsers } from '../../randomuser/generator.ts';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { asyncScheduler } from 'rxjs';
 import { librdkafkaConfig, type KafkaClientConfig } from '../../../clients/kafka.ts';
 import { formatErrors } from '../../../topology/errors.ts';
-import { silentLogger } from '../../../topology/logger.ts';
+import { silentLogger } from '../../../operations/logger.ts';
 import { registry, type ComponentConfig } from '../../../topology/registry.ts';
 import { maskSecrets } from '../../../topology/secrets.ts';
 import { redactConfig } from '../../../topology/spec.ts';

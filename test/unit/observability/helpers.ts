@@ -1,7 +1,11 @@
 /**
- * Log lines as topology/logger.ts writes them (winston JSON, with the topology and pipeline fields the
- * runtime adds), for feeding the tail view and the metrics.
+ * Runtime events, and log lines as the runtime writes them (topology/event-log.ts, through winston's
+ * JSON format), for feeding the tail view and the metrics.
  */
+import winston from 'winston';
+import { CaptureTransport, type LogEntry } from '../../../testing/capture.ts';
+import { logEvent } from '../../../topology/event-log.ts';
+import type { BatchFailed, RuntimeEvent, SwapApplied } from '../../../topology/events.ts';
 import type { ProgressEvent } from '../../../topology/progress.ts';
 
 export const T0 = Date.parse('2026-11-21T12:00:00.000Z');
@@ -46,10 +50,28 @@ export function logLine(at: number, level: string, message: string, fields: Reco
   return JSON.stringify({ level, message, topology: 't', ...fields, timestamp: new Date(T0 + at).toISOString() });
 }
 
-export function failedBatchLine(at: number, pipeline: string, batchId: number, error: string): string {
-  return logLine(at, 'error', `batch ${batchId} failed; 10 record(s) rolled back to the last committed position, retrying in 1000 ms`, { pipeline, error, consecutiveFailures: 1 });
+/** The log line the runtime writes for `event`, logged `at` ms after T0. */
+export function eventLine(at: number, event: RuntimeEvent): string {
+  const entries: LogEntry[] = [];
+  logEvent(winston.createLogger({ level: 'debug', transports: [new CaptureTransport(entries)] }), event);
+  const { level, message, ...fields } = entries[0];
+  return logLine(at, level, message, fields);
 }
 
-export function swapLine(at: number, change: { changed?: string[]; added?: string[]; removed?: string[]; unchanged?: string[]; revertedTo?: Record<string, string> }, message: string): string {
-  return logLine(at, 'info', message, { event: 'swap', changed: [], added: [], removed: [], unchanged: [], pauseMs: 12, inFlightRecords: {}, ...change });
+export function failedBatch(pipeline: string, batchId: number, error: string): BatchFailed {
+  return { event: 'batch-failed', topology: 't', pipeline, batchId, error, uncommittedRows: 10, consecutiveFailures: 1, action: 'retry', retryInMs: 1000 };
+}
+
+export function failedBatchLine(at: number, pipeline: string, batchId: number, error: string): string {
+  return eventLine(at, failedBatch(pipeline, batchId, error));
+}
+
+type SwapChange = Partial<Pick<SwapApplied, 'changed' | 'added' | 'removed' | 'unchanged' | 'revertedTo'>>;
+
+export function swap(change: SwapChange, summary: string): SwapApplied {
+  return { event: 'swap', topology: 't', summary, changed: [], added: [], removed: [], unchanged: [], pauseMs: 12, inFlightRecords: {}, ...change };
+}
+
+export function swapLine(at: number, change: SwapChange, summary: string): string {
+  return eventLine(at, swap(change, summary));
 }

@@ -1,6 +1,6 @@
 /**
  * A real topology in this process (memory source, flat-map, memory sinks; no Kafka or Cassandra) with
- * a real log file (topology/logger.ts), one failed batch and one hot swap; then:
+ * a real log file (operations/logger.ts), one failed batch and one hot swap; then:
  * - /metrics, scraped before and after, moved by exactly the figures of the progress events the runtime
  *   emitted (collected from runtime.progress$), and the server listens on 127.0.0.1 only;
  * - the tail view of the log file (the function, and `npm run tail -- --once --json` as a process)
@@ -16,13 +16,13 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import '../../../components.ts';
 import { loadTopology, parseTopology } from '../../../topology/load.ts';
-import { createTopologyLogger, logFileOf } from '../../../topology/logger.ts';
+import { createTopologyLogger, logFileOf } from '../../../operations/logger.ts';
 import { TopologyRuntime } from '../../../topology/runtime.ts';
-import { metricsEndpoint, startMetrics } from '../../../topology/metrics.ts';
-import { LogFollower } from '../../../topology/log-follower.ts';
-import { percentile, snapshotOf } from '../../../topology/tail.ts';
+import { metricsEndpoint, startMetrics } from '../../../operations/metrics.ts';
+import { LogFollower } from '../../../operations/log-follower.ts';
+import { percentile, snapshotOf } from '../../../operations/tail.ts';
 import type { ProgressEvent } from '../../../topology/progress.ts';
-import { memoryStore } from '../../../sources/memory.ts';
+import { memoryStore } from '../../../testing/memory-channels.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const dir = mkdtempSync(path.join(tmpdir(), 'observability-'));
@@ -79,7 +79,7 @@ test('metrics and the tail view of a real run agree with its progress events', a
   const events: ProgressEvent[] = [];
   runtime.progress$.subscribe((event) => events.push(event));
   const at = metricsEndpoint(config.metrics, { port: 0 })!;
-  const metrics = await startMetrics(runtime, logger, at);
+  const metrics = await startMetrics(runtime, at);
   const input = memoryStore.channel(NAME, 'in');
   const output = memoryStore.channel(NAME, 'out');
   try {

@@ -1,6 +1,6 @@
 /**
  * Following a log across rotations: every line exactly once, in order. The rotations are done by hand,
- * the way winston-daily-rotate-file does them (topology/logger.ts): x.log is a symlink to the live file
+ * the way winston-daily-rotate-file does them (operations/logger.ts): x.log is a symlink to the live file
  * x-<date>.log[.N]; a rotation starts x-<date>.log.N+1 and moves the symlink to it. Also: a poll while
  * the symlink is being replaced, two rotations between polls, a truncation, partial lines.
  */
@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, renameSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { LogFollower } from '../../../topology/log-follower.ts';
+import { LogFollower } from '../../../operations/log-follower.ts';
 
 const fresh = () => mkdtempSync(path.join(tmpdir(), 'log-follower-'));
 const lines = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `line ${from + i}`);
@@ -116,7 +116,7 @@ test('a missing file is an ENOENT error at open', async () => {
 });
 
 test('the real topology logger rotating by size under a burst: the follower sees every line exactly once', async () => {
-  const { createTopologyLogger } = await import('../../../topology/logger.ts');
+  const { createTopologyLogger } = await import('../../../operations/logger.ts');
   const dir = fresh();
   const { logger, file, close } = createTopologyLogger('burst', { dir, level: 'info', console: 'off', maxSize: 20_000, maxFiles: 1000 });
   const seen: number[] = [];

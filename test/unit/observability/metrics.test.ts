@@ -10,11 +10,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { register as globalRegistry, type Registry } from 'prom-client';
 import { parse } from 'yaml';
-import { DEFAULT_METRICS_PORT, TopologyMetrics, metricsEndpoint, portOption, serveMetrics } from '../../../topology/metrics.ts';
+import { DEFAULT_METRICS_PORT, TopologyMetrics, metricsEndpoint, portOption, serveMetrics } from '../../../operations/metrics.ts';
 import { parseTopology } from '../../../topology/load.ts';
 import { ConfigError, UserFacingError } from '../../../topology/errors.ts';
 import '../../../components.ts';
-import { failedBatchLine, logLine, progressEvent, swapLine } from './helpers.ts';
+import type { RuntimeEvent } from '../../../topology/events.ts';
+import { failedBatch, progressEvent, swap } from './helpers.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -60,27 +61,27 @@ test('source errors: the running totals by kind become counter increments, and a
   assert.equal(await errors('timeout'), 0, 'a kind never seen is listed at 0');
 });
 
-test('failed batches and swaps come from log entries; progress entries in the log are not counted twice', async () => {
+test('failed batches and swaps are counted from the runtime events, whatever the log says', async () => {
   const metrics = new TopologyMetrics('t');
-  const entries = [
-    failedBatchLine(0, 'process', 4, 'boom'),
-    failedBatchLine(1, 'process', 4, 'boom'),
-    logLine(2, 'error', 'rollback of memory channel in failed', { pipeline: 'process' }),
-    swapLine(3, { changed: ['process'] }, 'swap: changed process; paused 3 ms; 0 record(s) were in flight and were committed before the switch'),
-    swapLine(4, { changed: ['process'], revertedTo: { process: 'previous config' } }, 'swap: changed process; paused 9 ms; 0 record(s) were in flight and were committed before the switch'),
-    swapLine(5, {}, 'swap: the topology file changed, but no pipeline did; nothing to do'),
-    logLine(6, 'error', 'reload refused: bad\nstill running the previous version', { event: 'swap-refused' }),
-    logLine(7, 'error', 'reload refused: bad again\nstill running the previous version', { event: 'swap-refused' }),
-    JSON.stringify({ ...progressEvent({ at: 8, in: 1000 }), level: 'info', message: 'progress' }),
+  const events: RuntimeEvent[] = [
+    failedBatch('process', 4, 'boom'),
+    failedBatch('process', 4, 'boom'),
+    swap({ changed: ['process'] }, 'changed process; paused 3 ms; 0 record(s) were in flight and were committed before the switch'),
+    swap({ changed: ['process'], revertedTo: { process: 'previous config' } }, 'changed process; paused 9 ms; 0 record(s) were in flight and were committed before the switch'),
+    swap({}, 'the topology file changed, but no pipeline did; nothing to do'),
+    { event: 'swap-refused', topology: 't', cause: 'invalid', reason: 'bad', problems: ['bad'] },
+    { event: 'swap-refused', topology: 't', cause: 'failed', reason: 'bad again', problems: [] },
+    { event: 'source-idle', topology: 't', pipeline: 'process', source: 'memory channel in', idleMs: 30_000 },
   ];
-  for (const line of entries) metrics.observeLogEntry(JSON.parse(line));
+  for (const event of events) metrics.observe(event);
   const r = metrics.registry;
   assert.equal(await valueOf(r, 'userstream_failed_batches_total', { pipeline: 'process' }), 2);
   assert.deepEqual(
     await Promise.all(['applied', 'reverted', 'unchanged', 'refused'].map((outcome) => valueOf(r, 'userstream_swaps_total', { outcome }))),
     [1, 1, 1, 2],
   );
-  assert.equal(await valueOf(r, 'userstream_records_in_total', { pipeline: 'process', component: 'source' }), undefined, 'progress is counted from progress$ only');
+  metrics.observe(progressEvent({ at: 8, in: 1000 }));
+  assert.equal(await valueOf(r, 'userstream_records_in_total', { pipeline: 'process', component: 'source' }), 1000, 'a progress event is counted once');
 });
 
 test('declared pipelines are listed at 0 before their first batch', async () => {

@@ -4,8 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TailAggregator, percentile, renderView, snapshotOf } from '../../../topology/tail.ts';
-import { T0, failedBatchLine, logLine, progressLine, swapLine } from './helpers.ts';
+import { TailAggregator, percentile, renderView, snapshotOf } from '../../../operations/tail.ts';
+import { T0, eventLine, failedBatchLine, logLine, progressLine, swapLine } from './helpers.ts';
 
 function aggregate(lines: string[], since?: number): TailAggregator {
   const tail = new TailAggregator({ since });
@@ -80,7 +80,7 @@ test('dead letters are summed; failed batches are the `batch N failed` errors; s
 test('the last error of the topology may have no pipeline; each pipeline keeps its own', () => {
   const tail = aggregate([
     failedBatchLine(100, 'process', 7, 'cassandra: NoHostAvailable'),
-    logLine(200, 'error', 'reload refused: config/x.yaml is not a valid topology: pipelines.p.trigger.interval: expected a duration\nstill running the previous version', { event: 'swap-refused', problems: ['…'] }),
+    eventLine(200, { event: 'swap-refused', topology: 't', cause: 'invalid', reason: 'config/x.yaml is not a valid topology: pipelines.p.trigger.interval: expected a duration', problems: ['…'] }),
   ]);
   const view = tail.view({ from: T0, to: T0 + 1000 });
   assert.equal(view.lastError?.pipeline, null);
@@ -92,9 +92,9 @@ test('the last error of the topology may have no pipeline; each pipeline keeps i
 test('the last swap: its time, outcome and summary, and which pipelines it changed, added or removed', () => {
   const tail = aggregate([
     progressLine({ pipeline: 'a', at: 0, in: 1 }),
-    swapLine(1000, { changed: ['a'], removed: ['b'] }, 'swap: changed a; removed b; paused 12 ms; 3 record(s) were in flight and were committed before the switch'),
-    swapLine(2000, { added: ['c'] }, 'swap: added c; paused 0 ms; 0 record(s) were in flight and were committed before the switch'),
-    swapLine(3000, {}, 'swap: the topology file changed, but no pipeline did; nothing to do'),
+    swapLine(1000, { changed: ['a'], removed: ['b'] }, 'changed a; removed b; paused 12 ms; 3 record(s) were in flight and were committed before the switch'),
+    swapLine(2000, { added: ['c'] }, 'added c; paused 0 ms; 0 record(s) were in flight and were committed before the switch'),
+    swapLine(3000, {}, 'the topology file changed, but no pipeline did; nothing to do'),
   ]);
   const view = tail.view({ from: T0, to: T0 + 5000 });
   assert.deepEqual(view.lastSwap, { time: new Date(T0 + 3000).toISOString(), outcome: 'unchanged', summary: 'the topology file changed, but no pipeline did; nothing to do' });
@@ -103,9 +103,9 @@ test('the last swap: its time, outcome and summary, and which pipelines it chang
   assert.deepEqual(swapOf('b'), { time: new Date(T0 + 1000).toISOString(), change: 'removed' });
   assert.deepEqual(swapOf('c'), { time: new Date(T0 + 2000).toISOString(), change: 'added' });
 
-  const reverted = aggregate([swapLine(0, { changed: ['a'], revertedTo: { a: 'previous config' } }, 'swap: changed a; paused 30 ms; 0 record(s) were in flight and were committed before the switch')]);
+  const reverted = aggregate([swapLine(0, { changed: ['a'], revertedTo: { a: 'previous config' } }, 'changed a; paused 30 ms; 0 record(s) were in flight and were committed before the switch')]);
   assert.equal(reverted.view({ from: T0, to: T0 }).lastSwap?.outcome, 'reverted');
-  const refused = aggregate([logLine(0, 'error', 'reload refused: x is not a valid topology: bad\nstill running the previous version', { event: 'swap-refused' })]);
+  const refused = aggregate([eventLine(0, { event: 'swap-refused', topology: 't', cause: 'invalid', reason: 'x is not a valid topology: bad', problems: ['bad'] })]);
   assert.deepEqual(refused.view({ from: T0, to: T0 }).lastSwap, { time: new Date(T0).toISOString(), outcome: 'refused', summary: 'reload refused: x is not a valid topology: bad' });
 });
 
@@ -113,7 +113,7 @@ test('since leaves out earlier entries, from totals, errors and swaps too', () =
   const lines = [
     progressLine({ at: 0, in: 100, dead: 1 }),
     failedBatchLine(100, 'process', 1, 'old'),
-    swapLine(200, { changed: ['process'] }, 'swap: changed process; paused 1 ms; 0 record(s) were in flight and were committed before the switch'),
+    swapLine(200, { changed: ['process'] }, 'changed process; paused 1 ms; 0 record(s) were in flight and were committed before the switch'),
     progressLine({ at: 60_000, in: 30, dead: 2, batchId: 1 }),
   ];
   const view = aggregate(lines, T0 + 30_000).view({ from: T0 + 30_000, to: T0 + 90_000 });
@@ -154,7 +154,7 @@ test('the text view: a row of numbers per pipeline, then its notes, the last err
     progressLine({ pipeline: 'ingest', at: 0, in: 1200, out: 1200, durationMs: 12, sourceMetrics: { failures: { network: 2, timeout: 0 } } }),
     progressLine({ pipeline: 'process', at: 0, in: 1000, out: 990, dead: 10, durationMs: 40, sourceMetrics: { lag: 12345 } }),
     failedBatchLine(5000, 'process', 3, 'cassandra: NoHostAvailable'),
-    swapLine(6000, { changed: ['process'] }, 'swap: changed process; paused 40 ms; 7 record(s) were in flight and were committed before the switch'),
+    swapLine(6000, { changed: ['process'] }, 'changed process; paused 40 ms; 7 record(s) were in flight and were committed before the switch'),
   ]).view({ from: T0, to: T0 + 10_000 });
   const text = renderView(view, { title: 'user-pipeline', mode: 'live' });
   const lines = text.split('\n');

@@ -10,7 +10,7 @@ import { Registry } from 'prom-client';
 import '../../../components.ts';
 import { startRandomUserServer } from '../../../randomuser/server.ts';
 import { parseTopology } from '../../../topology/load.ts';
-import { metricsEndpoint, serveMetrics } from '../../../topology/metrics.ts';
+import { metricsEndpoint, serveMetrics } from '../../../operations/metrics.ts';
 import { isLoopbackAddress, listeningAddresses } from './listeners.ts';
 
 function assertLoopbackOnly(port: number, what: string): void {

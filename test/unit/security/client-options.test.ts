@@ -13,7 +13,7 @@ import { asyncScheduler } from 'rxjs';
 import '../../../components.ts';
 import { librdkafkaConfig, type KafkaClientConfig } from '../../../clients/kafka.ts';
 import { parseTopology } from '../../../topology/load.ts';
-import { silentLogger } from '../../../topology/logger.ts';
+import { silentLogger } from '../../../operations/logger.ts';
 import { registry, type ComponentConfig } from '../../../topology/registry.ts';
 import type { ComponentContext, ComponentKind } from '../../../topology/types.ts';
 import { startFakeCql } from './fake-cql.ts';

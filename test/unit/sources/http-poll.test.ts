@@ -17,7 +17,7 @@ import { registry } from '../../../topology/registry.ts';
 import { formatErrors, UserFacingError } from '../../../topology/errors.ts';
 import { parseTopology } from '../../../topology/load.ts';
 import { TopologyRuntime } from '../../../topology/runtime.ts';
-import { memoryStore } from '../../../sources/memory.ts';
+import { memoryStore } from '../../../testing/memory-channels.ts';
 import type { ComponentContext, Source, SourceBatch, StreamRecord } from '../../../topology/types.ts';
 
 // ---------------------------------------------------------------------------------------------

@@ -168,7 +168,7 @@ trigger: { interval: 0, maxRecordsPerTrigger: 10 }
   await driver.close();
 });
 
-test('availableNow processes what is there in batches, then the pipeline ends by itself', async () => {
+test('availableNow on an empty source ends at once: records that arrive later are left for the next run', async () => {
   const driver = await TopologyTestDriver.start(
     topology(`
 source: { type: memory, channel: in }
@@ -176,13 +176,16 @@ sink: { type: memory, channel: out }
 trigger: { mode: availableNow, maxRecordsPerTrigger: 40 }
 `),
   );
+  // The driver started the pipeline before these records were piped in, so the first read was empty and
+  // availableNow ended at once: that is Spark's behaviour too (it processes what was there at start).
   driver.pipe('main', values(100));
   let ended = false;
   void driver.runtime.wait().then(() => (ended = true));
   await driver.advance(1000);
-  // The driver started the pipeline before these records were piped in, so the first read was empty and
-  // availableNow ended at once: that is Spark's behaviour too (it processes what was there at start).
   assert.equal(ended, true);
+  assert.equal(driver.output('main').records.length, 0, 'nothing written');
+  assert.equal(driver.progress.length, 0, 'no batch');
+  assert.equal(driver.input('main').committed, 0, 'nothing committed: a next run reads all 100');
   await driver.close();
 });
 

@@ -13,8 +13,8 @@ import { CaptureTransport, type LogEntry } from '../../../testing/capture.ts';
 import { TopologyTestDriver } from '../../../testing/driver.ts';
 import { loadTopology } from '../../../topology/load.ts';
 import { TopologyRuntime, type SwapReport } from '../../../topology/runtime.ts';
-import { watchTopology } from '../../../topology/reload.ts';
-import { memoryStore } from '../../../sources/memory.ts';
+import { watchTopology } from '../../../operations/reload.ts';
+import { memoryStore } from '../../../testing/memory-channels.ts';
 
 const two = (maxA: number, extra = '') => `
 name: swap

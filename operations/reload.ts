@@ -1,14 +1,15 @@
 /**
  * Hot reload of a running topology: the file is watched (and SIGHUP forces a reload); a changed file
- * is validated first — an invalid one is refused with the same listing as at start-up, and the running
- * topology continues untouched — and a valid one is applied pipeline by pipeline (runtime.apply).
+ * is validated first — an invalid one is refused with the same listing as at start-up (a swap-refused
+ * runtime event), and the running topology continues untouched — and a valid one is applied pipeline
+ * by pipeline (runtime.apply).
  */
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'winston';
-import { ConfigError } from './errors.ts';
-import { loadTopology } from './load.ts';
-import type { SwapReport, TopologyRuntime } from './runtime.ts';
+import { ConfigError, errorMessage } from '../topology/errors.ts';
+import { loadTopology } from '../topology/load.ts';
+import type { SwapReport, TopologyRuntime } from '../topology/runtime.ts';
 
 export interface ReloadOptions {
   /**
@@ -30,7 +31,7 @@ export function watchTopology(file: string, runtime: TopologyRuntime, logger: Lo
         const { config } = loadTopology(file);
         if (config.name !== runtime.config.name) {
           const refused = [`name: the topology's name changed from ${runtime.config.name} to ${config.name}; a rename needs a restart`];
-          logger.error(`reload refused: ${refused[0]}; still running the previous version`, { event: 'swap-refused', problems: refused });
+          runtime.refuseSwap({ cause: 'renamed', reason: refused[0], problems: refused });
           options.onReload?.({ refused });
           return;
         }
@@ -38,10 +39,10 @@ export function watchTopology(file: string, runtime: TopologyRuntime, logger: Lo
         options.onReload?.({ report });
       } catch (error) {
         if (error instanceof ConfigError) {
-          logger.error(`reload refused: ${error.message}\nstill running the previous version`, { event: 'swap-refused', problems: error.problems });
+          runtime.refuseSwap({ cause: 'invalid', reason: error.message, problems: error.problems });
           options.onReload?.({ refused: error.problems });
         } else {
-          logger.error(`reload failed: ${error instanceof Error ? error.message : String(error)}; still running the previous version`, { event: 'swap-refused' });
+          runtime.refuseSwap({ cause: 'failed', reason: errorMessage(error), problems: [] });
           options.onReload?.({ error });
         }
       }

@@ -6,8 +6,8 @@ import { lstatSync, mkdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import winston from 'winston';
 import DailyRotateFile from 'winston-daily-rotate-file';
-import { maskSecrets } from './secrets.ts';
-import type { LoggingConfig } from './model.ts';
+import { maskSecrets } from '../topology/secrets.ts';
+import type { LoggingConfig } from '../topology/model.ts';
 
 /** Mask secrets in the message and in every string field, at any depth. */
 const maskFormat = winston.format((info) => {

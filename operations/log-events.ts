@@ -1,24 +1,20 @@
 /**
- * What one entry of a topology's log means. The JSON lines written by topology/logger.ts are read into
- * the few kinds of fact that the tail view (topology/tail.ts) and the Prometheus metrics
- * (topology/metrics.ts) count — progress events, failed batches, swaps, errors — so that both count
+ * What one entry of a topology's log means. The JSON lines written by operations/logger.ts are read into
+ * the few kinds of fact that the tail view (operations/tail.ts) and the Prometheus metrics
+ * (operations/metrics.ts) count — progress events, failed batches, swaps, errors — so that both count
  * them the same way.
  */
-import type { ProgressEvent } from './progress.ts';
+import { swapOutcome, type SwapOutcome } from '../topology/events.ts';
+import type { ProgressEvent } from '../topology/progress.ts';
+
+export type { SwapOutcome };
 
 /** One log entry: a parsed JSON line of the log file, or a winston info object. */
 export type LogEntry = Record<string, unknown>;
 
-/**
- * applied: pipelines changed, were added or removed. reverted: a changed pipeline's new version did not
- * start and its previous one runs again. unchanged: the file changed but no pipeline did. refused: the
- * new version was invalid and the running one continues.
- */
-export type SwapOutcome = 'applied' | 'reverted' | 'unchanged' | 'refused';
-
 export interface SwapNote {
   outcome: SwapOutcome;
-  /** The log message's first line, without its `swap: ` prefix. */
+  /** One line: a swap's summary, or why the new version was refused (the event's fields, not its message). */
   summary: string;
   changed: string[];
   added: string[];
@@ -50,9 +46,6 @@ export function parseLogLine(line: string): LogEntry | undefined {
   }
 }
 
-// The runtime's wording (topology/pipeline.ts) for a batch that failed for good.
-const FAILED_BATCH = /^batch (\d+) failed/;
-
 export function readLogEntry(entry: LogEntry): LogFact {
   const message = typeof entry.message === 'string' ? entry.message : '';
   const time = typeof entry.timestamp === 'string' ? Date.parse(entry.timestamp) : NaN;
@@ -63,18 +56,19 @@ export function readLogEntry(entry: LogEntry): LogFact {
     text: entry.error === undefined ? message : `${message} — ${String(entry.error)}`,
   };
   if (entry.event === 'progress' && isProgressEvent(entry)) fact.progress = entry;
-  const failed = fact.level === 'error' ? FAILED_BATCH.exec(message) : null;
-  if (failed) fact.failedBatch = Number(failed[1]);
-  if (entry.event === 'swap' || entry.event === 'swap-refused') fact.swap = swapNote(entry, message);
+  if (entry.event === 'batch-failed' && typeof entry.batchId === 'number') fact.failedBatch = entry.batchId;
+  if (entry.event === 'swap' || entry.event === 'swap-refused') fact.swap = swapNote(entry);
   return fact;
 }
 
-function swapNote(entry: LogEntry, message: string): SwapNote {
+function swapNote(entry: LogEntry): SwapNote {
   const names = (key: string) => (Array.isArray(entry[key]) ? (entry[key] as unknown[]).filter((n): n is string => typeof n === 'string') : []);
-  const note = { summary: message.split('\n')[0].replace(/^swap: /, ''), changed: names('changed'), added: names('added'), removed: names('removed') };
-  if (entry.event === 'swap-refused') return { outcome: 'refused', ...note };
-  if (entry.revertedTo !== undefined) return { outcome: 'reverted', ...note };
-  return { outcome: note.changed.length + note.added.length + note.removed.length === 0 ? 'unchanged' : 'applied', ...note };
+  const text = (key: string) => (typeof entry[key] === 'string' ? entry[key] : '');
+  if (entry.event === 'swap-refused') {
+    return { outcome: 'refused', summary: `reload ${entry.cause === 'failed' ? 'failed' : 'refused'}: ${text('reason').split('\n')[0]}`, changed: [], added: [], removed: [] };
+  }
+  const change = { changed: names('changed'), added: names('added'), removed: names('removed') };
+  return { outcome: swapOutcome({ event: 'swap', ...change, revertedTo: entry.revertedTo === undefined ? undefined : {} }), summary: text('summary'), ...change };
 }
 
 /** Checks the fields the tail and the metrics read, so a malformed line cannot poison their sums. */

@@ -5,18 +5,17 @@
  * Fed from two places: progress events from `runtime.progress$` (typed, and counted whatever the log
  * level), and failed batches and swaps from the topology's log entries through a winston transport.
  * The runtime reports those two only in its log; reading them with the reader the tail view uses
- * (topology/log-events.ts) makes `npm run tail` and the metrics count the same events.
+ * (operations/log-events.ts) makes `npm run tail` and the metrics count the same events.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Logger } from 'winston';
-import Transport from 'winston-transport';
-import { UserFacingError } from './errors.ts';
-import { lagOf, readLogEntry, sourceFailuresOf, type LogEntry, type SwapOutcome } from './log-events.ts';
-import type { MetricsConfig } from './model.ts';
-import type { ProgressEvent } from './progress.ts';
-import type { TopologyRuntime } from './runtime.ts';
+import { UserFacingError } from '../topology/errors.ts';
+import { swapOutcome, type RuntimeEvent, type SwapOutcome } from '../topology/events.ts';
+import { lagOf, sourceFailuresOf } from './log-events.ts';
+import type { MetricsConfig } from '../topology/model.ts';
+import type { ProgressEvent } from '../topology/progress.ts';
+import type { TopologyRuntime } from '../topology/runtime.ts';
 
 /** The port when metrics are enabled without one (the usual port of Prometheus exporters for apps). */
 export const DEFAULT_METRICS_PORT = 9464;
@@ -90,36 +89,18 @@ export class TopologyMetrics {
     }
   }
 
-  /** Failed batches and swaps; other entries (progress included: it comes from progress$) are ignored. */
-  observeLogEntry(entry: LogEntry): void {
-    const fact = readLogEntry(entry);
-    if (fact.failedBatch !== undefined && fact.pipeline !== undefined) this.failedBatches.inc({ pipeline: fact.pipeline });
-    if (fact.swap) this.swaps.inc({ outcome: fact.swap.outcome });
+  /** One runtime event: progress, a failed batch or a swap (the others are not counted). */
+  observe(event: RuntimeEvent): void {
+    if (event.event === 'progress') this.observeProgress(event);
+    else if (event.event === 'batch-failed') this.failedBatches.inc({ pipeline: event.pipeline });
+    else if (event.event === 'swap' || event.event === 'swap-refused') this.swaps.inc({ outcome: swapOutcome(event) });
   }
 
-  /** Follow a runtime's progress events and its logger's entries; returns the function that stops. */
-  attach(runtime: TopologyRuntime, logger: Logger): () => void {
+  /** Follow a runtime's events; returns the function that stops. */
+  attach(runtime: TopologyRuntime): () => void {
     this.declarePipelines(runtime.runners.keys());
-    const subscription = runtime.progress$.subscribe((event) => this.observeProgress(event));
-    const transport = new LogEntryTransport((entry) => this.observeLogEntry(entry));
-    logger.add(transport);
-    return () => {
-      subscription.unsubscribe();
-      logger.remove(transport);
-    };
-  }
-}
-
-/** Hands every log entry, as logged (before any file or console formatting), to a function. */
-class LogEntryTransport extends Transport {
-  constructor(private readonly onEntry: (entry: LogEntry) => void) {
-    // A level of its own: swaps (logged at info) are counted even when the log records warnings only.
-    super({ level: 'info' });
-  }
-
-  override log(info: LogEntry, next: () => void): void {
-    this.onEntry(info);
-    next();
+    const subscription = runtime.events$.subscribe((event) => this.observe(event));
+    return () => subscription.unsubscribe();
   }
 }
 
@@ -199,10 +180,10 @@ export async function serveMetrics(registry: Registry, at: MetricsEndpoint): Pro
   };
 }
 
-/** For `npm start`: metrics of this runtime, fed from it and its logger, served at `at`. */
-export async function startMetrics(runtime: TopologyRuntime, logger: Logger, at: MetricsEndpoint): Promise<MetricsServer> {
+/** For `npm start`: metrics of this runtime, fed by its events, served at `at`. */
+export async function startMetrics(runtime: TopologyRuntime, at: MetricsEndpoint): Promise<MetricsServer> {
   const metrics = new TopologyMetrics(runtime.config.name);
-  const detach = metrics.attach(runtime, logger);
+  const detach = metrics.attach(runtime);
   try {
     const server = await serveMetrics(metrics.registry, at);
     return {

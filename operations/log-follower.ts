@@ -1,5 +1,5 @@
 /**
- * Follows a log file the way topology/logger.ts writes it (winston-daily-rotate-file): the live file is
+ * Follows a log file the way operations/logger.ts writes it (winston-daily-rotate-file): the live file is
  * `<name>-<date>.log[.N]`, and `<name>.log` is a symlink to it; on rotation (by size, or at midnight
  * UTC) a new file `<name>-<date>.log.N+1` is started and the symlink moved to it.
  *
