@@ -24,11 +24,11 @@ function fieldRows(fields: Fields, prefix = ''): string[] {
   const rows: string[] = [];
   for (const [name, spec] of Object.entries(fields)) {
     const path = `${prefix}${name}`;
-    const nested = isObjectCodec(spec.codec);
+    const nested = isObjectCodec(spec.codec) ? spec.codec : undefined;
     const presence = spec.presence === 'always' && spec.default === undefined ? 'required' : spec.default !== undefined ? defaultText(spec.default, spec.codec.name) : 'optional';
     const type = nested ? 'object' : spec.codec.name;
     rows.push(`| \`${path}\` | ${escapeCell(type)} | ${nested && spec.default !== undefined ? 'see below' : presence}${spec.secret ? ' (secret)' : ''} | ${escapeCell(spec.description)} |`);
-    if (nested) rows.push(...fieldRows((spec.codec as unknown as { fields: Fields }).fields, `${path}.`));
+    if (nested) rows.push(...fieldRows(nested.fields, `${path}.`));
   }
   return rows;
 }

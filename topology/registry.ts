@@ -66,38 +66,69 @@ export interface ComponentConfig {
   [field: string]: unknown;
 }
 
-interface Entry {
-  definition: ComponentDefinition;
+/** What the docs show of a component: its spec without the code. */
+export type ComponentInfo = Pick<ComponentDefinition, 'kind' | 'type' | 'summary' | 'description' | 'fields' | 'examples'>;
+
+/**
+ * A registered component with its config type erased: its hooks take the decoded config as the
+ * pipeline holds it and decode their own fields again, typed, before calling the spec's functions.
+ */
+interface Entry<K extends ComponentKind> {
+  info: ComponentInfo;
+  /** The component's fields and the framework's common ones for its kind. */
   codec: ObjectCodec<Fields>;
+  create(config: ComponentConfig, ctx: ComponentContext): Promise<ComponentInstanceByKind[K]>;
+  check(config: ComponentConfig, where: CheckContext): ConfigProblem[];
+  endpoints(config: ComponentConfig): Endpoint[];
 }
 
 /** Fields the framework adds to every component of a kind (and handles itself), e.g. a sink's `batch` and `retry`. */
 export type CommonFields = Partial<Record<ComponentKind, Fields>>;
 
+type Entries = { [K in ComponentKind]: Map<string, Entry<K>> };
+
 export class Registry {
-  private readonly entries: Record<ComponentKind, Map<string, Entry>> = { source: new Map(), operator: new Map(), sink: new Map() };
+  private readonly entries: Entries = { source: new Map(), operator: new Map(), sink: new Map() };
 
   constructor(readonly commonFields: CommonFields = { sink: sinkPolicyFields }) {}
 
   register<K extends ComponentKind, F extends Fields>(definition: ComponentDefinition<K, F>): ComponentDefinition<K, F> {
-    const byType = this.entries[definition.kind];
-    if (byType.has(definition.type)) throw new Error(`a ${definition.kind} of type "${definition.type}" is registered twice`);
-    const def = definition as unknown as ComponentDefinition;
-    const fields = { ...def.fields, ...this.commonFields[definition.kind] };
-    byType.set(definition.type, { definition: def, codec: objectCodec(`${definition.type} ${definition.kind} config`, fields) });
+    const { kind, type, summary, description, fields, examples } = definition;
+    const byType: Map<string, Entry<K>> = this.entries[kind];
+    if (byType.has(type)) throw new Error(`a ${kind} of type "${type}" is registered twice`);
+    const own = objectCodec(`${type} ${kind} config`, fields);
+    const withCommon: Fields = { ...fields, ...this.commonFields[kind] };
+    // A config this registry decoded (with the common fields): its own fields, typed by the codec's
+    // guard. Decoding again would not do: a decoded value is not always valid input (a ttl of 90s decodes to 90).
+    const typed = (config: ComponentConfig): ConfigOf<F> => {
+      const picked: unknown = Object.fromEntries(Object.keys(fields).filter((key) => key in config).map((key) => [key, config[key]]));
+      if (!own.is(picked)) throw new Error(`${type} ${kind}: a config that was not decoded by the registry`);
+      return picked;
+    };
+    byType.set(type, {
+      info: { kind, type, summary, description, fields, examples },
+      codec: objectCodec(`${type} ${kind} config`, withCommon),
+      create: async (config, ctx) => definition.create(typed(config), ctx),
+      check: (config, where) => definition.check?.(typed(config), where) ?? [],
+      endpoints: (config) => definition.endpoints?.(typed(config)) ?? [],
+    });
     return definition;
-  }
-
-  get(kind: ComponentKind, type: string): ComponentDefinition | undefined {
-    return this.entries[kind].get(type)?.definition;
   }
 
   types(kind: ComponentKind): string[] {
     return [...this.entries[kind].keys()].sort();
   }
 
-  definitions(kind: ComponentKind): ComponentDefinition[] {
-    return this.types(kind).map((type) => this.entries[kind].get(type)!.definition);
+  /** The specs of one kind, by type, for the docs. */
+  definitions(kind: ComponentKind): ComponentInfo[] {
+    return this.types(kind).map((type) => this.entry(kind, type).info);
+  }
+
+  private entry<K extends ComponentKind>(kind: K, type: string): Entry<K> {
+    const byType: Map<string, Entry<K>> = this.entries[kind];
+    const entry = byType.get(type);
+    if (!entry) throw new Error(`unknown ${kind} type "${type}"`);
+    return entry;
   }
 
   /** The codec of `{ type: ..., ...config }` for one kind: dispatches on `type`, lists known types when unknown. */
@@ -127,8 +158,7 @@ export class Registry {
 
   /** The problems a decoded config's `check` finds (none when its spec has no check). */
   check(kind: ComponentKind, config: ComponentConfig, where: CheckContext): ConfigProblem[] {
-    const definition = this.entries[kind].get(config.type)?.definition;
-    return definition?.check ? definition.check(this.own(definition, config) as never, where) : [];
+    return this.entry(kind, config.type).check(config, where);
   }
 
   /**
@@ -143,10 +173,8 @@ export class Registry {
   }
 
   /** Create an instance from a decoded config. */
-  async create<K extends ComponentKind>(kind: K, config: ComponentConfig, ctx: ComponentContext): Promise<ComponentInstanceByKind[K]> {
-    const entry = this.entries[kind].get(config.type);
-    if (!entry) throw new Error(`unknown ${kind} type "${config.type}"`);
-    return (await entry.definition.create(this.own(entry.definition, config) as never, ctx)) as ComponentInstanceByKind[K];
+  create<K extends ComponentKind>(kind: K, config: ComponentConfig, ctx: ComponentContext): Promise<ComponentInstanceByKind[K]> {
+    return this.entry(kind, config.type).create(config, ctx);
   }
 
   /** Create a sink, with the batching and retry policy the framework composes around it. */
@@ -158,15 +186,7 @@ export class Registry {
 
   /** The external services a configured component will connect to. */
   endpoints(kind: ComponentKind, config: ComponentConfig): Endpoint[] {
-    const definition = this.entries[kind].get(config.type)?.definition;
-    return definition?.endpoints ? definition.endpoints(config as never) : [];
-  }
-
-  /** The fields of `config` that its component declares (the framework's common fields left out). */
-  private own(definition: ComponentDefinition, config: ComponentConfig): Record<string, unknown> {
-    const own: Record<string, unknown> = {};
-    for (const key of Object.keys(definition.fields)) if (key in config) own[key] = config[key];
-    return own;
+    return this.entries[kind].has(config.type) ? this.entry(kind, config.type).endpoints(config) : [];
   }
 
   /** The spec codec of one component (for docs and redaction). */
