@@ -15,7 +15,7 @@ import './operators/key-by.ts';
 import './operators/map.ts';
 import './operators/mapping.ts';
 import './operators/validate.ts';
-import './operators/window.ts';
+import './operators/window/index.ts';
 
 import './sinks/cassandra.ts';
 import './sinks/console.ts';

@@ -5,8 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lastValueFrom, Observable, toArray } from 'rxjs';
-import { windowOperator, type WindowConfig } from '../../../operators/window.ts';
-import { WindowState, type WindowAggregate } from '../../../operators/window-state.ts';
+import { windowOperator, type WindowConfig } from '../../../operators/window/index.ts';
+import { WindowState, type WindowAggregate } from '../../../operators/window/state.ts';
 import type { StreamRecord } from '../../../topology/types.ts';
 import { fakeContext, run } from './helpers.ts';
 

@@ -11,9 +11,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import '../../../operators/window.ts';
+import '../../../operators/window/index.ts';
 import { TopologyTestDriver } from '../../../testing/driver.ts';
-import { windowOperator, type WindowConfig } from '../../../operators/window.ts';
+import { windowOperator, type WindowConfig } from '../../../operators/window/index.ts';
 import { parseIsoTime as parseTime } from '../../../topology/time.ts';
 
 const parseIsoTime = (text: string) => parseTime(text, { withoutZone: 'refuse' });

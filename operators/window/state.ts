@@ -5,7 +5,7 @@
  *
  * Every window of one operator has the same size, so ordering by start is ordering by end.
  *
- * @see window.ts — the operator that fills it and decides what to emit
+ * @see operator.ts — the operator that fills it and decides what to emit
  */
 
 /** The running aggregate of one window and one group. */
