@@ -1,27 +1,14 @@
 /**
- * Drops records whose key was seen recently.
+ * dedupe — drops records whose key was seen recently (bounded memory: `maxKeys`, `ttl`).
  *
- * `dedupe` remembers the keys it has seen (the record key, or the text of the value at
- * `field`) and drops a record whose key it remembers. Memory is bounded: at most `maxKeys` keys are
- * kept, the least recently seen one is forgotten first, and with `ttl` a key not seen for that long
- * is forgotten too (time is the runtime's clock, so tests can drive it). Every sighting counts as
- * seeing the key, dropped duplicates included. State lives as long as the pipeline run, across
- * batches; it is not persisted, so a restart starts with no keys. The runtime snapshots the state
- * before each batch and restores it when a batch fails, so redelivered records are not taken for
- * duplicates of themselves; a snapshot copies the remembered keys (O(keysInState) per batch).
- *
- * A record without a key (a null record key, or a missing, null or non-scalar field) is dead-lettered.
- *
- * @example
  * ```yaml
  * - type: dedupe
  *   field: login.uuid
  *   maxKeys: 100000
  *   ttl: 1h
  * ```
- *
- * @see key-by — set the record key that dedupe compares by default
- * @see filter — drop records on a condition
+ * See also: `key-by` (sets the key dedupe compares by default), `filter`. What it does: the spec's
+ * description below (docs/operators.md).
  */
 import type { Subscriber } from 'rxjs';
 import { PositiveDuration, PositiveInt } from '../topology/codecs.ts';
@@ -107,7 +94,7 @@ defineComponent({
   description:
     'Remembers the keys it has seen, in memory, for the pipeline run, and drops a record whose key it remembers. Every sighting, dropped duplicates included, refreshes the key. ' +
     'Memory is bounded by `maxKeys` (least recently seen keys are forgotten first) and, with `ttl`, keys not seen for that long are forgotten (by the runtime clock). ' +
-    'The state is in memory only (a restart forgets it); the runtime snapshots it before each batch (a copy of the remembered keys) and restores it when a batch fails, so redelivered records are not dropped as duplicates of themselves. ' +
+    'The state is in memory only (a restart forgets it); the runtime snapshots it before each batch (a copy of the remembered keys) and restores it when a batch fails, so redelivered records are not dropped as duplicates of themselves (the copy costs O(keysInState) per batch). ' +
     'A record without a key (null record key; missing, null or non-scalar field) goes to the dead-letter output. Metrics: duplicatesDropped, keysInState.',
   fields,
   examples: ['type: dedupe', 'type: dedupe\nfield: login.uuid\nmaxKeys: 100000\nttl: 1h'],

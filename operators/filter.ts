@@ -1,30 +1,11 @@
 /**
- * Keeps the records that satisfy a condition and drops the others.
+ * filter — keeps the records that satisfy a named function or a declarative `where` comparison.
  *
- * The condition is either a named function (`fn`, registered with `registerFunction`: a record is
- * kept when it returns a truthy value) or a declarative `where` that compares the value at a path
- * with a constant, so a simple condition needs no code. Give exactly one of the two.
- *
- * `where` takes a `path` and one comparison:
- * - `equals` / `notEquals`: a string, number, boolean or null, compared with `===` (a missing path
- *   equals nothing, so `notEquals` keeps it);
- * - `in` / `notIn`: a list of such constants;
- * - `exists`: true keeps records where the path holds a value other than null, false the others;
- * - `gt`, `gte`, `lt`, `lte`: a number or a string; numbers compare with numbers and strings with
- *   strings (ISO dates compare correctly as strings); any other value does not match;
- * - `matches`: a regular expression that a string value must match (other values do not match).
- *
- * A record for which the function throws is dead-lettered; a dropped record is not.
- *
- * @example
  * ```yaml
  * - type: filter
  *   where: { path: dob.age, gte: 18 }
  * ```
- *
- * @see map — change values
- * @see validate — dead-letter records that do not fit a schema
- * @see dedupe — drop records seen recently
+ * See also: `map`, `validate`, `dedupe`. What it does: the spec's description below (docs/operators.md).
  */
 import * as t from 'io-ts';
 import type { Subscriber } from 'rxjs';

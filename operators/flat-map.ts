@@ -1,21 +1,12 @@
 /**
- * Turns each record into zero or more records, one per element of an array.
+ * flat-map — one record per element of an array, returned by a named function or found at a path.
  *
- * The array comes either from a named function (`fn`, registered with `registerFunction`, called
- * with (value, record)) or from a field of the value (`path`, e.g. `results` to explode a RandomUser
- * response into its users). Give exactly one of the two. Each element is emitted as a record of its
- * own with the original's key, timestamp, origin, raw bytes and headers; an empty array emits
- * nothing. A record whose array is missing or is not an array, or for which the function throws, is
- * dead-lettered unchanged.
- *
- * @example
  * ```yaml
  * - type: flat-map
  *   path: results
  * ```
- *
- * @see map — one record in, one out
- * @see key-by — key the exploded records
+ * See also: `map` (one record in, one out), `key-by`. What it does: the spec's description below
+ * (docs/operators.md).
  */
 import type { Subscriber } from 'rxjs';
 import { NonEmptyString } from '../topology/codecs.ts';

@@ -1,19 +1,11 @@
 /**
- * Sets each record's key from a field of its value.
+ * key-by — sets each record's key from a field of its value.
  *
- * `key-by` reads the value at `field` (a path such as `login.uuid`) and makes its text the record's
- * key: strings as they are, numbers and booleans as `String()` writes them. The key is what Kafka
- * partitions by and what `dedupe` compares. A record where the field is missing, null, an object or
- * an array has no usable key and is dead-lettered unchanged.
- *
- * @example
  * ```yaml
  * - type: key-by
  *   field: login.uuid
  * ```
- *
- * @see dedupe — drop records whose key was seen recently
- * @see mapping — reshape the value
+ * See also: `dedupe`, `mapping`. What it does: the spec's description below (docs/operators.md).
  */
 import { defineComponent } from '../topology/registry.ts';
 import { required, type ConfigOf } from '../topology/spec.ts';
@@ -49,7 +41,7 @@ defineComponent({
   type: 'key-by',
   summary: "Sets each record's key to the text of a field of its value.",
   description:
-    'The value at `field` becomes the key: a string as it is, a number or boolean as its text (69217 becomes "69217"). ' +
+    'The value at `field` becomes the key — what a Kafka sink partitions by and what `dedupe` compares: a string as it is, a number or boolean as its text (69217 becomes "69217"). ' +
     'A record where the field is missing, null, an object or an array goes to the dead-letter output unchanged, with the reason.',
   fields,
   examples: ['type: key-by\nfield: login.uuid'],

@@ -1,20 +1,12 @@
 /**
- * Replaces each record's value with what a named function returns.
+ * map — replaces each record's value with what a named function returns.
  *
- * `map` calls the function registered under `fn` (see `registerFunction` in topology/functions.ts)
- * with the record's value and the record, and emits the record with the result as its value; key,
- * timestamp, origin, raw bytes and headers stay as they were. A record for which the function throws
- * or returns `undefined` or a Promise (functions must be synchronous) is dead-lettered, unchanged.
- *
- * @example
  * ```yaml
  * - type: map
  *   fn: add-full-name
  * ```
- *
- * @see filter — keep or drop records
- * @see flat-map — one record in, several out
- * @see mapping — reshape values declaratively, without code
+ * See also: `filter`, `flat-map`, `mapping` (without code); `registerFunction` in topology/functions.ts.
+ * What it does: the spec's description below (docs/operators.md).
  */
 import type { Subscriber } from 'rxjs';
 import { NonEmptyString } from '../topology/codecs.ts';
@@ -53,7 +45,7 @@ defineComponent({
   description:
     'Calls the function registered under `fn` with (value, record) and emits the record with the returned value; key, timestamp, origin, raw bytes and headers are kept. ' +
     'A record for which the function throws, or returns undefined or a Promise (functions must be synchronous), goes to the dead-letter output unchanged, with the reason. ' +
-    'An unknown function name fails the pipeline at start, listing the registered names. Costs one function call and one shallow record copy per record.',
+    'An unknown function name refuses the topology when it is loaded, listing the registered names. Costs one function call and one shallow record copy per record.',
   fields,
   examples: ['type: map\nfn: add-full-name'],
   check: (config) => unknownFunction(config.fn),

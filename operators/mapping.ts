@@ -1,25 +1,7 @@
 /**
- * Reshapes each value into a new object, field by field, as the config declares: no code to change.
+ * mapping — reshapes each value into new fields declared in the config (paths, templates,
+ * conversions, constants), compiled once into one function.
  *
- * Each output field is given by one of:
- * - a path: `name.first`, `results[0].id` (see operators/path.ts for the syntax);
- * - a template, any text with `{path}` placeholders: `"{location.street.number} {location.street.name}"`;
- *   strings are inserted as they are, numbers and booleans as their text, objects as JSON, and a
- *   missing or null placeholder as nothing;
- * - `{ path, as, default, required }`: `as` converts the value (`string`, `number`, `integer`,
- *   `boolean`, `json`: 69217 read `as: string` is "69217"), `default` replaces a missing or null
- *   value, `required: true` dead-letters the record instead;
- * - `{ template, required }`: `required: true` dead-letters a record with a missing placeholder;
- * - `{ value }`: a constant.
- *
- * A missing or null value without a default becomes null. The output holds only the mapped fields,
- * in the order given, or with `keep: true` the original fields with the mapped ones over them. A
- * record is dead-lettered unchanged, naming the field and path, when its value is not an object, a
- * required path is missing (`id: path login.uuid is missing`), or a value cannot be converted.
- *
- * Everything is parsed and compiled when the operator is created; a record costs only the reads.
- *
- * @example
  * ```yaml
  * - type: mapping
  *   fields:
@@ -28,9 +10,8 @@
  *     post_code: { path: location.postcode, as: string }
  *     source: { value: randomuser }
  * ```
- *
- * @see map — reshape values with code
- * @see validate — check values against a schema first
+ * See also: `map` (with code), `validate`, operators/path.ts (the path syntax). What it does: the
+ * spec's description and field docs below (docs/operators.md).
  */
 import * as t from 'io-ts';
 import type { Subscriber } from 'rxjs';

@@ -1,20 +1,13 @@
 /**
- * Checks each record's value against a named schema, and dead-letters the values that do not fit.
+ * validate — passes the values a named io-ts schema decodes (decoded), and dead-letters the others
+ * with every problem listed by path.
  *
- * `validate` decodes the value with the io-ts codec registered under `schema` (see `registerSchema`
- * in topology/functions.ts). A value that decodes is replaced by the decoded value (so a codec that
- * converts, e.g. a numeric postcode to a string, converts here). A value that does not is
- * dead-lettered unchanged, with every problem listed by path:
- * `login.uuid: expected a UUID string, got nothing; email: expected an email address, got 42`.
- *
- * @example
  * ```yaml
  * - type: validate
  *   schema: randomuser-user
  * ```
- *
- * @see filter — drop records on a condition, without dead-lettering them
- * @see mapping — reshape validated values into rows
+ * See also: `filter`, `mapping`; `registerSchema` in topology/functions.ts. What it does: the spec's
+ * description below (docs/operators.md).
  */
 import { NonEmptyString } from '../topology/codecs.ts';
 import { errorMessage, formatErrors } from '../topology/errors.ts';
@@ -56,9 +49,9 @@ defineComponent({
   type: 'validate',
   summary: 'Passes the values that a named schema decodes (decoded), and dead-letters the others.',
   description:
-    'Decodes each value with the io-ts codec registered under `schema` with registerSchema. On success the decoded value replaces the value. ' +
+    'Decodes each value with the io-ts codec registered under `schema` with registerSchema. On success the decoded value replaces the value (so a codec that converts, e.g. a numeric postcode to a string, converts here). ' +
     'On failure the record goes to the dead-letter output unchanged, its reason listing every problem by path, joined with "; " ' +
-    '(e.g. `login.uuid: expected a UUID string, got nothing`). An unknown schema name fails the pipeline at start, listing the registered names.',
+    '(e.g. `login.uuid: expected a UUID string, got nothing`). An unknown schema name refuses the topology when it is loaded, listing the registered names.',
   fields,
   examples: ['type: validate\nschema: randomuser-user'],
   check(config) {

@@ -1,8 +1,6 @@
 /**
- * memory — appends records to an in-process channel (see the `memory` source).
- *
- * Tests read the channel to see exactly what was acknowledged, and set its `behaviour` to make writes
- * slow or fail (mid-batch, after writing part of a chunk), to prove commit-after-ack and backpressure.
+ * memory — appends records to an in-process channel (testing/memory-channels.ts), whose fault hooks
+ * make writes slow or fail: what tests use to prove commit-after-ack and backpressure.
  *
  * ```yaml
  * sink: { type: memory, channel: out }

@@ -1,9 +1,6 @@
 /**
- * memory — reads records from an in-process channel: a list of records that tests (or a `memory` sink
- * of another pipeline) append to, with a committed position like a Kafka partition.
- *
- * Used by the test driver and by unit tests: no broker, deterministic, and its committed position is
- * inspectable, so tests can prove that a batch is committed only after its sink acknowledged it.
+ * memory — reads an in-process channel (testing/memory-channels.ts) with a committed position like a
+ * Kafka partition: no broker, deterministic, its position inspectable by tests and the test driver.
  *
  * ```yaml
  * source: { type: memory, channel: users }
