@@ -4,7 +4,7 @@
  * (bin/, the test driver, the docs generator) import this file once.
  */
 import './sources/http-poll.ts';
-import './sources/kafka.ts';
+import './sources/kafka/index.ts';
 import './sources/memory.ts';
 import './sources/rate.ts';
 

@@ -16,7 +16,7 @@ import '../components.ts';
 import { generateUsers } from '../randomuser/generator.ts';
 import { cassandraSink, type CassandraSinkConfig } from '../sinks/cassandra.ts';
 import { rawRecordToMessage, recordToMessage } from '../sinks/kafka.ts';
-import { messageToRecord } from '../sources/kafka.ts';
+import { messageToRecord } from '../sources/kafka/records.ts';
 import { parseTopology } from '../topology/load.ts';
 import { silentLogger } from '../topology/logger.ts';
 import { registry } from '../topology/registry.ts';

@@ -15,7 +15,7 @@ import { checkKafka } from '../../clients/kafka.ts';
 import { formatErrors, UserFacingError } from '../../topology/errors.ts';
 import { registry } from '../../topology/registry.ts';
 import type { ComponentContext, DeadLetterValue, Sink, Source, SourceBatch, StreamRecord } from '../../topology/types.ts';
-import '../../sources/kafka.ts';
+import '../../sources/kafka/index.ts';
 import '../../sinks/kafka.ts';
 import '../../sinks/dead-letter.ts';
 
