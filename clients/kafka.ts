@@ -185,7 +185,8 @@ export function connectClient(client: Kafka.Producer | Kafka.KafkaConsumer, targ
   const onLog = (entry: { severity: number; message: string }): void => {
     if (entry.severity <= 4) lastLog = cleanLogMessage(entry.message);
   };
-  const emitter = client as unknown as NodeJS.EventEmitter;
+  // As a plain EventEmitter: the two clients' typed `on` signatures cannot be called on their union.
+  const emitter: NodeJS.EventEmitter = client;
   emitter.on('event.log', onLog);
   return new Promise<Metadata>((resolve, reject) => {
     // allTopics: false — a cheap request that still proves a broker answers.
@@ -256,7 +257,8 @@ function topicError(config: KafkaClientConfig, topic: string, partitions: number
  * events are not forwarded: librdkafka logs their cause already, and retries on its own.
  */
 export function forwardClientLogs(client: Kafka.Producer | Kafka.KafkaConsumer, logger: Logger, label: string): void {
-  const emitter = client as unknown as NodeJS.EventEmitter;
+  // As a plain EventEmitter: the two clients' typed `on` signatures cannot be called on their union.
+  const emitter: NodeJS.EventEmitter = client;
   emitter.on('event.log', (entry: { severity: number; fac: string; message: string }) => {
     if (entry.severity <= 4) logger.warn(`${label}: librdkafka ${entry.fac}: ${cleanLogMessage(entry.message)}`);
   });
