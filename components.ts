@@ -20,7 +20,7 @@ import './operators/window.ts';
 import './sinks/cassandra.ts';
 import './sinks/console.ts';
 import './sinks/dead-letter.ts';
-import './sinks/kafka.ts';
+import './sinks/kafka/index.ts';
 import './sinks/memory.ts';
 
 import './schemas/randomuser-user.ts';

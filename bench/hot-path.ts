@@ -15,7 +15,7 @@ import { asyncScheduler, from, lastValueFrom, toArray } from 'rxjs';
 import '../components.ts';
 import { generateUsers } from '../randomuser/generator.ts';
 import { cassandraSink, type CassandraSinkConfig } from '../sinks/cassandra.ts';
-import { rawRecordToMessage, recordToMessage } from '../sinks/kafka.ts';
+import { rawRecordToMessage, recordToMessage } from '../sinks/kafka/messages.ts';
 import { messageToRecord } from '../sources/kafka/records.ts';
 import { parseTopology } from '../topology/load.ts';
 import { silentLogger } from '../topology/logger.ts';

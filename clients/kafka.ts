@@ -17,7 +17,7 @@
  * ssl: { caLocation: /etc/kafka/ca.pem }
  * rdkafka: { socket.keepalive.enable: true }
  * ```
- * See also: sources/kafka/, sinks/kafka.ts, sinks/dead-letter.ts.
+ * See also: sources/kafka/, sinks/kafka/, sinks/dead-letter.ts.
  */
 import * as t from 'io-ts';
 import Kafka from 'node-rdkafka';

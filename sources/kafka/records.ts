@@ -2,7 +2,7 @@
  * Kafka messages as records (key, value by `format`, timestamp, origin, raw bytes, headers), and a
  * batch's start and end offsets.
  *
- * See also: ./source.ts, which reads the messages; sinks/kafka.ts for the way back (record → message).
+ * See also: ./source.ts, which reads the messages; sinks/kafka/messages.ts for the way back (record → message).
  */
 import type { Message } from 'node-rdkafka';
 import type { Offsets, StreamRecord } from '../../topology/types.ts';

@@ -10,7 +10,8 @@ import type { Message } from 'node-rdkafka';
 import { cleanLogMessage, connectError } from '../../../clients/kafka.ts';
 import { messageToRecord } from '../../../sources/kafka/records.ts';
 import { startsOfAssignment } from '../../../sources/kafka/starts.ts';
-import { KafkaWriteError, encodeValue, isRetryableKafkaError, rawRecordToMessage, recordToMessage } from '../../../sinks/kafka.ts';
+import { encodeValue, rawRecordToMessage, recordToMessage } from '../../../sinks/kafka/messages.ts';
+import { KafkaWriteError, isRetryableKafkaError } from '../../../sinks/kafka/producer.ts';
 import { deadLetterMessage } from '../../../sinks/dead-letter.ts';
 import type { DeadLetterValue, StreamRecord } from '../../../topology/types.ts';
 
