@@ -4,7 +4,7 @@
  * (bin/, the test driver, the docs generator) import this file once.
  */
 import './sources/http-poll.ts';
-import './sources/kafka.ts';
+import './sources/kafka/index.ts';
 import './sources/memory.ts';
 import './sources/rate.ts';
 
@@ -20,7 +20,7 @@ import './operators/window/index.ts';
 import './sinks/cassandra.ts';
 import './sinks/console.ts';
 import './sinks/dead-letter.ts';
-import './sinks/kafka.ts';
+import './sinks/kafka/index.ts';
 import './sinks/memory.ts';
 
 import './schemas/randomuser-user.ts';

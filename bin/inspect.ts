@@ -13,7 +13,7 @@ import { selectPipelines } from '../topology/runtime.ts';
 import { connectCassandra } from '../clients/cassandra.ts';
 import { librdkafkaConfig } from '../clients/kafka.ts';
 import type { CassandraSinkConfig } from '../sinks/cassandra.ts';
-import type { KafkaSourceConfig } from '../sources/kafka.ts';
+import type { KafkaSourceConfig } from '../sources/kafka/config.ts';
 
 const HELP = `Usage: npm run inspect -- --topology NAME|PATH [--pipeline NAME] [--rows N]
 

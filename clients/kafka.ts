@@ -17,7 +17,7 @@
  * ssl: { caLocation: /etc/kafka/ca.pem }
  * rdkafka: { socket.keepalive.enable: true }
  * ```
- * See also: sources/kafka.ts, sinks/kafka.ts, sinks/dead-letter.ts.
+ * See also: sources/kafka/, sinks/kafka/, sinks/dead-letter.ts.
  */
 import * as t from 'io-ts';
 import Kafka from 'node-rdkafka';
@@ -185,6 +185,7 @@ export function connectClient(client: Kafka.Producer | Kafka.KafkaConsumer, targ
   const onLog = (entry: { severity: number; message: string }): void => {
     if (entry.severity <= 4) lastLog = cleanLogMessage(entry.message);
   };
+  // As a plain EventEmitter: the two clients' typed `on` signatures cannot be called on their union.
   const emitter: NodeJS.EventEmitter = client;
   emitter.on('event.log', onLog);
   return new Promise<Metadata>((resolve, reject) => {
@@ -256,6 +257,7 @@ function topicError(config: KafkaClientConfig, topic: string, partitions: number
  * events are not forwarded: librdkafka logs their cause already, and retries on its own.
  */
 export function forwardClientLogs(client: Kafka.Producer | Kafka.KafkaConsumer, logger: Logger, label: string): void {
+  // As a plain EventEmitter: the two clients' typed `on` signatures cannot be called on their union.
   const emitter: NodeJS.EventEmitter = client;
   emitter.on('event.log', (entry: { severity: number; fac: string; message: string }) => {
     if (entry.severity <= 4) logger.warn(`${label}: librdkafka ${entry.fac}: ${cleanLogMessage(entry.message)}`);

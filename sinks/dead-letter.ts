@@ -1,26 +1,7 @@
 /**
  * dead-letter — writes a pipeline's rejected records to a Kafka topic, byte for byte as they arrived,
- * with why, where and when they were rejected in message headers.
- *
- * The runtime hands this sink one record per dead letter: its value is a `DeadLetterValue` (reason,
- * stage, topology, pipeline, origin, the value at the failing stage), its `raw` and `origin` are the
- * original record's. The message carries the original bytes (`raw`; when there are none, the rejected
- * value: a Buffer or string as it is, anything else as JSON), the original key and timestamp, and these
- * headers:
- *
- * | header                       | value                                        |
- * |------------------------------|----------------------------------------------|
- * | `dead-letter.reason`         | e.g. `invalid JSON: Unexpected end of JSON input` |
- * | `dead-letter.stage`          | e.g. `source`, `operators[0] (validate)`     |
- * | `dead-letter.topology`       | the topology's name                          |
- * | `dead-letter.pipeline`       | the pipeline's name                          |
- * | `dead-letter.failed-at`      | ISO 8601 time of the rejection               |
- * | `dead-letter.origin.topic`, `.partition`, `.offset` | where the original was read, when known |
- *
- * Writes are acknowledged like the `kafka` sink's (same idempotent producer code): the source commits
- * a batch only after its dead letters are in this topic. Dead letters up to `maxMessageBytes` (16 MiB)
- * are written: the producer's limit is raised to it, and so is the limit of a topic `createTopic` creates,
- * since an input message that its topic accepted must fit here too, with its headers.
+ * with why, where and when they were rejected in message headers (the spec's `description` below lists
+ * them; docs/sinks.md).
  *
  * ```yaml
  * deadLetter:
@@ -29,14 +10,17 @@
  *   topic: users_created_dead
  *   createTopic: { partitions: 1 }
  * ```
- * See also: the `kafka` sink, the `kafka` source (which dead-letters invalid JSON), the `validate` operator.
+ * See also: the `kafka` sink (whose producer this reuses: sinks/kafka/producer.ts), the `kafka` source
+ * (which dead-letters invalid JSON), the `validate` operator.
  */
 import { defineComponent } from '../topology/registry.ts';
 import { required, withDefault, type ConfigOf } from '../topology/spec.ts';
 import { PositiveInt, TopicName } from '../topology/codecs.ts';
 import type { ComponentContext, DeadLetterValue, Sink, StreamRecord } from '../topology/types.ts';
 import { kafkaClientFields } from '../clients/kafka.ts';
-import { PRODUCER_GUARANTEES, createTopicField, deliveryTimeoutField, encodeValue, kafkaProducerSink, type OutgoingMessage } from './kafka.ts';
+import { createTopicField, deliveryTimeoutField } from './kafka/fields.ts';
+import { encodeValue, type OutgoingMessage } from './kafka/messages.ts';
+import { PRODUCER_GUARANTEES, kafkaProducerSink } from './kafka/producer.ts';
 
 /** The message a dead letter becomes: the original bytes, key and timestamp, the report in headers. */
 export function deadLetterMessage(record: StreamRecord<DeadLetterValue>): OutgoingMessage {
@@ -104,7 +88,7 @@ defineComponent({
   type: 'dead-letter',
   summary: 'Writes rejected records to a Kafka topic: the original bytes, with the reason and origin in headers.',
   description:
-    'The usual `deadLetter` of a pipeline. For every record an operator (or the source) rejected, produces the original message bytes, key and timestamp to `topic`, with headers `dead-letter.reason`, `dead-letter.stage`, `dead-letter.topology`, `dead-letter.pipeline`, `dead-letter.failed-at` and, when known, `dead-letter.origin.topic`, `dead-letter.origin.partition` and `dead-letter.origin.offset`. A consumer can therefore fix and replay them unchanged. Uses the `kafka` sink\'s idempotent producer: the batch commits only after its dead letters are acknowledged. Messages up to `maxMessageBytes` (default 16 MiB) are written — the producer\'s limit, and that of a topic `createTopic` creates — so a large input message that its topic accepted can be set aside too instead of failing its batch again and again.',
+    'The usual `deadLetter` of a pipeline. For every record an operator (or the source) rejected, produces the original message bytes (when there are none, the rejected value: a Buffer or string as it is, anything else as JSON), key and timestamp to `topic`, with headers `dead-letter.reason` (e.g. `invalid JSON: Unexpected end of JSON input`), `dead-letter.stage` (e.g. `source`, `operators[0] (validate)`), `dead-letter.topology`, `dead-letter.pipeline`, `dead-letter.failed-at` (ISO 8601) and, when known, `dead-letter.origin.topic`, `dead-letter.origin.partition` and `dead-letter.origin.offset`. A consumer can therefore fix and replay them unchanged. Uses the `kafka` sink\'s idempotent producer: the batch commits only after its dead letters are acknowledged. Messages up to `maxMessageBytes` (default 16 MiB) are written — the producer\'s limit, and that of a topic `createTopic` creates — so a large input message that its topic accepted can be set aside too instead of failing its batch again and again.',
   fields,
   examples: ['deadLetter:\n  type: dead-letter\n  brokers: ${KAFKA_BROKERS:-127.0.0.1:9092}\n  topic: users_created_dead\n  createTopic: { partitions: 1 }'],
   endpoints: (config) => [{ service: 'kafka', address: config.brokers }],

@@ -15,8 +15,8 @@ import { checkKafka } from '../../clients/kafka.ts';
 import { formatErrors, UserFacingError } from '../../topology/errors.ts';
 import { registry } from '../../topology/registry.ts';
 import type { ComponentContext, DeadLetterValue, Sink, Source, SourceBatch, StreamRecord } from '../../topology/types.ts';
-import '../../sources/kafka.ts';
-import '../../sinks/kafka.ts';
+import '../../sources/kafka/index.ts';
+import '../../sinks/kafka/index.ts';
 import '../../sinks/dead-letter.ts';
 
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';

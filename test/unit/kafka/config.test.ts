@@ -13,10 +13,10 @@ import { registry, type ComponentConfig } from '../../../topology/registry.ts';
 import { maskSecrets } from '../../../topology/secrets.ts';
 import { redactConfig } from '../../../topology/spec.ts';
 import type { ComponentContext, ComponentKind } from '../../../topology/types.ts';
-import '../../../sources/kafka.ts';
-import '../../../sinks/kafka.ts';
+import '../../../sources/kafka/index.ts';
+import '../../../sinks/kafka/index.ts';
 import '../../../sinks/dead-letter.ts';
-import { COMPRESSION_CODECS } from '../../../sinks/kafka.ts';
+import { COMPRESSION_CODECS } from '../../../sinks/kafka/fields.ts';
 
 type Kind = Exclude<ComponentKind, 'operator'>;
 

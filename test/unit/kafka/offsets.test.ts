@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PartitionPositions, batchOffsets, parsePartitionKey, partitionKey } from '../../../sources/kafka.ts';
+import { PartitionPositions, parsePartitionKey, partitionKey } from '../../../sources/kafka/positions.ts';
+import { batchOffsets } from '../../../sources/kafka/records.ts';
 
 const m = (partition: number, offset: number, topic = 'users') => ({ topic, partition, offset });
 

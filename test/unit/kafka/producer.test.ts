@@ -10,7 +10,8 @@ import Kafka from 'node-rdkafka';
 import { asyncScheduler } from 'rxjs';
 import winston from 'winston';
 import Transport from 'winston-transport';
-import { isRetryableKafkaError, kafkaProducerSink, KafkaWriteError, recordToMessage } from '../../../sinks/kafka.ts';
+import { isRetryableKafkaError, kafkaProducerSink, KafkaWriteError } from '../../../sinks/kafka/producer.ts';
+import { recordToMessage } from '../../../sinks/kafka/messages.ts';
 import type { ComponentContext, StreamRecord } from '../../../topology/types.ts';
 
 /** Connects at once; delivers each produced message on the next poll, unless it is `wedged`. */

@@ -8,8 +8,10 @@ import assert from 'node:assert/strict';
 import Kafka from 'node-rdkafka';
 import type { Message } from 'node-rdkafka';
 import { cleanLogMessage, connectError } from '../../../clients/kafka.ts';
-import { messageToRecord, startsOfAssignment } from '../../../sources/kafka.ts';
-import { KafkaWriteError, encodeValue, isRetryableKafkaError, rawRecordToMessage, recordToMessage } from '../../../sinks/kafka.ts';
+import { messageToRecord } from '../../../sources/kafka/records.ts';
+import { startsOfAssignment } from '../../../sources/kafka/starts.ts';
+import { encodeValue, rawRecordToMessage, recordToMessage } from '../../../sinks/kafka/messages.ts';
+import { KafkaWriteError, isRetryableKafkaError } from '../../../sinks/kafka/producer.ts';
 import { deadLetterMessage } from '../../../sinks/dead-letter.ts';
 import type { DeadLetterValue, StreamRecord } from '../../../topology/types.ts';
 

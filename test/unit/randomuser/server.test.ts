@@ -268,7 +268,7 @@ describe('RandomUser server: admin endpoints and stats', () => {
   });
 });
 
-describe('RandomUser server: close and throughput', () => {
+describe('RandomUser server: close', () => {
   test('close() drops hanging connections at once', async () => {
     const server = await startRandomUserServer({ faults: { errorRate: 1, kinds: ['hang'] } });
     const pending = fetch(server.url, { signal: AbortSignal.timeout(10_000) });
@@ -277,24 +277,5 @@ describe('RandomUser server: close and throughput', () => {
     await server.close();
     await assert.rejects(pending, (error: Error) => error.name !== 'TimeoutError');
     assert.ok(performance.now() - started < 2000);
-  });
-
-  test('HTTP throughput at results=5000 (printed, not asserted)', async () => {
-    const server = await startRandomUserServer();
-    try {
-      const measure = async (query: string, requests: number) => {
-        const started = performance.now();
-        let users = 0;
-        for (let i = 0; i < requests; i++) users += ((await (await fetch(`${server.url}?results=5000${query}`)).json()) as RandomUserResponse).results.length;
-        return Math.round(users / ((performance.now() - started) / 1000));
-      };
-      await measure('&seed=warm', 1);
-      const fresh = await measure('', 6);
-      const cached = await measure('&seed=cached', 6);
-      console.log(`HTTP, results=5000, one client: ${fresh} users/s generated per request, ${cached} users/s from the cache (client parse included)`);
-      assert.ok(fresh > 0 && cached > 0);
-    } finally {
-      await server.close();
-    }
   });
 });

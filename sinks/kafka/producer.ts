@@ -1,36 +1,14 @@
 /**
- * kafka — produces every record to a Kafka topic with an idempotent producer (acks=all), and
- * acknowledges a write only when the brokers acknowledged every one of its messages.
+ * The idempotent producer the `kafka` and `dead-letter` sinks share: a write resolves when the brokers
+ * acknowledged every one of its messages, and a producer that cannot produce again is replaced.
  *
- * A record becomes a message: key = the record's key, value = the record's value as it is when it is a
- * Buffer or a string, its JSON otherwise (null: a tombstone), timestamp = the record's timestamp,
- * headers = the record's headers. The partition is librdkafka's (a hash of the key).
- *
- * A write enqueues all its messages at once and counts their delivery reports: it resolves when every
- * report came back OK and rejects with the first delivery error otherwise. When librdkafka's local
- * queue is full, the sink serves delivery reports and tries again instead of failing. Transient broker
- * errors and timeouts are retryable (the framework's sink policy retries the chunk); a message too
- * large, a missing topic or an authorization failure is not. After a fatal producer error, or a write
- * whose delivery reports never came, the producer is replaced before the next write.
- *
- * ```yaml
- * sink:
- *   type: kafka
- *   brokers: ${KAFKA_BROKERS:-127.0.0.1:9092}
- *   topic: users_created
- *   createTopic: { partitions: 3, replicationFactor: 1 }
- *   compression: lz4
- * ```
- * See also: the `kafka` source, the `dead-letter` sink (which reuses this producer), clients/kafka.ts.
+ * See also: ./index.ts and ../dead-letter.ts (the components), ./messages.ts, clients/kafka.ts.
  */
-import * as t from 'io-ts';
 import Kafka from 'node-rdkafka';
-import type { LibrdKafkaError, MessageHeader } from 'node-rdkafka';
-import { defineComponent, problem } from '../topology/registry.ts';
-import { objectCodec, optional, required, withDefault, type ConfigOf } from '../topology/spec.ts';
-import { Duration, PositiveInt, TopicName, oneOf } from '../topology/codecs.ts';
-import type { ComponentContext, Sink, StreamRecord } from '../topology/types.ts';
-import { connectClient, createClient, disconnectClient, ensureTopic, forwardClientLogs, kafkaClientFields, librdkafkaConfig, type KafkaClientConfig, type ManagedOptions } from '../clients/kafka.ts';
+import type { LibrdKafkaError } from 'node-rdkafka';
+import type { ComponentContext, Sink, StreamRecord } from '../../topology/types.ts';
+import { connectClient, createClient, disconnectClient, ensureTopic, forwardClientLogs, librdkafkaConfig, type KafkaClientConfig, type ManagedOptions } from '../../clients/kafka.ts';
+import type { OutgoingMessage } from './messages.ts';
 
 const ERR = Kafka.CODES.ERRORS;
 
@@ -79,45 +57,6 @@ export class KafkaWriteError extends Error {
 export function isRetryableKafkaError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'number' && RETRYABLE_CODES.has(code);
-}
-
-/** What one record becomes on the wire. */
-export interface OutgoingMessage {
-  key: string | null;
-  value: Buffer | null;
-  /** ms since epoch; null lets the producer stamp it. */
-  timestamp: number | null;
-  headers?: MessageHeader[];
-}
-
-/** A value as message bytes: Buffers and strings as they are, null/undefined as a tombstone, anything else as JSON. */
-export function encodeValue(value: unknown): Buffer | null {
-  if (value === null || value === undefined) return null;
-  if (Buffer.isBuffer(value)) return value;
-  if (typeof value === 'string') return Buffer.from(value, 'utf8');
-  return Buffer.from(JSON.stringify(value), 'utf8');
-}
-
-export function recordToMessage(record: StreamRecord): OutgoingMessage {
-  return messageOf(record, encodeValue(record.value));
-}
-
-/**
- * The message of `payload: raw`: the record's `raw` bytes as its source read them (its value encoded
- * when it has none), so a pipeline that forwards what it read unchanged does not encode it again.
- */
-export function rawRecordToMessage(record: StreamRecord): OutgoingMessage {
-  const raw = record.raw;
-  return messageOf(record, raw === undefined ? encodeValue(record.value) : Buffer.isBuffer(raw) ? raw : Buffer.from(raw, 'utf8'));
-}
-
-function messageOf(record: StreamRecord, value: Buffer | null): OutgoingMessage {
-  return {
-    key: record.key,
-    value,
-    timestamp: Number.isFinite(record.timestamp) ? Math.trunc(record.timestamp) : null,
-    ...(record.headers ? { headers: Object.entries(record.headers).map(([name, value]) => ({ [name]: value })) } : {}),
-  };
 }
 
 /** Messages of one write call: delivery reports are counted against it (it is each message's opaque). */
@@ -317,110 +256,3 @@ export function kafkaProducerSink(
     describe: () => description,
   };
 }
-
-const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
-const codecName = oneOf(CODECS);
-
-/** The compression codecs this build of librdkafka has (zstd is optional at build time). */
-export const COMPRESSION_CODECS: readonly string[] = CODECS.filter((codec) => codec === 'none' || Kafka.features.includes(codec));
-
-/**
- * A compression codec name. The codec's name (what the docs show) lists every codec, so the generated
- * docs do not depend on the machine; one this build lacks is refused when the config is validated.
- */
-const Compression = new t.Type<(typeof CODECS)[number], unknown, unknown>(
-  codecName.name,
-  codecName.is,
-  (input, context) => {
-    const result = codecName.validate(input, context);
-    if (result._tag === 'Right' && !COMPRESSION_CODECS.includes(result.right)) {
-      return t.failure(input, context, `"${result.right}" compression is not available in this build of librdkafka ${Kafka.librdkafkaVersion} (available: ${COMPRESSION_CODECS.join(', ')})`);
-    }
-    return result;
-  },
-  (a) => a,
-);
-
-/** `deliveryTimeout`, shared with the dead-letter sink. */
-export const deliveryTimeoutField = withDefault(
-  Duration,
-  30_000,
-  'How long a message may take to be acknowledged, librdkafka\'s own retries included, before its write fails (and the sink policy retries the chunk).',
-);
-
-/** `createTopic`, shared with the dead-letter sink. */
-export const createTopicField = optional(
-  objectCodec('topic creation', {
-    partitions: withDefault(PositiveInt, 3, 'Partitions of the new topic (the most consumers of one group that can share it).'),
-    replicationFactor: withDefault(PositiveInt, 1, 'Copies of each partition; at most the number of brokers.'),
-  }),
-  'Create the topic at start when it does not exist (an existing topic is left as it is). Without it the topic must exist, or the brokers must auto-create it.',
-);
-
-const fields = {
-  ...kafkaClientFields({
-    ...PRODUCER_GUARANTEES,
-    'compression.type': 'use `compression`',
-    'compression.codec': 'use `compression`',
-    'linger.ms': 'use `linger`',
-    'queue.buffering.max.ms': 'use `linger`',
-    'batch.size': 'use `batchSize`',
-    'batch.num.messages': 'use `batchNumMessages`',
-  }),
-  topic: required(TopicName, 'Topic to produce to.'),
-  createTopic: createTopicField,
-  payload: withDefault(
-    oneOf(['value', 'raw'] as const),
-    'value',
-    'What each message carries: `value` encodes the record value (Buffers and strings as they are, anything else as JSON); `raw` sends the bytes the source read (http-poll: the element\'s JSON; kafka: the message), without encoding again — the same bytes when no operator changed the value, so only for pipelines that forward records unchanged: a pipeline with operators is refused at start.',
-  ),
-  compression: withDefault(Compression, 'none', 'Compression of message batches (zstd only where librdkafka was built with it; the config is refused otherwise).'),
-  linger: withDefault(Duration, 5, 'How long the producer waits for more messages before sending a batch (larger batches, a little more latency).'),
-  batchSize: optional(PositiveInt, 'Upper bound, in bytes, of one batch of messages to a partition (librdkafka\'s default: 1000000).'),
-  batchNumMessages: optional(PositiveInt, 'Upper bound of messages in one batch to a partition (librdkafka\'s default: 10000).'),
-  deliveryTimeout: deliveryTimeoutField,
-};
-
-export type KafkaSinkConfig = ConfigOf<typeof fields>;
-
-export function describeKafkaSink(config: Pick<KafkaSinkConfig, 'topic' | 'compression'>): string {
-  return `kafka topic ${config.topic}${config.compression === 'none' ? '' : ` (${config.compression})`}`;
-}
-
-export function kafkaSink(config: KafkaSinkConfig, ctx: ComponentContext): Sink {
-  const tuning: Record<string, string | number> = { 'compression.type': config.compression, 'linger.ms': config.linger };
-  if (config.batchSize !== undefined) tuning['batch.size'] = config.batchSize;
-  if (config.batchNumMessages !== undefined) tuning['batch.num.messages'] = config.batchNumMessages;
-  return kafkaProducerSink(
-    { client: config, topic: config.topic, createTopic: config.createTopic, deliveryTimeout: config.deliveryTimeout, tuning },
-    ctx,
-    describeKafkaSink(config),
-    config.payload === 'raw' ? rawRecordToMessage : recordToMessage,
-  );
-}
-
-defineComponent({
-  kind: 'sink',
-  type: 'kafka',
-  summary: 'Produces records to a Kafka topic with an idempotent producer; a write completes when every message is acknowledged.',
-  description:
-    'Produces each record to `topic` with node-rdkafka (enable.idempotence, acks=all): key = the record key, value = the record value (Buffers and strings as they are, anything else as JSON, null as a tombstone), timestamp and headers from the record. A write resolves only when every delivery report came back OK, so the source commits only what the brokers hold; it rejects with the first delivery error otherwise. Transient errors (broker unreachable, timeouts, not enough replicas) are retried by the sink policy; a message too large, a missing topic or an authorization failure fails the batch at once. `createTopic` creates the topic at start when it is missing.',
-  fields,
-  examples: [
-    'sink:\n  type: kafka\n  brokers: ${KAFKA_BROKERS:-127.0.0.1:9092}\n  topic: users_created\n  createTopic: { partitions: 3, replicationFactor: 1 }',
-    'sink:\n  type: kafka\n  brokers: ${KAFKA_BROKERS}\n  topic: users_created\n  compression: lz4\n  linger: 20ms\n  batch: { maxRows: 5000, concurrency: 2 }',
-  ],
-  endpoints: (config) => [{ service: 'kafka', address: config.brokers }],
-  check(config, { operatorsBefore }) {
-    // raw would silently write the source's bytes, as if the operators had not run.
-    if (config.payload !== 'raw' || operatorsBefore.length === 0) return [];
-    return [
-      problem(
-        'payload',
-        `raw sends the bytes the source read, so what the operators (${operatorsBefore.join(', ')}) make of the records would be lost; ` +
-          'remove `payload: raw` (the default, `value`, writes the operators\' output), or the operators',
-      ),
-    ];
-  },
-  create: (config, ctx) => kafkaSink(config, ctx),
-});

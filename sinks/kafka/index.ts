@@ -1,0 +1,91 @@
+/**
+ * kafka — produces every record to a Kafka topic with an idempotent producer (acks=all); a write is
+ * acknowledged once the brokers acknowledged all its messages. The spec's `description` below says the
+ * rest (docs/sinks.md).
+ *
+ * ```yaml
+ * sink:
+ *   type: kafka
+ *   brokers: ${KAFKA_BROKERS:-127.0.0.1:9092}
+ *   topic: users_created
+ *   createTopic: { partitions: 3, replicationFactor: 1 }
+ *   compression: lz4
+ * ```
+ * See also: ./producer.ts (how; the `dead-letter` sink reuses it), the `kafka` source, clients/kafka.ts.
+ */
+import { defineComponent, problem } from '../../topology/registry.ts';
+import { optional, required, withDefault, type ConfigOf } from '../../topology/spec.ts';
+import { Duration, PositiveInt, TopicName, oneOf } from '../../topology/codecs.ts';
+import type { ComponentContext, Sink } from '../../topology/types.ts';
+import { kafkaClientFields } from '../../clients/kafka.ts';
+import { Compression, createTopicField, deliveryTimeoutField } from './fields.ts';
+import { rawRecordToMessage, recordToMessage } from './messages.ts';
+import { PRODUCER_GUARANTEES, kafkaProducerSink } from './producer.ts';
+
+const fields = {
+  ...kafkaClientFields({
+    ...PRODUCER_GUARANTEES,
+    'compression.type': 'use `compression`',
+    'compression.codec': 'use `compression`',
+    'linger.ms': 'use `linger`',
+    'queue.buffering.max.ms': 'use `linger`',
+    'batch.size': 'use `batchSize`',
+    'batch.num.messages': 'use `batchNumMessages`',
+  }),
+  topic: required(TopicName, 'Topic to produce to.'),
+  createTopic: createTopicField,
+  payload: withDefault(
+    oneOf(['value', 'raw'] as const),
+    'value',
+    'What each message carries: `value` encodes the record value (Buffers and strings as they are, anything else as JSON); `raw` sends the bytes the source read (http-poll: the element\'s JSON; kafka: the message), without encoding again — the same bytes when no operator changed the value, so only for pipelines that forward records unchanged: a pipeline with operators is refused at start.',
+  ),
+  compression: withDefault(Compression, 'none', 'Compression of message batches (zstd only where librdkafka was built with it; the config is refused otherwise).'),
+  linger: withDefault(Duration, 5, 'How long the producer waits for more messages before sending a batch (larger batches, a little more latency).'),
+  batchSize: optional(PositiveInt, 'Upper bound, in bytes, of one batch of messages to a partition (librdkafka\'s default: 1000000).'),
+  batchNumMessages: optional(PositiveInt, 'Upper bound of messages in one batch to a partition (librdkafka\'s default: 10000).'),
+  deliveryTimeout: deliveryTimeoutField,
+};
+
+export type KafkaSinkConfig = ConfigOf<typeof fields>;
+
+export function describeKafkaSink(config: Pick<KafkaSinkConfig, 'topic' | 'compression'>): string {
+  return `kafka topic ${config.topic}${config.compression === 'none' ? '' : ` (${config.compression})`}`;
+}
+
+export function kafkaSink(config: KafkaSinkConfig, ctx: ComponentContext): Sink {
+  const tuning: Record<string, string | number> = { 'compression.type': config.compression, 'linger.ms': config.linger };
+  if (config.batchSize !== undefined) tuning['batch.size'] = config.batchSize;
+  if (config.batchNumMessages !== undefined) tuning['batch.num.messages'] = config.batchNumMessages;
+  return kafkaProducerSink(
+    { client: config, topic: config.topic, createTopic: config.createTopic, deliveryTimeout: config.deliveryTimeout, tuning },
+    ctx,
+    describeKafkaSink(config),
+    config.payload === 'raw' ? rawRecordToMessage : recordToMessage,
+  );
+}
+
+defineComponent({
+  kind: 'sink',
+  type: 'kafka',
+  summary: 'Produces records to a Kafka topic with an idempotent producer; a write completes when every message is acknowledged.',
+  description:
+    'Produces each record to `topic` with node-rdkafka (enable.idempotence, acks=all): key = the record key, value = the record value (Buffers and strings as they are, anything else as JSON, null as a tombstone), timestamp and headers from the record; the partition is librdkafka\'s (a hash of the key). A write resolves only when every delivery report came back OK, so the source commits only what the brokers hold; it rejects with the first delivery error otherwise. When librdkafka\'s local queue is full, the write serves delivery reports and tries again instead of failing. Transient errors (broker unreachable, timeouts, not enough replicas) are retried by the sink policy; a message too large, a missing topic or an authorization failure fails the batch at once. After a fatal producer error, or a write whose delivery reports never came, the producer is replaced before the next write. `createTopic` creates the topic at start when it is missing.',
+  fields,
+  examples: [
+    'sink:\n  type: kafka\n  brokers: ${KAFKA_BROKERS:-127.0.0.1:9092}\n  topic: users_created\n  createTopic: { partitions: 3, replicationFactor: 1 }',
+    'sink:\n  type: kafka\n  brokers: ${KAFKA_BROKERS}\n  topic: users_created\n  compression: lz4\n  linger: 20ms\n  batch: { maxRows: 5000, concurrency: 2 }',
+  ],
+  endpoints: (config) => [{ service: 'kafka', address: config.brokers }],
+  check(config, { operatorsBefore }) {
+    // raw would silently write the source's bytes, as if the operators had not run.
+    if (config.payload !== 'raw' || operatorsBefore.length === 0) return [];
+    return [
+      problem(
+        'payload',
+        `raw sends the bytes the source read, so what the operators (${operatorsBefore.join(', ')}) make of the records would be lost; ` +
+          'remove `payload: raw` (the default, `value`, writes the operators\' output), or the operators',
+      ),
+    ];
+  },
+  create: (config, ctx) => kafkaSink(config, ctx),
+});

@@ -1,0 +1,47 @@
+/**
+ * What a record becomes on the wire: key, value (Buffers and strings as they are, anything else as
+ * JSON, null as a tombstone, or the bytes the source read with `payload: raw`), timestamp and headers.
+ *
+ * See also: ./producer.ts, which produces them; sources/kafka/records.ts for the way in.
+ */
+import type { MessageHeader } from 'node-rdkafka';
+import type { StreamRecord } from '../../topology/types.ts';
+
+/** What one record becomes on the wire. */
+export interface OutgoingMessage {
+  key: string | null;
+  value: Buffer | null;
+  /** ms since epoch; null lets the producer stamp it. */
+  timestamp: number | null;
+  headers?: MessageHeader[];
+}
+
+/** A value as message bytes: Buffers and strings as they are, null/undefined as a tombstone, anything else as JSON. */
+export function encodeValue(value: unknown): Buffer | null {
+  if (value === null || value === undefined) return null;
+  if (Buffer.isBuffer(value)) return value;
+  if (typeof value === 'string') return Buffer.from(value, 'utf8');
+  return Buffer.from(JSON.stringify(value), 'utf8');
+}
+
+export function recordToMessage(record: StreamRecord): OutgoingMessage {
+  return messageOf(record, encodeValue(record.value));
+}
+
+/**
+ * The message of `payload: raw`: the record's `raw` bytes as its source read them (its value encoded
+ * when it has none), so a pipeline that forwards what it read unchanged does not encode it again.
+ */
+export function rawRecordToMessage(record: StreamRecord): OutgoingMessage {
+  const raw = record.raw;
+  return messageOf(record, raw === undefined ? encodeValue(record.value) : Buffer.isBuffer(raw) ? raw : Buffer.from(raw, 'utf8'));
+}
+
+function messageOf(record: StreamRecord, value: Buffer | null): OutgoingMessage {
+  return {
+    key: record.key,
+    value,
+    timestamp: Number.isFinite(record.timestamp) ? Math.trunc(record.timestamp) : null,
+    ...(record.headers ? { headers: Object.entries(record.headers).map(([name, value]) => ({ [name]: value })) } : {}),
+  };
+}

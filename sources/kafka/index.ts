@@ -1,0 +1,32 @@
+/**
+ * kafka — reads Kafka topics as a consumer-group member, committing offsets only after the runtime
+ * acknowledged a micro-batch. What it promises is the spec's `description` below (docs/sources.md).
+ *
+ * ```yaml
+ * source:
+ *   type: kafka
+ *   brokers: ${KAFKA_BROKERS:-127.0.0.1:9092}
+ *   topics: [users_created]
+ *   groupId: user-pipeline
+ *   startingOffsets: earliest
+ * ```
+ * See also: ./source.ts (how), the `kafka` and `dead-letter` sinks, clients/kafka.ts for the connection fields.
+ */
+import { defineComponent } from '../../topology/registry.ts';
+import { kafkaSourceFields } from './config.ts';
+import { KafkaSource } from './source.ts';
+
+defineComponent({
+  kind: 'source',
+  type: 'kafka',
+  summary: 'Reads Kafka topics as a consumer group member; commits offsets after each acknowledged micro-batch.',
+  description:
+    'Consumes one or more topics with node-rdkafka as a member of `groupId`. A micro-batch is up to `trigger.maxRecordsPerTrigger` messages; its offsets are committed (per partition: last offset + 1, confirmed by the group coordinator before the commit resolves; a commit not confirmed within 15 s fails the batch) only after the sink and the dead-letter sink acknowledged every record, and a failed batch is re-read from the committed offsets (at-least-once). Records carry the message key, timestamp and topic/partition/offset, and the original bytes for dead-lettering; while the group reads a partition from its start and had committed none of the partitions assigned with it (its first run), the origin also says `readFromStart: true`, so that a window operator writes the windows at the start of the stream too. With `format: json`, empty or invalid JSON messages are dead-lettered with the parser\'s message and still committed past. Rebalances are cooperative (incremental; an eager assignor set through `rdkafka: { partition.assignment.strategy: range }` works too); a partition that moves while a batch is in flight is re-read by its new owner from the last committed offset. Progress events carry the consumer lag (high watermark minus position, summed over the assigned partitions), and `caughtUp` (for `trigger.mode: availableNow`) is true when every assigned partition has been read to its end.',
+  fields: kafkaSourceFields,
+  examples: [
+    'source:\n  type: kafka\n  brokers: ${KAFKA_BROKERS:-127.0.0.1:9092}\n  topics: [users_created]\n  groupId: user-pipeline\n  startingOffsets: earliest',
+    'source:\n  type: kafka\n  brokers: broker1:9093,broker2:9093\n  topics: users_created\n  groupId: user-archive\n  format: string\n  sasl: { mechanism: SCRAM-SHA-512, username: archive, password: ${KAFKA_PASSWORD} }\n  ssl: { caLocation: /etc/kafka/ca.pem }',
+  ],
+  endpoints: (config) => [{ service: 'kafka', address: config.brokers }],
+  create: (config, ctx) => new KafkaSource(config, ctx),
+});

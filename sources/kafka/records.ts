@@ -1,0 +1,54 @@
+/**
+ * Kafka messages as records (key, value by `format`, timestamp, origin, raw bytes, headers), and a
+ * batch's start and end offsets.
+ *
+ * See also: ./source.ts, which reads the messages; sinks/kafka/messages.ts for the way back (record → message).
+ */
+import type { Message } from 'node-rdkafka';
+import type { Offsets, StreamRecord } from '../../topology/types.ts';
+import { partitionKey } from './positions.ts';
+
+/** A batch's start offsets (first offset per partition) and end offsets (last offset + 1 per partition). */
+export function batchOffsets(messages: ReadonlyArray<{ topic: string; partition: number; offset: number }>): { startOffsets: Offsets; endOffsets: Offsets } {
+  const startOffsets: Record<string, number> = {};
+  const endOffsets: Record<string, number> = {};
+  for (const m of messages) {
+    const key = partitionKey(m.topic, m.partition);
+    if (!(key in startOffsets) || m.offset < startOffsets[key]) startOffsets[key] = m.offset;
+    if (!(key in endOffsets) || m.offset + 1 > endOffsets[key]) endOffsets[key] = m.offset + 1;
+  }
+  return { startOffsets, endOffsets };
+}
+
+export type KafkaValueFormat = 'json' | 'string' | 'bytes';
+
+/** A Kafka message as a record; `invalid` says why a `json` message must be dead-lettered instead. */
+export function messageToRecord(message: Message, format: KafkaValueFormat, now: number, readFromStart = false): { record: StreamRecord; invalid?: string } {
+  const raw = message.value ?? undefined;
+  const key = message.key === null || message.key === undefined ? null : Buffer.isBuffer(message.key) ? message.key.toString('utf8') : String(message.key);
+  const timestamp = message.timestamp !== undefined && message.timestamp >= 0 ? message.timestamp : now;
+  const base = {
+    key,
+    timestamp,
+    origin: readFromStart
+      ? { topic: message.topic, partition: message.partition, offset: message.offset, readFromStart }
+      : { topic: message.topic, partition: message.partition, offset: message.offset },
+    raw: raw ?? Buffer.alloc(0),
+    ...(message.headers && message.headers.length > 0 ? { headers: headersOf(message.headers) } : {}),
+  };
+  if (format === 'bytes') return { record: { ...base, value: raw ?? null } };
+  if (format === 'string') return { record: { ...base, value: raw === undefined ? null : raw.toString('utf8') } };
+  const text = raw === undefined ? '' : raw.toString('utf8');
+  if (text.trim() === '') return { record: { ...base, value: text }, invalid: 'invalid JSON: empty message' };
+  try {
+    return { record: { ...base, value: JSON.parse(text) } };
+  } catch (error) {
+    return { record: { ...base, value: text }, invalid: `invalid JSON: ${(error as Error).message}` };
+  }
+}
+
+function headersOf(headers: ReadonlyArray<Record<string, string | Buffer>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const header of headers) for (const [name, value] of Object.entries(header)) out[name] = Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
+  return out;
+}

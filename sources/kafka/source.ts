@@ -1,0 +1,244 @@
+/**
+ * The kafka source at work: a consumer-group member that hands out micro-batches, commits exactly the
+ * acknowledged ones (confirmed by reading them back) and seeks back to the committed offsets on a rollback.
+ *
+ * See also: ./index.ts (the component, and what it promises), ./positions.ts, ./starts.ts, ./records.ts.
+ */
+import Kafka from 'node-rdkafka';
+import type { LibrdKafkaError, Message, TopicPartition, TopicPartitionOffset } from 'node-rdkafka';
+import type { Logger } from 'winston';
+import type { ComponentContext, Source, SourceBatch, StreamRecord } from '../../topology/types.ts';
+import { errorMessage } from '../../topology/errors.ts';
+import { connectClient, createClient, disconnectClient, forwardClientLogs, librdkafkaConfig } from '../../clients/kafka.ts';
+import { describeKafkaSource, type KafkaSourceConfig } from './config.ts';
+import { PartitionPositions, parsePartitionKey, partitionKey } from './positions.ts';
+import { batchOffsets, messageToRecord } from './records.ts';
+import { PartitionStarts, committedOffsets } from './starts.ts';
+
+const ERR = Kafka.CODES.ERRORS;
+
+/** Commit failures that mean "this member's generation is over": the new owner re-reads, nothing is lost. */
+const REBALANCE_CODES = new Set<number>([ERR.ERR_ILLEGAL_GENERATION, ERR.ERR_UNKNOWN_MEMBER_ID, ERR.ERR_REBALANCE_IN_PROGRESS, ERR.ERR_FENCED_INSTANCE_ID, ERR.ERR__ASSIGNMENT_LOST, ERR.ERR_STALE_MEMBER_EPOCH]);
+
+/** How long a commit may take to be confirmed before the batch fails (and is retried from the committed offsets). */
+const COMMIT_TIMEOUT_MS = 15_000;
+
+/** How long a rollback's seek of one partition may take. */
+const SEEK_TIMEOUT_MS = 5000;
+
+function formatOffsets(offsets: TopicPartitionOffset[]): string {
+  return offsets.map((o) => `${partitionKey(o.topic, o.partition)}@${o.offset}`).join(', ');
+}
+
+type RebalanceHandler = (consumer: Kafka.KafkaConsumer, error: LibrdKafkaError, assignment: TopicPartition[]) => void;
+
+/** The consumer's options: the source's defaults, the user's librdkafka options, then what the source relies on. */
+function consumerOptions(config: KafkaSourceConfig, onRebalance: RebalanceHandler): Kafka.ConsumerGlobalConfig {
+  const options = {
+    'partition.assignment.strategy': 'cooperative-sticky',
+    // A subscribed topic created after the start is found within 10 s, not librdkafka's 5 minutes.
+    'topic.metadata.refresh.interval.ms': 10_000,
+    ...librdkafkaConfig(config),
+    'group.id': config.groupId,
+    'enable.auto.commit': false,
+    'enable.auto.offset.store': false,
+    'enable.partition.eof': true,
+    'session.timeout.ms': config.sessionTimeout,
+    'max.poll.interval.ms': config.maxPollInterval,
+    // node-rdkafka calls it with the consumer as `this`.
+    rebalance_cb(this: Kafka.KafkaConsumer, error: LibrdKafkaError, assignment: TopicPartition[]) {
+      onRebalance(this, error, assignment);
+    },
+  };
+  return options as Kafka.ConsumerGlobalConfig;
+}
+
+export class KafkaSource implements Source {
+  private readonly log: Logger;
+  private readonly description: string;
+  private readonly positions = new PartitionPositions();
+  private readonly starts: PartitionStarts;
+  private consumer: Kafka.KafkaConsumer | undefined;
+  private missingTopicWarned = false;
+
+  constructor(
+    private readonly config: KafkaSourceConfig,
+    private readonly ctx: ComponentContext,
+  ) {
+    this.log = ctx.logger;
+    this.description = describeKafkaSource(config);
+    this.starts = new PartitionStarts(this.log, this.description);
+  }
+
+  async start(): Promise<void> {
+    const { config } = this;
+    const options = consumerOptions(config, (consumer, error, assignment) => this.rebalance(consumer, error, assignment));
+    const c = createClient(config, () => new Kafka.KafkaConsumer(options, { 'auto.offset.reset': config.startingOffsets }));
+    forwardClientLogs(c, this.log, this.description);
+    c.on('partition.eof', (eof) => this.positions.noteEnd(partitionKey(eof.topic, eof.partition), eof.offset));
+    await connectClient(c, config, config.connectTimeout);
+    c.subscribe(config.topics);
+    this.consumer = c;
+  }
+
+  async read(maxRecords: number, waitMs: number): Promise<SourceBatch> {
+    const { positions } = this;
+    const c = this.connected();
+    c.setDefaultConsumeTimeout(Math.max(1, waitMs));
+    const messages = await this.consume(c, maxRecords);
+    const keys = messages.map((m) => partitionKey(m.topic, m.partition));
+    await this.starts.learn(c, messages, keys);
+    const now = this.ctx.scheduler.now();
+    const records: StreamRecord[] = [];
+    const rejected: NonNullable<SourceBatch['rejected']> = [];
+    for (const [i, message] of messages.entries()) {
+      const key = keys[i];
+      positions.noteRead(key, message.offset);
+      const { record, invalid } = messageToRecord(message, this.config.format, now, this.starts.readsFromStart(key));
+      if (invalid) rejected.push({ record, reason: invalid });
+      else records.push(record);
+    }
+    return {
+      records,
+      ...(rejected.length > 0 ? { rejected } : {}),
+      ...batchOffsets(messages),
+      caughtUp: positions.caughtUp(this.highWatermark),
+      finished: false,
+      metrics: { lag: positions.lag(this.highWatermark), assignedPartitions: positions.ownedPartitions().length },
+    };
+  }
+
+  async commit(batch: SourceBatch): Promise<void> {
+    const { log, description } = this;
+    const c = this.connected();
+    const { owned, notOwned } = this.positions.commitTargets(batch.endOffsets);
+    if (notOwned.length > 0) {
+      log.warn(`${description}: not committing ${notOwned.join(', ')}: the partition(s) moved to another member in a rebalance, which re-reads from the last committed offset`);
+    }
+    if (owned.length === 0) return;
+    try {
+      // An asynchronous commit, confirmed below by reading the offsets back: commitSync would block
+      // the event loop (every pipeline, signal handling) for as long as the coordinator does not answer.
+      c.commit(owned);
+    } catch (error) {
+      if (REBALANCE_CODES.has((error as LibrdKafkaError).code)) {
+        log.warn(`${description}: commit refused during a rebalance (${errorMessage(error)}); the partitions' owner re-reads from the last committed offset`);
+        return;
+      }
+      throw new Error(`${description}: commit failed: ${errorMessage(error)}`, { cause: error });
+    }
+    await this.confirmCommit(c, owned);
+  }
+
+  async rollback(): Promise<void> {
+    const c = this.connected();
+    for (const target of this.positions.rewind()) await this.seekBack(c, target);
+  }
+
+  async close(): Promise<void> {
+    const c = this.consumer;
+    this.consumer = undefined;
+    if (c) await disconnectClient(c, 10_000);
+  }
+
+  describe(): string {
+    return this.description;
+  }
+
+  private connected(): Kafka.KafkaConsumer {
+    if (!this.consumer) throw new Error(`${this.description}: not started`);
+    return this.consumer;
+  }
+
+  private readonly highWatermark = (key: string): number | undefined => {
+    const { topic, partition } = parsePartitionKey(key);
+    try {
+      const { highOffset } = this.connected().getWatermarkOffsets(topic, partition);
+      return highOffset >= 0 ? highOffset : undefined;
+    } catch {
+      return undefined; // nothing fetched from this partition yet
+    }
+  };
+
+  /**
+   * librdkafka hands the rebalance to JavaScript and waits for assign/unassign; a cooperative group
+   * needs the incremental variants.
+   */
+  private rebalance(consumer: Kafka.KafkaConsumer, error: LibrdKafkaError, assignment: TopicPartition[]): void {
+    const { positions, starts, log, description } = this;
+    const keys = assignment.map((tp) => partitionKey(tp.topic, tp.partition));
+    starts.rebalanced(keys);
+    try {
+      const cooperative = consumer.rebalanceProtocol() === 'COOPERATIVE';
+      if (error.code === ERR.ERR__ASSIGN_PARTITIONS) {
+        positions.assign(keys);
+        starts.assigned(keys);
+        if (cooperative) consumer.incrementalAssign(assignment);
+        else consumer.assign(assignment);
+        log.info(`${description}: assigned ${keys.length > 0 ? keys.join(', ') : 'no new partitions'}; owns ${positions.ownedPartitions().length} partition(s)`);
+      } else if (error.code === ERR.ERR__REVOKE_PARTITIONS) {
+        positions.revoke(keys);
+        if (cooperative) consumer.incrementalUnassign(assignment);
+        else consumer.unassign();
+        log.info(`${description}: revoked ${keys.join(', ') || 'no partitions'}`);
+      } else {
+        log.warn(`${description}: rebalance failed: ${error.message}; dropping the assignment`);
+        positions.revoke(positions.ownedPartitions());
+        starts.clear();
+        consumer.unassign();
+      }
+    } catch (failure) {
+      // During disconnect librdkafka revokes once more, after the client is gone.
+      if (consumer.isConnected()) log.warn(`${description}: handling a rebalance failed: ${errorMessage(failure)}`);
+    }
+  }
+
+  private consume(c: Kafka.KafkaConsumer, maxRecords: number): Promise<Message[]> {
+    return new Promise((resolve, reject) => {
+      c.consume(maxRecords, (error, messages) => {
+        if (!error) resolve(messages);
+        else if (error.code === ERR.ERR_UNKNOWN_TOPIC_OR_PART) {
+          // The topic may be created later (by a producing pipeline): wait for it rather than fail.
+          if (!this.missingTopicWarned) this.log.warn(`${this.description}: ${error.message}: a subscribed topic does not exist (yet); waiting for it to be created`);
+          this.missingTopicWarned = true;
+          resolve([]);
+        } else reject(new Error(`${this.description}: consume failed: ${error.message}`, { cause: error }));
+      });
+    });
+  }
+
+  /**
+   * Resolves once the group coordinator shows `owned` committed. The coordinator answers requests in
+   * order, so the read-back sees the commit once it is durable. Partitions that moved to another member
+   * meanwhile are only warned about; any other offset not accepted fails the commit.
+   */
+  private async confirmCommit(c: Kafka.KafkaConsumer, owned: TopicPartitionOffset[]): Promise<void> {
+    const { positions, log, description } = this;
+    const stored = await committedOffsets(c, owned, COMMIT_TIMEOUT_MS).catch((error: LibrdKafkaError) => {
+      throw new Error(`${description}: commit of ${formatOffsets(owned)} not confirmed within ${COMMIT_TIMEOUT_MS / 1000} s: ${error.message}`, { cause: error });
+    });
+    const missing = owned.filter((o) => (stored.get(partitionKey(o.topic, o.partition)) ?? -1) < o.offset);
+    const lost = missing.filter((o) => !positions.owns(partitionKey(o.topic, o.partition)));
+    if (lost.length > 0) log.warn(`${description}: commit of ${formatOffsets(lost)} not accepted: the partition(s) moved to another member meanwhile, which re-reads from the last committed offset`);
+    if (missing.length > lost.length) {
+      const refused = missing.filter((o) => !lost.includes(o));
+      throw new Error(`${description}: the group coordinator did not accept the commit of ${formatOffsets(refused)} (committed: ${formatOffsets(refused.map((o) => ({ ...o, offset: stored.get(partitionKey(o.topic, o.partition)) ?? -1 })))})`);
+    }
+    positions.markCommitted(owned.filter((o) => !missing.includes(o)));
+  }
+
+  /** Seeks one partition back to its first uncommitted offset; a partition revoked meanwhile is only warned about. */
+  private seekBack(c: Kafka.KafkaConsumer, target: TopicPartitionOffset): Promise<void> {
+    const where = partitionKey(target.topic, target.partition);
+    return new Promise<void>((resolve, reject) =>
+      c.seek(target, SEEK_TIMEOUT_MS, (error) => {
+        if (!error) resolve();
+        else if (error.code === ERR.ERR__STATE || error.code === ERR.ERR__UNKNOWN_PARTITION) {
+          // Revoked in the meantime: the new owner starts from the committed offset anyway.
+          this.log.warn(`${this.description}: could not seek ${where} back to ${target.offset}: ${error.message}`);
+          resolve();
+        } else reject(new Error(`${this.description}: seeking ${where} back to ${target.offset} failed: ${error.message}`, { cause: error }));
+      }),
+    );
+  }
+}
