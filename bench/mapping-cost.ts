@@ -12,7 +12,7 @@ import { parse } from 'yaml';
 import '../operators/mapping.ts';
 import { perRecord } from '../operators/per-record.ts';
 import { formatErrors } from '../topology/errors.ts';
-import { silentLogger } from '../topology/logger.ts';
+import { silentLogger } from '../operations/logger.ts';
 import { registry } from '../topology/registry.ts';
 import type { BatchScope, Operator, StreamRecord } from '../topology/types.ts';
 // The users and the hand-written reference rows of the mapping's unit tests.

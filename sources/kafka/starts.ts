@@ -2,7 +2,7 @@
  * Whether the kafka source reads a partition from its start (RecordOrigin.readFromStart), learnt at the
  * first read after an assignment from the group's committed offsets and the partition's low watermark.
  *
- * See also: ./source.ts, which asks before each read; operators/window.ts, whose restart rule uses it.
+ * See also: ./source.ts, which asks before each read; operators/window/, whose restart rule uses it.
  */
 import type Kafka from 'node-rdkafka';
 import type { TopicPartition, TopicPartitionOffset } from 'node-rdkafka';
