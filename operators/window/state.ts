@@ -13,7 +13,7 @@ export interface WindowAggregate {
   readonly start: number;
   /** The group's values, in `groupBy` order (never changed once created, so copies may share it). */
   readonly group: readonly unknown[];
-  /** Accumulators, laid out by window.ts (two numbers per aggregation). */
+  /** Accumulators, laid out by operator.ts (two numbers per aggregation). */
   readonly acc: number[];
   /** The batch in which it last changed: update mode emits the aggregates changed in a batch. */
   changedIn: number;
