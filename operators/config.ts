@@ -5,7 +5,9 @@
 import { errorMessage } from '../topology/errors.ts';
 import { lookupFunction, type NamedFunction } from '../topology/functions.ts';
 import { problem, type ConfigProblem } from '../topology/registry.ts';
-import type { BatchScope, StreamRecord } from '../topology/types.ts';
+import type { Subscriber } from 'rxjs';
+import type { BatchScope, Operator, StreamRecord } from '../topology/types.ts';
+import { perRecord } from './per-record.ts';
 
 /** "Give exactly one of `first` or `second`": the problem when both or neither are given. */
 export function exactlyOneOf(config: Record<string, unknown>, first: string, second: string): ConfigProblem[] {
@@ -50,4 +52,25 @@ export function callFunction(fn: NamedFunction['fn'], name: string, record: Stre
     return DEAD_LETTERED;
   }
   return result;
+}
+
+/**
+ * An operator that calls the named function on each record and emits what `emit` makes of the result
+ * (`map`: the record with the result as its value; `filter`: the record, when the result is truthy).
+ */
+export function functionOperator(
+  fnName: string,
+  what: string,
+  options: { undefinedIsError: boolean },
+  emit: (record: StreamRecord, result: unknown, out: Subscriber<StreamRecord>) => void,
+): Operator {
+  const fn = userFunction(fnName);
+  const name = JSON.stringify(fnName);
+  return {
+    apply: perRecord((record, out, batch) => {
+      const result = callFunction(fn, name, record, batch, options);
+      if (result !== DEAD_LETTERED) emit(record, result, out);
+    }),
+    describe: () => `${what} with function ${name}`,
+  };
 }

@@ -8,12 +8,11 @@
  * See also: `map`, `validate`, `dedupe`. What it does: the spec's description below (docs/operators.md).
  */
 import * as t from 'io-ts';
-import type { Subscriber } from 'rxjs';
 import { BooleanFromAny, NonEmptyString, acceptedBy, textParsedBy } from '../topology/codecs.ts';
 import { defineComponent } from '../topology/registry.ts';
 import { optional, objectCodec, required, type ConfigOf } from '../topology/spec.ts';
-import type { BatchScope, Operator, StreamRecord } from '../topology/types.ts';
-import { DEAD_LETTERED, callFunction, exactlyOneOf, unknownFunction, userFunction } from './config.ts';
+import type { Operator } from '../topology/types.ts';
+import { exactlyOneOf, functionOperator, unknownFunction } from './config.ts';
 import { compilePath, PathText, type Accessor } from './path.ts';
 import { perRecord } from './per-record.ts';
 
@@ -150,16 +149,9 @@ export function filterOperator(config: FilterConfig): Operator {
     };
   }
 
-  const fn = userFunction(config.fn!);
-  const name = JSON.stringify(config.fn);
-  function handle(record: StreamRecord, out: Subscriber<StreamRecord>, batch: BatchScope): void {
-    const keep = callFunction(fn, name, record, batch, { undefinedIsError: false });
-    if (keep !== DEAD_LETTERED && keep) out.next(record);
-  }
-  return {
-    apply: perRecord(handle),
-    describe: () => `filter with function ${name}`,
-  };
+  return functionOperator(config.fn!, 'filter', { undefinedIsError: false }, (record, keep, out) => {
+    if (keep) out.next(record);
+  });
 }
 
 defineComponent({

@@ -8,13 +8,12 @@
  * See also: `filter`, `flat-map`, `mapping` (without code); `registerFunction` in topology/functions.ts.
  * What it does: the spec's description below (docs/operators.md).
  */
-import type { Subscriber } from 'rxjs';
 import { NonEmptyString } from '../topology/codecs.ts';
 import { defineComponent } from '../topology/registry.ts';
 import { required, type ConfigOf } from '../topology/spec.ts';
-import type { BatchScope, Operator, StreamRecord } from '../topology/types.ts';
-import { DEAD_LETTERED, callFunction, unknownFunction, userFunction } from './config.ts';
-import { perRecord, recordCopier } from './per-record.ts';
+import type { Operator } from '../topology/types.ts';
+import { functionOperator, unknownFunction } from './config.ts';
+import { recordCopier } from './per-record.ts';
 
 const fields = {
   fn: required(NonEmptyString, 'Name of the function that computes the new value from (value, record); registered with registerFunction.'),
@@ -23,19 +22,8 @@ const fields = {
 export type MapConfig = ConfigOf<typeof fields>;
 
 export function mapOperator(config: MapConfig): Operator {
-  const fn = userFunction(config.fn);
-  const name = JSON.stringify(config.fn);
   const withValue = recordCopier('value');
-
-  function handle(record: StreamRecord, out: Subscriber<StreamRecord>, batch: BatchScope): void {
-    const value = callFunction(fn, name, record, batch, { undefinedIsError: true });
-    if (value !== DEAD_LETTERED) out.next(withValue(record, value));
-  }
-
-  return {
-    apply: perRecord(handle),
-    describe: () => `map with function ${name}`,
-  };
+  return functionOperator(config.fn, 'map', { undefinedIsError: true }, (record, value, out) => out.next(withValue(record, value)));
 }
 
 defineComponent({

@@ -148,30 +148,31 @@ async function reaped(pid: number): Promise<void> {
 export async function stopProcess(record: PidRecord, opts: { graceMs: number; log: (line: string) => void }): Promise<'stopped' | 'killed' | 'not-running'> {
   if (!(await isOurProcessRunning(record))) return 'not-running';
   signal(record.pid, 'SIGTERM');
-  const deadline = Date.now() + opts.graceMs;
   let nextReport = Date.now() + 5000;
+  const reportWaiting = () => {
+    if (Date.now() < nextReport) return;
+    nextReport += 5000;
+    opts.log(`${record.service}: waiting for pid ${record.pid} to exit…`);
+  };
+  if (await exitedWithin(record, opts.graceMs, reportWaiting)) return 'stopped';
+  opts.log(`${record.service}: pid ${record.pid} still running ${Math.round(opts.graceMs / 1000)} s after SIGTERM; sending SIGKILL`);
+  signal(record.pid, 'SIGKILL');
+  if (await exitedWithin(record, 10_000)) return 'killed';
+  throw new Error(`${record.service}: pid ${record.pid} survived SIGKILL for 10 s`);
+}
+
+/** Whether the process is gone (and reaped) within `ms`, checking every 200 ms; `onWait` runs between checks. */
+async function exitedWithin(record: PidRecord, ms: number, onWait: () => void = () => undefined): Promise<boolean> {
+  const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     await sleep(200);
     if (!(await isOurProcessRunning(record))) {
       await reaped(record.pid);
-      return 'stopped';
+      return true;
     }
-    if (Date.now() >= nextReport) {
-      nextReport += 5000;
-      opts.log(`${record.service}: waiting for pid ${record.pid} to exit…`);
-    }
+    onWait();
   }
-  opts.log(`${record.service}: pid ${record.pid} still running ${Math.round(opts.graceMs / 1000)} s after SIGTERM; sending SIGKILL`);
-  signal(record.pid, 'SIGKILL');
-  const killDeadline = Date.now() + 10_000;
-  while (Date.now() < killDeadline) {
-    await sleep(200);
-    if (!(await isOurProcessRunning(record))) {
-      await reaped(record.pid);
-      return 'killed';
-    }
-  }
-  throw new Error(`${record.service}: pid ${record.pid} survived SIGKILL for 10 s`);
+  return false;
 }
 
 function signal(pid: number, name: NodeJS.Signals): void {

@@ -3,28 +3,10 @@
  * quirks the mapping must survive: numeric and text postcodes, Persian, Cyrillic and accented
  * names, apostrophes.
  */
-export interface RandomUser {
-  gender: string;
-  name: { title: string; first: string; last: string };
-  location: {
-    street: { number: number; name: string };
-    city: string;
-    state: string;
-    country: string;
-    postcode: number | string;
-    coordinates: { latitude: string; longitude: string };
-    timezone: { offset: string; description: string };
-  };
-  email: string;
-  login: { uuid: string; username: string; password: string; salt: string; md5: string; sha1: string; sha256: string };
-  dob: { date: string; age: number };
-  registered: { date: string; age: number };
-  phone: string;
-  cell: string;
-  id: { name: string; value: string | null };
-  picture: { large: string; medium: string; thumbnail: string };
-  nat: string;
-}
+import type { GeneratedUser } from '../../../randomuser/generator.ts';
+import { toCreatedUserRow } from '../../../randomuser/row.ts';
+/** A user as the API writes it, with any nationality and gender text (the quirks the mapping must survive). */
+export type RandomUser = Omit<GeneratedUser, 'gender' | 'nat'> & { gender: string; nat: string };
 
 const PEOPLE = [
   { nat: 'IR', first: 'آرمیتا', last: 'رضاییان', street: 'میدان امام حسین', city: 'اراک', state: 'کرمان', country: 'Iran', postcode: 69217, gender: 'female' },
@@ -83,21 +65,7 @@ fields:
   picture: picture.medium
 `;
 
-/** What that mapping must produce, written by hand as the reference. */
+/** What that mapping must produce: the reference row mapping (randomuser/row.ts). */
 export function referenceRow(user: RandomUser): Record<string, unknown> {
-  const { location } = user;
-  return {
-    id: user.login.uuid,
-    first_name: user.name.first,
-    last_name: user.name.last,
-    gender: user.gender,
-    address: `${location.street.number} ${location.street.name}, ${location.city}, ${location.state}, ${location.country}`,
-    post_code: String(location.postcode),
-    email: user.email,
-    username: user.login.username,
-    dob: user.dob.date,
-    registered_date: user.registered.date,
-    phone: user.phone,
-    picture: user.picture.medium,
-  };
+  return { ...toCreatedUserRow(user) };
 }
