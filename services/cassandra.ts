@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { LaunchContext, ServiceDefinition } from './definition.ts';
+import { serviceBasics, type LaunchContext, type ServiceDefinition } from './definition.ts';
 import { probeCassandra } from './probes.ts';
 import { ownershipMarkers } from './processes.ts';
 import { hostPort } from './settings.ts';
@@ -85,12 +85,8 @@ function configFile(ctx: LaunchContext): string {
 }
 
 export const cassandra: ServiceDefinition = {
-  name: 'cassandra',
-  title: 'Cassandra',
-  address: (settings) => hostPort(settings.host, settings.cassandra.port),
-  port: (settings) => ({ port: settings.cassandra.port, envVar: 'CASSANDRA_PORT' }),
+  ...serviceBasics({ name: 'cassandra', title: 'Cassandra', section: (settings) => settings.cassandra, envPrefix: 'CASSANDRA' }),
   otherPorts: (settings) => [{ port: settings.cassandra.storagePort, envVar: 'CASSANDRA_STORAGE_PORT', what: 'inter-node (storage)' }],
-  readyTimeout: (settings) => ({ ms: settings.cassandra.readyTimeoutMs, envVar: 'CASSANDRA_READY_TIMEOUT' }),
   probeDescription: 'SELECT release_version FROM system.local',
   probe: (settings, timeoutMs) => probeCassandra(hostPort(settings.host, settings.cassandra.port), settings.cassandra.localDc, timeoutMs),
   // Cassandra drains (flushes memtables) on SIGTERM, which takes a few seconds.

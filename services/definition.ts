@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import type { Java } from './java.ts';
 import type { ProbeResult } from './probes.ts';
-import type { ServiceName, ServiceSettings } from './settings.ts';
+import { hostPort, type ServiceName, type ServiceSettings } from './settings.ts';
 
 /** Where one server keeps its things, all under `<state dir>/<name>/`. */
 export interface ServiceDirs {
@@ -50,4 +50,25 @@ export interface ServiceDefinition {
   javaArgs(ctx: LaunchContext): string[];
   /** How long the server may take to shut down cleanly after SIGTERM before it is killed. */
   stopGraceMs: number;
+}
+
+/**
+ * The parts of a definition every service derives alike: its names, and from its settings section its
+ * client address, its port and its ready timeout, each with the variable that changes it
+ * (`<PREFIX>_PORT`, `<PREFIX>_READY_TIMEOUT`).
+ */
+export function serviceBasics(basics: {
+  name: ServiceName;
+  title: string;
+  section: (settings: ServiceSettings) => { port: number; readyTimeoutMs: number };
+  envPrefix: string;
+}): Pick<ServiceDefinition, 'name' | 'title' | 'address' | 'port' | 'readyTimeout'> {
+  const { section, envPrefix } = basics;
+  return {
+    name: basics.name,
+    title: basics.title,
+    address: (settings) => hostPort(settings.host, section(settings).port),
+    port: (settings) => ({ port: section(settings).port, envVar: `${envPrefix}_PORT` }),
+    readyTimeout: (settings) => ({ ms: section(settings).readyTimeoutMs, envVar: `${envPrefix}_READY_TIMEOUT` }),
+  };
 }

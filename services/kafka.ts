@@ -10,7 +10,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { UserFacingError } from '../topology/errors.ts';
-import type { LaunchContext, ServiceDefinition } from './definition.ts';
+import { serviceBasics, type LaunchContext, type ServiceDefinition } from './definition.ts';
 import { probeKafka } from './probes.ts';
 import { ownershipMarkers } from './processes.ts';
 import { hostPort } from './settings.ts';
@@ -38,12 +38,8 @@ function log4jConfig(repoDir: string): string {
 }
 
 export const kafka: ServiceDefinition = {
-  name: 'kafka',
-  title: 'Kafka',
-  address: (settings) => hostPort(settings.host, settings.kafka.port),
-  port: (settings) => ({ port: settings.kafka.port, envVar: 'KAFKA_PORT' }),
+  ...serviceBasics({ name: 'kafka', title: 'Kafka', section: (settings) => settings.kafka, envPrefix: 'KAFKA' }),
   otherPorts: (settings) => [{ port: settings.kafka.controllerPort, envVar: 'KAFKA_CONTROLLER_PORT', what: 'KRaft controller' }],
-  readyTimeout: (settings) => ({ ms: settings.kafka.readyTimeoutMs, envVar: 'KAFKA_READY_TIMEOUT' }),
   probeDescription: 'a metadata request',
   probe: (settings, timeoutMs) => probeKafka(hostPort(settings.host, settings.kafka.port), timeoutMs),
   stopGraceMs: 30_000,
