@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import cassandra from 'cassandra-driver';
-import { converterFor, parseTimestamp, type CqlType } from '../../../sinks/cassandra.ts';
+import type { CqlType } from '../../../sinks/cassandra/config.ts';
+import { converterFor, parseTimestamp } from '../../../sinks/cassandra/values.ts';
 
 const convert = (type: CqlType, value: unknown): unknown => converterFor(type, 'regular')(value);
 const refusal = (type: CqlType, value: unknown): string => {
