@@ -7,7 +7,8 @@ import { connectCassandra } from '../../clients/cassandra.ts';
 import { CONSISTENCY_LEVELS, type CassandraSinkConfig } from './config.ts';
 import { createKeyspaceCql, createTableCql, insertCql, schemaProblems, type SchemaColumn } from './cql.ts';
 import { isRetryableCassandraError } from './errors.ts';
-import { CassandraValueError, converterFor, show } from './values.ts';
+import { show } from '../column-values.ts';
+import { CassandraValueError, converterFor } from './values.ts';
 
 const { consistencies } = cassandra.types;
 
