@@ -2,7 +2,7 @@
 import * as t from 'io-ts';
 import { problem, type ConfigProblem } from '../../topology/registry.ts';
 import { objectCodec, optional, required, withDefault, type ConfigOf } from '../../topology/spec.ts';
-import { BooleanFromAny, Identifier, oneOf, parseDuration, PositiveInt } from '../../topology/codecs.ts';
+import { BooleanFromAny, Identifier, isPlainObject, mapOf, oneOf, parseDuration, PositiveInt } from '../../topology/codecs.ts';
 import { cassandraConnectionFields, credentialProblems } from '../../clients/cassandra.ts';
 
 /** Column types the sink converts values to. Collections, tuples and UDTs have no converter; counters cannot be INSERTed. */
@@ -16,19 +16,27 @@ const RESERVED = new Set(
   ),
 );
 
+const CQL_NAME = 'a CQL name (a letter, then letters, digits or _; at most 48 characters)';
+
 /**
- * A keyspace, table or column name, used unquoted in CQL: an Identifier, in lower case (CQL folds
- * unquoted names to lower case, so `firstName` would become column `firstname` and no longer match
- * the record's field), and not a reserved word.
+ * Why `name` cannot be a keyspace, table or column name used unquoted in CQL, or undefined when it
+ * can: it must be an Identifier, in lower case (CQL folds unquoted names to lower case, so `firstName`
+ * would become column `firstname` and no longer match the record's field), and not a reserved word.
  */
+function cqlNameProblem(name: unknown): string | undefined {
+  if (!Identifier.is(name)) return `expected ${CQL_NAME}`;
+  if (name !== name.toLowerCase()) return `"${name}" has upper-case letters, which CQL folds to lower case: write "${name.toLowerCase()}" (and name the record's field so)`;
+  if (RESERVED.has(name)) return `"${name}" is a reserved CQL word; choose another name`;
+  return undefined;
+}
+
+/** A keyspace, table or column name (see cqlNameProblem). */
 export const CqlName = new t.Type<string, unknown, unknown>(
-  'a CQL name (a letter, then letters, digits or _; at most 48 characters)',
-  (u): u is string => Identifier.is(u) && u === u.toLowerCase() && !RESERVED.has(u),
+  CQL_NAME,
+  (u): u is string => cqlNameProblem(u) === undefined,
   (u, c) => {
-    if (!Identifier.is(u)) return t.failure(u, c);
-    if (u !== u.toLowerCase()) return t.failure(u, c, `"${u}" has upper-case letters, which CQL folds to lower case: write "${u.toLowerCase()}" (and name the record's field so)`);
-    if (RESERVED.has(u)) return t.failure(u, c, `"${u}" is a reserved CQL word; choose another name`);
-    return t.success(u);
+    const why = cqlNameProblem(u);
+    return why === undefined && typeof u === 'string' ? t.success(u) : t.failure(u, c, why);
   },
   (a) => a,
 );
@@ -45,29 +53,8 @@ const CqlTypeCodec = new t.Type<CqlType, unknown, unknown>(
   (a) => a,
 );
 
-function isPlainObject(u: unknown): u is Record<string, unknown> {
-  return typeof u === 'object' && u !== null && !Array.isArray(u) && !Buffer.isBuffer(u);
-}
-
 /** `{ column: type }`, in order; every name and every type checked, each error at its own path. */
-const Columns = new t.Type<Record<string, CqlType>, unknown, unknown>(
-  'a map of column names to CQL types, e.g. { id: uuid, email: text }',
-  (u): u is Record<string, CqlType> => isPlainObject(u) && Object.entries(u).every(([k, v]) => CqlName.is(k) && CqlTypeCodec.is(v)),
-  (u, c) => {
-    if (!isPlainObject(u) || Object.keys(u).length === 0) return t.failure(u, c);
-    const errors: t.Errors = [];
-    const out: Record<string, CqlType> = {};
-    for (const [name, type] of Object.entries(u)) {
-      const nameResult = CqlName.validate(name, [...c, { key: name, type: CqlName, actual: name }]);
-      const typeResult = CqlTypeCodec.validate(type, [...c, { key: name, type: CqlTypeCodec, actual: type }]);
-      if (nameResult._tag === 'Left') errors.push(...nameResult.left);
-      if (typeResult._tag === 'Left') errors.push(...typeResult.left);
-      else out[name] = typeResult.right;
-    }
-    return errors.length > 0 ? t.failures(errors) : t.success(out);
-  },
-  (a) => a,
-);
+const Columns = mapOf('a map of column names to CQL types, e.g. { id: uuid, email: text }', CqlTypeCodec, { nonEmpty: true, refuseName: cqlNameProblem });
 
 export interface PrimaryKey {
   partition: string[];
@@ -132,24 +119,11 @@ export function cassandraSinkProblems(config: CassandraSinkConfig): ConfigProble
 
 export type Replication = { class: 'SimpleStrategy'; replicationFactor: number } | { class: 'NetworkTopologyStrategy'; dataCenters: Record<string, number> };
 
-const DataCenterFactors = new t.Type<Record<string, number>, unknown, unknown>(
-  'a map of data center names to replication factors, e.g. { dc1: 3 }',
-  (u): u is Record<string, number> => isPlainObject(u),
-  (u, c) => {
-    if (!isPlainObject(u) || Object.keys(u).length === 0) return t.failure(u, c);
-    const errors: t.Errors = [];
-    const out: Record<string, number> = {};
-    for (const [dc, factor] of Object.entries(u)) {
-      // The name goes into the CQL between single quotes, so quotes and the like are refused here.
-      if (!/^[A-Za-z0-9_.-]{1,64}$/.test(dc)) errors.push({ value: dc, context: [...c, { key: dc, type: t.string, actual: dc }], message: `data center name ${JSON.stringify(dc)} has characters other than letters, digits, ".", "_" and "-"` });
-      const result = PositiveInt.validate(factor, [...c, { key: dc, type: PositiveInt, actual: factor }]);
-      if (result._tag === 'Left') errors.push(...result.left);
-      else out[dc] = result.right;
-    }
-    return errors.length > 0 ? t.failures(errors) : t.success(out);
-  },
-  (a) => a,
-);
+const DataCenterFactors = mapOf('a map of data center names to replication factors, e.g. { dc1: 3 }', PositiveInt, {
+  nonEmpty: true,
+  // The name goes into the CQL between single quotes, so quotes and the like are refused here.
+  refuseName: (dc) => (/^[A-Za-z0-9_.-]{1,64}$/.test(dc) ? undefined : `data center name ${JSON.stringify(dc)} has characters other than letters, digits, ".", "_" and "-"`),
+});
 
 const simpleStrategy = objectCodec('SimpleStrategy replication', {
   class: required(oneOf(['SimpleStrategy']), 'SimpleStrategy: replicas on consecutive nodes of the ring, ignoring data centers (one data center only).'),

@@ -1,7 +1,9 @@
 /** The cassandra sink itself: start (connect, create and check the table), write (convert, then one prepared INSERT per row), close. */
 import cassandra from 'cassandra-driver';
 import type { Logger } from 'winston';
-import { UserFacingError } from '../../topology/errors.ts';
+import { forEachBounded } from '../../topology/bounded.ts';
+import { isPlainObject } from '../../topology/codecs.ts';
+import { errorMessage, UserFacingError } from '../../topology/errors.ts';
 import type { Sink, StreamRecord } from '../../topology/types.ts';
 import { connectCassandra } from '../../clients/cassandra.ts';
 import { CONSISTENCY_LEVELS, type CassandraSinkConfig } from './config.ts';
@@ -39,7 +41,7 @@ async function ensureTable(client: cassandra.Client, config: CassandraSinkConfig
       } catch (error) {
         if (!(error instanceof cassandra.errors.ResponseError)) throw error;
         throw new UserFacingError(
-          `cannot create ${cql.startsWith('CREATE KEYSPACE') ? `keyspace ${config.keyspace}` : `table ${table}`} (${(error as Error).message})`,
+          `cannot create ${cql.startsWith('CREATE KEYSPACE') ? `keyspace ${config.keyspace}` : `table ${table}`} (${error.message})`,
           'create it yourself and set createIfMissing: false, or give the sink a user allowed to create it',
         );
       }
@@ -53,7 +55,8 @@ async function ensureTable(client: cassandra.Client, config: CassandraSinkConfig
     const missing = keyspace.rowLength === 0 ? { what: `keyspace ${config.keyspace}`, cql: `${createKeyspaceCql(config)}; ${createTableCql(config)}` } : { what: `table ${table}`, cql: createTableCql(config) };
     throw new UserFacingError(`${missing.what} does not exist in Cassandra at ${config.contactPoints}`, `create it (${missing.cql}), or set createIfMissing: true to let the sink create it`);
   }
-  const problems = schemaProblems(config, result.rows as unknown as SchemaColumn[]);
+  const schema = result.rows.map((row): SchemaColumn => ({ column_name: row.column_name, type: row.type, kind: row.kind, position: row.position }));
+  const problems = schemaProblems(config, schema);
   if (problems.length > 0) {
     throw new UserFacingError(`table ${table} does not match the sink's columns:\n${problems.map((p) => `  - ${p}`).join('\n')}`, 'nothing was written or changed; fix the table or the topology, then start again');
   }
@@ -75,16 +78,14 @@ export function cassandraSink(config: CassandraSinkConfig, logger: Logger, conne
   let client: cassandra.Client | undefined;
 
   const toParams = (record: StreamRecord, index: number, count: number): unknown[] => {
-    const value = record.value as Record<string, unknown>;
-    if (typeof value !== 'object' || value === null || Array.isArray(value) || Buffer.isBuffer(value)) {
-      throw new CassandraValueError(`${recordName(record, index, count)}: the value is ${show(value)}, not an object with a field per column`);
-    }
+    const value = record.value;
+    if (!isPlainObject(value)) throw new CassandraValueError(`${recordName(record, index, count)}: the value is ${show(value)}, not an object with a field per column`);
     const params = new Array<unknown>(names.length);
     let i = 0;
     try {
       for (; i < names.length; i++) params[i] = converters[i](value[names[i]]);
     } catch (error) {
-      throw new CassandraValueError(`${recordName(record, index, count)}: column ${names[i]} (${config.columns[names[i]]}): ${(error as Error).message}`);
+      throw new CassandraValueError(`${recordName(record, index, count)}: column ${names[i]} (${config.columns[names[i]]}): ${errorMessage(error)}`);
     }
     return params;
   };
@@ -114,24 +115,11 @@ export function cassandraSink(config: CassandraSinkConfig, logger: Logger, conne
       // Every value is converted before any row is sent: a bad record fails the chunk with nothing written.
       const rows = new Array<unknown[]>(records.length);
       for (let i = 0; i < records.length; i++) rows[i] = toParams(records[i], i, records.length);
-      let next = 0;
-      let failure: { error: unknown } | undefined;
-      // Each lane sends its next row when the previous one is acknowledged; after a failure no new row
-      // starts, and the write settles only once the rows already in flight have, so nothing outlives it.
-      const lane = async (): Promise<void> => {
-        while (failure === undefined && next < rows.length) {
-          const params = rows[next++];
-          try {
-            await connected.execute(insert, params, options);
-          } catch (error) {
-            failure ??= { error };
-          }
-        }
-      };
-      const lanes: Array<Promise<void>> = [];
-      for (let i = Math.min(config.concurrency, rows.length); i > 0; i--) lanes.push(lane());
-      await Promise.all(lanes);
-      if (failure) throw failure.error;
+      // At most `concurrency` rows in flight; after a failure no new row starts, and the write settles
+      // only once the rows already in flight have, so nothing outlives it.
+      await forEachBounded(rows.length, config.concurrency, async (i) => {
+        await connected.execute(insert, rows[i], options);
+      });
     },
 
     isRetryable: isRetryableCassandraError,
