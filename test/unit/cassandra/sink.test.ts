@@ -133,8 +133,24 @@ test('write sends every row through the prepared INSERT, converted, at most `con
     return id.toString();
   });
   assert.deepEqual(new Set(ids), new Set(Array.from({ length: 1000 }, (_, i) => uuid(i))), 'each row exactly once');
-  await sink.write(records(3));
-  assert.equal(client.maxInFlight, 8, 'fewer rows than lanes: no more lanes than rows');
+});
+
+test('a write has exactly min(concurrency, rows) rows in flight at its busiest: never more, and as many as that', async () => {
+  for (const [concurrency, rows] of [
+    [8, 1000],
+    [8, 3],
+    [1, 20],
+    [3, 3],
+    [64, 100],
+  ]) {
+    const { sink, client } = withFake(config({ columns: { id: 'uuid', email: 'text' }, concurrency }));
+    await sink.start();
+    client.maxInFlight = 0;
+    await sink.write(records(rows));
+    assert.equal(client.inserts.length, rows);
+    assert.equal(client.maxInFlight, Math.min(concurrency, rows), `concurrency ${concurrency}, ${rows} rows`);
+    await sink.close();
+  }
 });
 
 test('a row the server refuses fails the write, but only after the rows in flight settled, and no new row starts', async () => {
