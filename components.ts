@@ -17,7 +17,7 @@ import './operators/mapping.ts';
 import './operators/validate.ts';
 import './operators/window/index.ts';
 
-import './sinks/cassandra.ts';
+import './sinks/cassandra/index.ts';
 import './sinks/console.ts';
 import './sinks/dead-letter.ts';
 import './sinks/kafka/index.ts';

@@ -12,7 +12,7 @@ import { listTopologies, loadTopology } from '../topology/load.ts';
 import { selectPipelines } from '../topology/runtime.ts';
 import { connectCassandra } from '../clients/cassandra.ts';
 import { librdkafkaConfig } from '../clients/kafka.ts';
-import type { CassandraSinkConfig } from '../sinks/cassandra.ts';
+import type { CassandraSinkConfig } from '../sinks/cassandra/config.ts';
 import type { KafkaSourceConfig } from '../sources/kafka/config.ts';
 
 const HELP = `Usage: npm run inspect -- --topology NAME|PATH [--pipeline NAME] [--rows N]

@@ -10,7 +10,7 @@
  * username: ${CASSANDRA_USERNAME:-}
  * password: ${CASSANDRA_PASSWORD:-}
  * ```
- * See also: the `cassandra` sink (sinks/cassandra.ts).
+ * See also: the `cassandra` sink (sinks/cassandra/).
  */
 import { readFileSync } from 'node:fs';
 import cassandra from 'cassandra-driver';

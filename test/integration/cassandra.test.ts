@@ -11,7 +11,10 @@ import winston from 'winston';
 import { registry } from '../../topology/registry.ts';
 import { formatErrors, UserFacingError } from '../../topology/errors.ts';
 import type { Sink, StreamRecord } from '../../topology/types.ts';
-import { cassandraSink, CassandraValueError, type CassandraSinkConfig } from '../../sinks/cassandra.ts';
+import '../../sinks/cassandra/index.ts';
+import type { CassandraSinkConfig } from '../../sinks/cassandra/config.ts';
+import { cassandraSink } from '../../sinks/cassandra/sink.ts';
+import { CassandraValueError } from '../../sinks/cassandra/values.ts';
 import { checkCassandra } from '../../clients/cassandra.ts';
 
 const contactPoints = process.env.CASSANDRA_CONTACT_POINTS ?? '127.0.0.1:9042';

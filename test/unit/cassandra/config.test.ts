@@ -1,7 +1,7 @@
 /** The cassandra sink's config: defaults, and every kind of mistake reported at its path. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import '../../../sinks/cassandra.ts';
+import '../../../sinks/cassandra/index.ts';
 import { config, errors } from './helpers.ts';
 
 test('the created_users config decodes with its defaults', () => {

@@ -1,7 +1,7 @@
 /** The CQL the sink runs, built from a config, and the comparison of a table's schema with the config. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createKeyspaceCql, createTableCql, insertCql, schemaProblems, type SchemaColumn } from '../../../sinks/cassandra.ts';
+import { createKeyspaceCql, createTableCql, insertCql, schemaProblems, type SchemaColumn } from '../../../sinks/cassandra/cql.ts';
 import { config } from './helpers.ts';
 
 test('CREATE KEYSPACE with SimpleStrategy or NetworkTopologyStrategy', () => {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import cassandra from 'cassandra-driver';
-import { isRetryableCassandraError } from '../../../sinks/cassandra.ts';
+import { isRetryableCassandraError } from '../../../sinks/cassandra/errors.ts';
 import { checkCassandra, connectionError } from '../../../clients/cassandra.ts';
 import { UserFacingError } from '../../../topology/errors.ts';
 import { config } from './helpers.ts';

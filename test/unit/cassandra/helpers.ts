@@ -1,7 +1,8 @@
 /** Shared by the cassandra unit tests: decoding a sink config through the registry. */
 import { formatErrors } from '../../../topology/errors.ts';
 import { registry } from '../../../topology/registry.ts';
-import type { CassandraSinkConfig } from '../../../sinks/cassandra.ts';
+import '../../../sinks/cassandra/index.ts';
+import type { CassandraSinkConfig } from '../../../sinks/cassandra/config.ts';
 
 export const USER_COLUMNS = {
   id: 'uuid',

@@ -6,7 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import cassandra from 'cassandra-driver';
 import winston from 'winston';
-import { cassandraSink, CassandraValueError, insertCql, RECONNECT_MAX_DELAY_MS, type CassandraSinkConfig, type SchemaColumn } from '../../../sinks/cassandra.ts';
+import type { CassandraSinkConfig } from '../../../sinks/cassandra/config.ts';
+import { insertCql, type SchemaColumn } from '../../../sinks/cassandra/cql.ts';
+import { cassandraSink, RECONNECT_MAX_DELAY_MS } from '../../../sinks/cassandra/sink.ts';
+import { CassandraValueError } from '../../../sinks/cassandra/values.ts';
 import type { connectCassandra } from '../../../clients/cassandra.ts';
 import { UserFacingError } from '../../../topology/errors.ts';
 import type { StreamRecord } from '../../../topology/types.ts';
@@ -130,8 +133,24 @@ test('write sends every row through the prepared INSERT, converted, at most `con
     return id.toString();
   });
   assert.deepEqual(new Set(ids), new Set(Array.from({ length: 1000 }, (_, i) => uuid(i))), 'each row exactly once');
-  await sink.write(records(3));
-  assert.equal(client.maxInFlight, 8, 'fewer rows than lanes: no more lanes than rows');
+});
+
+test('a write has exactly min(concurrency, rows) rows in flight at its busiest: never more, and as many as that', async () => {
+  for (const [concurrency, rows] of [
+    [8, 1000],
+    [8, 3],
+    [1, 20],
+    [3, 3],
+    [64, 100],
+  ]) {
+    const { sink, client } = withFake(config({ columns: { id: 'uuid', email: 'text' }, concurrency }));
+    await sink.start();
+    client.maxInFlight = 0;
+    await sink.write(records(rows));
+    assert.equal(client.inserts.length, rows);
+    assert.equal(client.maxInFlight, Math.min(concurrency, rows), `concurrency ${concurrency}, ${rows} rows`);
+    await sink.close();
+  }
 });
 
 test('a row the server refuses fails the write, but only after the rows in flight settled, and no new row starts', async () => {

@@ -2,7 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import cassandra from 'cassandra-driver';
-import { converterFor, parseTimestamp, type CqlType } from '../../../sinks/cassandra.ts';
+import type { CqlType } from '../../../sinks/cassandra/config.ts';
+import { converterFor } from '../../../sinks/cassandra/values.ts';
+import { parseIsoTime } from '../../../topology/time.ts';
 
 const convert = (type: CqlType, value: unknown): unknown => converterFor(type, 'regular')(value);
 const refusal = (type: CqlType, value: unknown): string => {
@@ -13,6 +15,8 @@ const refusal = (type: CqlType, value: unknown): string => {
   }
   throw new Error(`${type} accepted ${String(value)}`);
 };
+/** How the sink reads a date-time text: without an offset, as UTC. */
+const parseTimestamp = (text: string): number | undefined => parseIsoTime(text, { withoutZone: 'utc' });
 
 test('text, varchar and ascii: strings as they are, scalars as their text', () => {
   assert.equal(convert('text', 'Ава'), 'Ава');

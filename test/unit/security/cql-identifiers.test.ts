@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs';
 import '../../../components.ts';
 import { ConfigError } from '../../../topology/errors.ts';
 import { parseTopology } from '../../../topology/load.ts';
-import { createKeyspaceCql, createTableCql, insertCql, type CassandraSinkConfig } from '../../../sinks/cassandra.ts';
+import type { CassandraSinkConfig } from '../../../sinks/cassandra/config.ts';
+import { createKeyspaceCql, createTableCql, insertCql } from '../../../sinks/cassandra/cql.ts';
 
 const USER_PIPELINE = readFileSync(new URL('../../../config/user-pipeline.yaml', import.meta.url), 'utf8');
 
