@@ -92,9 +92,11 @@ export function asInt64(value: unknown): bigint {
   return asWholeNumber(value, INT64_MIN, INT64_MAX, INT64);
 }
 
-const HUGE = 2n ** 1024n;
+// cassandra-driver's Integer computes with doubles: at ±2^1024 fromString never returns, and just
+// below it toString does not either. Below 2^1023 both work.
+const HUGE = 2n ** 1023n - 1n;
 
-/** A whole number of any practical size (up to 2^1024 either side), as a bigint. */
+/** A whole number of any practical size (below 2^1023 either side), as a bigint. */
 export function asInteger(value: unknown): bigint {
   return asWholeNumber(value, -HUGE, HUGE, 'a whole number');
 }

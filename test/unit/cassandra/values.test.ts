@@ -57,6 +57,12 @@ test('bigint and varint: beyond 2^53 from strings and bigints, without losing di
   assert.match(refusal('bigint', 2 ** 60), /is not a bigint/, 'an unsafe JS number has already lost its digits');
   assert.equal(String(convert('varint', '-123456789012345678901234567890')), '-123456789012345678901234567890');
   assert.equal(refusal('varint', '1e5'), '"1e5" is not a whole number');
+  // The driver's Integer hangs the process at ±2^1024 (fromString) and just below (toString): refused
+  // from 2^1023 on; the largest allowed converts and reads back.
+  assert.equal(refusal('varint', 2n ** 1024n), `${2n ** 1024n}n is not a whole number`);
+  assert.equal(refusal('varint', -(2n ** 1023n)), `${-(2n ** 1023n)}n is not a whole number`);
+  assert.equal(String(convert('varint', (2n ** 1023n - 1n).toString())), (2n ** 1023n - 1n).toString());
+  assert.equal(String(convert('varint', -(2n ** 1023n) + 1n)), (-(2n ** 1023n) + 1n).toString());
 });
 
 test('float, double and decimal', () => {
