@@ -4,7 +4,7 @@
  * starts; the call settles once the tasks already running have (so nothing outlives it) and rejects
  * with the first failure. A task can ask `failed()` to give up early, e.g. instead of retrying.
  */
-export async function forEachBounded(count: number, concurrency: number, task: (index: number, failed: () => boolean) => Promise<void>): Promise<void> {
+export async function forEachBounded(count: number, concurrency: number, task: (index: number, failed: () => boolean) => Promise<unknown>): Promise<void> {
   let next = 0;
   let failure: { error: unknown } | undefined;
   const failed = () => failure !== undefined;

@@ -117,9 +117,7 @@ export function cassandraSink(config: CassandraSinkConfig, logger: Logger, conne
       for (let i = 0; i < records.length; i++) rows[i] = toParams(records[i], i, records.length);
       // At most `concurrency` rows in flight; after a failure no new row starts, and the write settles
       // only once the rows already in flight have, so nothing outlives it.
-      await forEachBounded(rows.length, config.concurrency, async (i) => {
-        await connected.execute(insert, rows[i], options);
-      });
+      await forEachBounded(rows.length, config.concurrency, (i) => connected.execute(insert, rows[i], options));
     },
 
     isRetryable: isRetryableCassandraError,
