@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { servicesUp, useServices, type ServiceAddresses, type ServiceUp } from '../services/local.ts';
 import { reportError } from '../bin/errors.ts';
+import { errorMessage } from '../topology/errors.ts';
 import { markdown, targets, writeReport, type Report } from './report.ts';
 import { FULL, QUICK, type BenchSettings } from './settings.ts';
 import { topologyFile, useTopologyFile } from './topology.ts';
@@ -159,7 +160,7 @@ async function main(): Promise<number> {
       if (options.legs.has('steady')) await steadyLeg(ctx);
     } catch (error) {
       // A leg that breaks is reported; the figures of the others still are.
-      report.notes.push(`A leg failed: ${error instanceof Error ? error.message : String(error)}`);
+      report.notes.push(`A leg failed: ${errorMessage(error)}`);
       log(`a leg failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     }
     report.machine['load average at end (1/5/15 min)'] = os.loadavg().map((l) => l.toFixed(2)).join(' / ');

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import '../components.ts';
-import { UserFacingError } from '../topology/errors.ts';
+import { errorMessage, UserFacingError } from '../topology/errors.ts';
 import { listTopologies, loadTopology } from '../topology/load.ts';
 import { createTopologyLogger } from '../operations/logger.ts';
 import { TopologyRuntime } from '../topology/runtime.ts';
@@ -146,7 +146,7 @@ async function run(options: Options): Promise<number> {
     await runtime.start();
     await runtime.wait();
   } catch (error) {
-    logger.error(`topology ${config.name} failed: ${error instanceof Error ? error.message : String(error)}`);
+    logger.error(`topology ${config.name} failed: ${errorMessage(error)}`);
     code = 1;
     await runtime.stop();
   }

@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import cassandra from 'cassandra-driver';
 import * as t from 'io-ts';
-import { UserFacingError } from '../topology/errors.ts';
+import { errorMessage, UserFacingError } from '../topology/errors.ts';
 import { problem, type ConfigProblem } from '../topology/registry.ts';
 import { maskSecrets } from '../topology/secrets.ts';
 import { objectCodec, optional, required, withDefault, type ConfigOf } from '../topology/spec.ts';
@@ -107,7 +107,7 @@ function redact(text: string, config: CassandraConnection): string {
 
 /** The first line of an error's message (the driver appends stack traces of inner errors to some). */
 function firstLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   return message.split('\n')[0].replace(/\.$/, '');
 }
 

@@ -3,6 +3,7 @@
  * because the name is what a config error prints after "expected".
  */
 import * as t from 'io-ts';
+import { errorMessage } from './errors.ts';
 
 /** A plain object (not null, an array or a Buffer): what a YAML mapping decodes to. */
 export function isPlainObject(u: unknown): u is Record<string, unknown> {
@@ -31,7 +32,7 @@ export function textParsedBy(name: string, parse: (text: string) => unknown, rea
         parse(u);
         return t.success(u);
       } catch (error) {
-        return t.failure(u, c, reason(error instanceof Error ? error.message : String(error)));
+        return t.failure(u, c, reason(errorMessage(error)));
       }
     },
     (a) => a,
