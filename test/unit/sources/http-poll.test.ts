@@ -12,7 +12,7 @@ import { asyncScheduler } from 'rxjs';
 import winston from 'winston';
 import { CaptureTransport, type LogEntry } from '../../../testing/capture.ts';
 import '../../../components.ts';
-import { backoffDelay, parseRetryAfter, retryDelay, type Failure } from '../../../sources/http-poll.ts';
+import { backoffDelay, parseRetryAfter, retryDelay, type Failure } from '../../../sources/http-poll/index.ts';
 import { registry } from '../../../topology/registry.ts';
 import { formatErrors, UserFacingError } from '../../../topology/errors.ts';
 import { parseTopology } from '../../../topology/load.ts';

@@ -1,213 +1,20 @@
-/**
- * http-poll — polls an HTTP JSON endpoint and turns each element of an array in the response into a
- * record.
- *
- * `concurrency` pollers each GET the URL every `interval`, parse the body once and append the array at
- * `recordsPath` to an in-memory buffer; `read` hands buffered records out in order. A failed request
- * (network error, timeout, 5xx, 429, an error body, truncated JSON, a body of the wrong shape) is
- * counted by kind, logged (rate-limited) and retried with capped exponential backoff and full jitter,
- * honouring `Retry-After`; it never yields records. Any other 4xx is a configuration mistake: it is
- * logged as an error and polling stops; once the records already fetched have been committed, `read`
- * fails with that error, so the pipeline's `onFailure` policy makes it loud.
- *
- * An HTTP poll cannot be replayed, so the source keeps every handed-out record until its batch is
- * committed, and a rollback puts them back at the front of the buffer in their original order.
- *
- * ```yaml
- * source:
- *   type: http-poll
- *   url: ${RANDOMUSER_URL:-https://randomuser.me/api/}
- *   query: { results: 5000, nat: "us,gb" }
- *   keyPath: login.uuid
- *   interval: 1s
- *   concurrency: 4
- *   duration: 2m        # then the pipeline ends, once everything fetched is written
- * ```
- * See also: the `rate` source (a known load without a server), the `memory` source.
- */
+/** http-poll: the source — pollers requesting on the scheduler, the records they fetched, commit and rollback. */
 import http from 'node:http';
 import https from 'node:https';
 import got, { type Got } from 'got';
-import * as t from 'io-ts';
 import { Subject, filter, firstValueFrom, merge, timer, type Subscription } from 'rxjs';
-import { defineComponent } from '../topology/registry.ts';
-import { objectCodec, optional, required, withDefault, type ConfigOf } from '../topology/spec.ts';
-import { Duration, HttpUrl, NonEmptyString, NonNegativeInt, PositiveInt } from '../topology/codecs.ts';
-import { UserFacingError } from '../topology/errors.ts';
-import { maskSecrets, registerSecret } from '../topology/secrets.ts';
-import type { ComponentContext, Offsets, SchedulerLike, Source, SourceBatch, StreamRecord } from '../topology/types.ts';
+import { UserFacingError } from '../../topology/errors.ts';
+import { maskSecrets, registerSecret } from '../../topology/secrets.ts';
+import type { ComponentContext, Offsets, SchedulerLike, Source, SourceBatch, StreamRecord } from '../../topology/types.ts';
+import type { HttpPollConfig } from './config.ts';
+import { classify, FAILURE_KINDS, readPath, retryDelay, segmentsOf, type Failure, type FailureKind } from './response.ts';
 
-/** Why one request yielded no records. */
-export type FailureKind = 'network' | 'timeout' | 'http5xx' | 'http429' | 'http4xx' | 'invalidJson' | 'errorBody' | 'unexpectedShape';
-const FAILURE_KINDS: readonly FailureKind[] = ['network', 'timeout', 'http5xx', 'http429', 'http4xx', 'invalidJson', 'errorBody', 'unexpectedShape'];
-
-export interface Failure {
-  kind: FailureKind;
-  status?: number;
-  message: string;
-  retryable: boolean;
-  /** The server's `Retry-After`, in ms from now. */
-  retryAfterMs?: number;
-}
-
-/** `results`, `data.items`: field names separated by dots; an array element by its index (`items.0`). */
-function pathCodec(allowRoot: boolean): t.Type<string, unknown, unknown> {
-  const valid = (u: unknown): u is string => typeof u === 'string' && ((allowRoot && u === '') || u.split('.').every((s) => s.trim() !== '' && s === s.trim()));
-  return new t.Type<string, unknown, unknown>(
-    allowRoot ? 'a dot-separated path such as results or data.items ("" for the body itself)' : 'a dot-separated path such as login.uuid',
-    valid,
-    (u, c) => (valid(u) ? t.success(u) : t.failure(u, c)),
-    (a) => a,
-  );
-}
-
-type Scalar = string | number | boolean;
-const ScalarValue = new t.Type<Scalar, unknown, unknown>(
-  'a string, number or boolean',
-  (u): u is Scalar => ['string', 'number', 'boolean'].includes(typeof u),
-  (u, c) => (['string', 'number', 'boolean'].includes(typeof u) ? t.success(u as Scalar) : t.failure(u, c)),
-  (a) => a,
-);
-
-/**
- * Names to strings, numbers or booleans (query parameters, headers). Not the shared StringMap: its
- * union reports one error per member (`query.results[0]`, `[1]`, `[2]`) instead of one per bad value.
- */
-const ScalarMap = new t.Type<Record<string, Scalar>, unknown, unknown>(
-  'a map of names to strings, numbers or booleans',
-  (u): u is Record<string, Scalar> => typeof u === 'object' && u !== null && !Array.isArray(u) && Object.values(u).every((v) => ScalarValue.is(v)),
-  (u, c) => {
-    if (typeof u !== 'object' || u === null || Array.isArray(u)) return t.failure(u, c);
-    const errors: t.Errors = [];
-    const out: Record<string, Scalar> = {};
-    for (const [key, value] of Object.entries(u)) {
-      // null (`seed:` or an empty `${SEED:-}`) leaves the parameter out.
-      if (value === null) continue;
-      if (!ScalarValue.is(value)) errors.push({ value, context: [...c, { key, type: ScalarValue, actual: value }] });
-      else out[key] = value;
-    }
-    return errors.length > 0 ? t.failures(errors) : t.success(out);
-  },
-  (a) => a,
-);
-
-const retryFields = {
-  maxAttempts: optional(PositiveInt, 'Consecutive failed attempts of one request before the source gives up and fails the pipeline; unlimited when absent (a source should keep trying).'),
-  initialBackoff: withDefault(Duration, 500, 'Upper bound of the first backoff; doubles with each consecutive failure (full jitter: the actual pause is random below the bound).'),
-  maxBackoff: withDefault(Duration, 30_000, 'Cap of the backoff bound.'),
-  maxRetryAfter: withDefault(
-    Duration,
-    300_000,
-    "Longest `Retry-After` (seconds or an HTTP date, on 429 and 503) that is obeyed: no poller requests again before the server's wish (up to this cap), and the poller that got it waits at least its backoff too.",
-  ),
-};
-type RetryConfig = ConfigOf<typeof retryFields>;
-const defaultRetry: RetryConfig = { initialBackoff: 500, maxBackoff: 30_000, maxRetryAfter: 300_000 };
-
-const fields = {
-  url: required(HttpUrl, 'The URL to GET. Credentials in it (`https://user:pass@host/`) are sent as basic auth and never logged.'),
-  query: withDefault(ScalarMap, {}, 'Query parameters added to the URL (they replace same-named ones in it), e.g. `{ results: 5000, nat: "us,gb" }` for RandomUser.'),
-  pageParam: optional(
-    NonEmptyString,
-    'Query parameter numbered 1, 2, 3… on successive requests (a retry repeats its number), for paged APIs: RandomUser with a `seed` in `query` and `pageParam: page` gives the same users on every run.',
-  ),
-  firstPage: withDefault(NonNegativeInt, 1, 'Number of the first request when `pageParam` is set.'),
-  headers: withDefault(ScalarMap, {}, 'Extra request headers. Shown by --describe: put credentials in `authorization` instead.'),
-  authorization: optional(NonEmptyString, 'Value of the `Authorization` header, e.g. `Bearer …`. Secret: never logged or printed.', { secret: true }),
-  recordsPath: withDefault(pathCodec(true), 'results', 'Where the array of records is in the response body (dot-separated); "" when the body itself is the array.'),
-  keyPath: optional(pathCodec(false), 'Path in each element whose value (a string or number) becomes the record key, e.g. `login.uuid`; the key is null when absent.'),
-  interval: withDefault(Duration, 1000, 'Time from the start of one request to the start of the next, per poller; 0 = back to back. A slower response is followed at once.'),
-  concurrency: withDefault(PositiveInt, 1, 'Pollers requesting in parallel, each on its own keep-alive connection; their starts are spread over one `interval`.'),
-  duration: optional(Duration, 'Stop requesting this long after start; the source then reports `finished` once everything fetched is committed, and the pipeline ends. Unbounded when absent.'),
-  maxRequests: optional(PositiveInt, 'Stop after this many successful requests in total (failed attempts are retried and do not count); the source then finishes as with `duration`.'),
-  timeout: withDefault(Duration, 10_000, 'Per request: no complete response within this time is a `timeout` failure (the request is aborted and retried).'),
-  retry: withDefault(objectCodec('http-poll retry', retryFields), defaultRetry, 'How failed requests are retried.'),
-  maxBuffered: withDefault(
-    PositiveInt,
-    50_000,
-    'Records held in memory (buffered plus handed out but uncommitted) at which the pollers pause until the pipeline commits; a response in flight still lands, so this may be exceeded by up to `concurrency` responses.',
-  ),
-};
-
-export type HttpPollConfig = ConfigOf<typeof fields>;
-
-/** Exponential backoff with full jitter: a random pause in [0, min(maxMs, initialMs × 2^attempt)]. */
-export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
-  // The exponent is bounded so that 0 × 2^attempt can never become 0 × Infinity = NaN.
-  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 40));
-  return Math.round(random() * ceiling);
-}
-
-/** `Retry-After` as ms from `now`: delta-seconds or an HTTP date; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
-  if (value === undefined) return undefined;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
-/** The pause before retrying after the `failures`-th consecutive failure (1-based). */
-export function retryDelay(failure: Failure, failures: number, retry: RetryConfig, random: () => number = Math.random): number {
-  const backoff = backoffDelay(failures - 1, retry.initialBackoff, retry.maxBackoff, random);
-  return failure.retryAfterMs === undefined ? backoff : Math.max(backoff, Math.min(failure.retryAfterMs, retry.maxRetryAfter));
-}
-
-function readPath(value: unknown, segments: readonly string[]): unknown {
-  let current = value;
-  for (const segment of segments) {
-    // Own properties only: a path must not reach Object.prototype (`__proto__`, `constructor`).
-    if (current === null || typeof current !== 'object' || !Object.hasOwn(current, segment)) return undefined;
-    current = (current as Record<string, unknown>)[segment];
-  }
-  return current;
-}
-
-function segmentsOf(path: string): string[] {
-  return path === '' ? [] : path.split('.');
-}
-
-/** A short, single-line excerpt of a body for messages. */
-function excerpt(text: string, max = 200): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
-}
-
+/** `2s`, `1m`, `150ms`: a duration as a topology file would write it. */
 function formatDuration(ms: number): string {
   if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000}h`;
   if (ms % 60_000 === 0 && ms > 0) return `${ms / 60_000}m`;
   if (ms % 1000 === 0 && ms > 0) return `${ms / 1000}s`;
   return `${ms}ms`;
-}
-
-/** Statuses other than 429 and 5xx after which retrying can help. */
-const RETRYABLE_4XX = new Set([408, 425]);
-
-/** Classify one response: the elements to turn into records, or why there are none. */
-function classify(status: number, retryAfter: string | undefined, body: string, recordsPath: readonly string[], recordsPathText: string, now: number): unknown[] | Failure {
-  if (status === 429 || status >= 500) {
-    const kind = status === 429 ? 'http429' : 'http5xx';
-    const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(retryAfter, now) : undefined;
-    return { kind, status, retryable: true, retryAfterMs, message: `HTTP ${status}${body ? `: ${excerpt(body)}` : ''}` };
-  }
-  // Other 4xx, and a 1xx/3xx that got did not resolve (e.g. a redirect without Location).
-  if (status < 200 || status >= 300) {
-    return { kind: 'http4xx', status, retryable: RETRYABLE_4XX.has(status), message: `HTTP ${status}${body ? `: ${excerpt(body)}` : ''}` };
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch (error) {
-    return { kind: 'invalidJson', status, retryable: true, message: `the body is not valid JSON (${(error as Error).message}; ${body.length} bytes)` };
-  }
-  const elements = readPath(parsed, recordsPath);
-  if (Array.isArray(elements)) return elements;
-  const errorField = parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>).error : undefined;
-  if (errorField !== undefined) {
-    return { kind: 'errorBody', status, retryable: true, message: `the body is an error: ${excerpt(typeof errorField === 'string' ? errorField : JSON.stringify(errorField))}` };
-  }
-  const where = recordsPathText === '' ? 'the body' : `"${recordsPathText}"`;
-  return { kind: 'unexpectedShape', status, retryable: true, message: `${where} is not an array (${elements === undefined ? 'absent' : typeof elements}): ${excerpt(body, 120)}` };
 }
 
 /** Records with consecutive sequence numbers: one response in the buffer, or one handed-out batch. */
@@ -627,21 +434,3 @@ export class HttpPollSource implements Source {
     this.changed();
   }
 }
-
-defineComponent({
-  kind: 'source',
-  type: 'http-poll',
-  summary: 'Polls an HTTP JSON endpoint; each element of an array in the response becomes a record.',
-  description:
-    '`concurrency` pollers GET `url` every `interval` (keep-alive connections) and turn each element of the array at `recordsPath` into a record: key from `keyPath`, value the element, timestamp the fetch time, `raw` its JSON. ' +
-    'A failed request — network error, timeout, 5xx, 429, a 200 whose body is not JSON (e.g. truncated), an `error` body, or no array at `recordsPath` — never yields records: it is counted by kind in every batch\'s metrics, logged (rate-limited) and retried with exponential backoff, full jitter and a cap, obeying `Retry-After` on 429 and 503. ' +
-    'Any other 4xx (except 408 and 425, retried) means the configuration is wrong: polling stops with an error naming the URL and status, and once what was fetched is committed, the next read fails the pipeline. ' +
-    'There is no replay in HTTP, so the source keeps handed-out records until their batch is committed; a rollback puts them back at the front in order (at-least-once). ' +
-    'Polling pauses while `maxBuffered` records are held. With `duration` or `maxRequests`, the source reports `finished` once everything fetched is committed, and the pipeline ends.',
-  fields,
-  examples: [
-    'source: { type: http-poll, url: "${RANDOMUSER_URL:-https://randomuser.me/api/}", query: { results: 1 }, keyPath: login.uuid, interval: 1s, duration: 2m }',
-    'source: { type: http-poll, url: "${RANDOMUSER_URL:-https://randomuser.me/api/}", query: { results: 5000 }, keyPath: login.uuid, interval: 0, concurrency: 4 }',
-  ],
-  create: (config, ctx) => new HttpPollSource(config, ctx),
-});
