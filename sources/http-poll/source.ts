@@ -5,6 +5,7 @@ import got, { type Got } from 'got';
 import { Subject, filter, firstValueFrom, merge, timer, type Subscription } from 'rxjs';
 import { UserFacingError } from '../../topology/errors.ts';
 import { maskSecrets, registerSecret } from '../../topology/secrets.ts';
+import { ReplayBuffer } from '../../topology/replay-buffer.ts';
 import type { ComponentContext, Offsets, SchedulerLike, Source, SourceBatch, StreamRecord } from '../../topology/types.ts';
 import type { HttpPollConfig } from './config.ts';
 import { classify, FAILURE_KINDS, readPath, retryDelay, segmentsOf, type Failure, type FailureKind } from './response.ts';
@@ -15,12 +16,6 @@ function formatDuration(ms: number): string {
   if (ms % 60_000 === 0 && ms > 0) return `${ms / 60_000}m`;
   if (ms % 1000 === 0 && ms > 0) return `${ms / 1000}s`;
   return `${ms}ms`;
-}
-
-/** Records with consecutive sequence numbers: one response in the buffer, or one handed-out batch. */
-interface Chunk {
-  firstSeq: number;
-  records: StreamRecord[];
 }
 
 /** Consecutive network failures before the first success after which the URL is reported unreachable. */
@@ -46,14 +41,8 @@ export class HttpPollSource implements Source {
   /** Emits on every change a waiting poller or reader may be waiting for. */
   private readonly changes$ = new Subject<void>();
 
-  /** Not yet handed out, in fetch order; `head` indexes into the first chunk. */
-  private buffer: Chunk[] = [];
-  private head = 0;
-  private bufferedCount = 0;
-  /** Handed out, not yet committed, in order. */
-  private pending: Chunk[] = [];
-  private pendingCount = 0;
-  private nextSeq = 0;
+  /** Fetched records in fetch order: those not yet handed out, and those handed out but not yet committed. */
+  private readonly records = new ReplayBuffer<StreamRecord>();
 
   private closed = false;
   private deadlinePassed = false;
@@ -143,41 +132,23 @@ export class HttpPollSource implements Source {
   }
 
   async read(maxRecords: number, waitMs: number): Promise<SourceBatch> {
-    if (this.bufferedCount === 0 && waitMs > 0 && !this.nothingMoreComing()) {
-      const arrived$ = this.changes$.pipe(filter(() => this.bufferedCount > 0 || this.nothingMoreComing()));
+    if (this.records.buffered === 0 && waitMs > 0 && !this.nothingMoreComing()) {
+      const arrived$ = this.changes$.pipe(filter(() => this.records.buffered > 0 || this.nothingMoreComing()));
       await firstValueFrom(merge(timer(waitMs, this.scheduler), arrived$), { defaultValue: 0 });
     }
     // Once stopping, a source that gave up has nothing more to say: it finishes instead of failing again.
-    if (this.fatal && !this.draining && this.bufferedCount === 0 && this.pendingCount === 0) throw this.fatal;
-    const start = this.position();
-    const records = this.take(maxRecords);
-    if (records.length > 0) {
-      this.pending.push({ firstSeq: start, records });
-      this.pendingCount += records.length;
-    }
-    return this.batch(records, { seq: start }, { seq: start + records.length });
+    if (this.fatal && !this.draining && this.records.buffered === 0 && this.records.uncommitted === 0) throw this.fatal;
+    const { firstSeq, items } = this.records.take(maxRecords);
+    return this.batch(items, { seq: firstSeq }, { seq: firstSeq + items.length });
   }
 
   async commit(batch: SourceBatch): Promise<void> {
-    const end = Number(batch.endOffsets.seq);
-    while (this.pending.length > 0 && this.pending[0].firstSeq + this.pending[0].records.length <= end) {
-      this.pendingCount -= this.pending.shift()!.records.length;
-    }
+    this.records.commit(Number(batch.endOffsets.seq));
     this.changed();
   }
 
   async rollback(): Promise<void> {
-    if (this.pending.length === 0) return;
-    if (this.head > 0) {
-      const first = this.buffer[0];
-      this.buffer[0] = { firstSeq: first.firstSeq + this.head, records: first.records.slice(this.head) };
-      this.head = 0;
-    }
-    this.buffer.unshift(...this.pending);
-    this.bufferedCount += this.pendingCount;
-    this.pending = [];
-    this.pendingCount = 0;
-    this.changed();
+    if (this.records.rollback()) this.changed();
   }
 
   async close(): Promise<void> {
@@ -214,33 +185,13 @@ export class HttpPollSource implements Source {
     return this.pollingOver() && this.inFlight === 0;
   }
 
-  private position(): number {
-    return this.buffer.length > 0 ? this.buffer[0].firstSeq + this.head : this.nextSeq;
-  }
-
-  private take(max: number): StreamRecord[] {
-    const out: StreamRecord[] = [];
-    while (out.length < max && this.buffer.length > 0) {
-      const chunk = this.buffer[0].records;
-      const end = Math.min(chunk.length, this.head + max - out.length);
-      for (let i = this.head; i < end; i++) out.push(chunk[i]);
-      this.head = end;
-      if (this.head === chunk.length) {
-        this.buffer.shift();
-        this.head = 0;
-      }
-    }
-    this.bufferedCount -= out.length;
-    return out;
-  }
-
   private batch(records: StreamRecord[], startOffsets: Offsets, endOffsets: Offsets): SourceBatch {
     return {
       records,
       startOffsets,
       endOffsets,
-      caughtUp: this.bufferedCount === 0,
-      finished: (this.fatal === undefined || this.draining) && this.nothingMoreComing() && this.bufferedCount === 0 && this.pendingCount === 0,
+      caughtUp: this.records.buffered === 0,
+      finished: (this.fatal === undefined || this.draining) && this.nothingMoreComing() && this.records.buffered === 0 && this.records.uncommitted === 0,
       metrics: this.metrics(),
     };
   }
@@ -249,8 +200,8 @@ export class HttpPollSource implements Source {
     return {
       requests: this.requests,
       recordsFetched: this.recordsFetched,
-      buffered: this.bufferedCount,
-      uncommitted: this.pendingCount,
+      buffered: this.records.buffered,
+      uncommitted: this.records.uncommitted,
       inFlight: this.inFlight,
       ...(this.keylessRecords > 0 ? { keylessRecords: this.keylessRecords } : {}),
       failures: { ...this.failures },
@@ -315,7 +266,7 @@ export class HttpPollSource implements Source {
 
   /** Backpressure: wait while the pipeline holds `maxBuffered` records. False when polling is over. */
   private async roomInBuffer(): Promise<boolean> {
-    while (!this.pollingOver() && this.bufferedCount + this.pendingCount >= this.config.maxBuffered) {
+    while (!this.pollingOver() && this.records.buffered + this.records.uncommitted >= this.config.maxBuffered) {
       await firstValueFrom(this.changes$, { defaultValue: undefined });
     }
     return !this.pollingOver();
@@ -359,18 +310,14 @@ export class HttpPollSource implements Source {
 
   private append(elements: unknown[]): void {
     const now = this.scheduler.now();
-    const firstSeq = this.nextSeq;
+    const firstSeq = this.records.end;
     const records = new Array<StreamRecord>(elements.length);
     for (let i = 0; i < elements.length; i++) {
       const value = elements[i];
       records[i] = { key: this.keyOf(value), value, timestamp: now, origin: { topic: this.topic, offset: firstSeq + i }, raw: JSON.stringify(value) };
     }
-    this.nextSeq += records.length;
+    this.records.append(records);
     this.recordsFetched += records.length;
-    if (records.length > 0) {
-      this.buffer.push({ firstSeq, records });
-      this.bufferedCount += records.length;
-    }
     this.succeeded++;
     this.unreachableStreak = 0;
     this.everSucceeded = true;
