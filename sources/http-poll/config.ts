@@ -1,48 +1,25 @@
 /** http-poll: the config fields and their codecs. */
 import * as t from 'io-ts';
 import { objectCodec, optional, required, withDefault, type ConfigOf } from '../../topology/spec.ts';
-import { Duration, HttpUrl, NonEmptyString, NonNegativeInt, PositiveInt } from '../../topology/codecs.ts';
+import { acceptedBy, Duration, HttpUrl, mapOf, NonEmptyString, NonNegativeInt, PositiveInt } from '../../topology/codecs.ts';
 
 /** `results`, `data.items`: field names separated by dots; an array element by its index (`items.0`). */
 function pathCodec(allowRoot: boolean): t.Type<string, unknown, unknown> {
-  const valid = (u: unknown): u is string => typeof u === 'string' && ((allowRoot && u === '') || u.split('.').every((s) => s.trim() !== '' && s === s.trim()));
-  return new t.Type<string, unknown, unknown>(
+  return acceptedBy(
     allowRoot ? 'a dot-separated path such as results or data.items ("" for the body itself)' : 'a dot-separated path such as login.uuid',
-    valid,
-    (u, c) => (valid(u) ? t.success(u) : t.failure(u, c)),
-    (a) => a,
+    (u: unknown): u is string => typeof u === 'string' && ((allowRoot && u === '') || u.split('.').every((s) => s.trim() !== '' && s === s.trim())),
   );
 }
 
 type Scalar = string | number | boolean;
-const ScalarValue = new t.Type<Scalar, unknown, unknown>(
-  'a string, number or boolean',
-  (u): u is Scalar => ['string', 'number', 'boolean'].includes(typeof u),
-  (u, c) => (['string', 'number', 'boolean'].includes(typeof u) ? t.success(u as Scalar) : t.failure(u, c)),
-  (a) => a,
-);
+const ScalarValue = acceptedBy('a string, number or boolean', (u): u is Scalar => typeof u === 'string' || typeof u === 'number' || typeof u === 'boolean');
 
 /**
- * Names to strings, numbers or booleans (query parameters, headers). Not the shared StringMap: its
- * union reports one error per member (`query.results[0]`, `[1]`, `[2]`) instead of one per bad value.
+ * Names to strings, numbers or booleans (query parameters, headers); null (`seed:` or an empty
+ * `${SEED:-}`) leaves the entry out. Not the shared StringMap: its union reports one error per member
+ * (`query.results[0]`, `[1]`, `[2]`) instead of one per bad value.
  */
-const ScalarMap = new t.Type<Record<string, Scalar>, unknown, unknown>(
-  'a map of names to strings, numbers or booleans',
-  (u): u is Record<string, Scalar> => typeof u === 'object' && u !== null && !Array.isArray(u) && Object.values(u).every((v) => ScalarValue.is(v)),
-  (u, c) => {
-    if (typeof u !== 'object' || u === null || Array.isArray(u)) return t.failure(u, c);
-    const errors: t.Errors = [];
-    const out: Record<string, Scalar> = {};
-    for (const [key, value] of Object.entries(u)) {
-      // null (`seed:` or an empty `${SEED:-}`) leaves the parameter out.
-      if (value === null) continue;
-      if (!ScalarValue.is(value)) errors.push({ value, context: [...c, { key, type: ScalarValue, actual: value }] });
-      else out[key] = value;
-    }
-    return errors.length > 0 ? t.failures(errors) : t.success(out);
-  },
-  (a) => a,
-);
+const ScalarMap = mapOf('a map of names to strings, numbers or booleans', ScalarValue, { skipNull: true });
 
 const retryFields = {
   maxAttempts: optional(PositiveInt, 'Consecutive failed attempts of one request before the source gives up and fails the pipeline; unlimited when absent (a source should keep trying).'),

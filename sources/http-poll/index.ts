@@ -30,7 +30,7 @@ import { fields } from './config.ts';
 import { HttpPollSource } from './source.ts';
 
 export type { HttpPollConfig } from './config.ts';
-export { backoffDelay, parseRetryAfter, retryDelay, type Failure, type FailureKind } from './response.ts';
+export { parseRetryAfter, retryDelay, type Failure, type FailureKind } from './response.ts';
 export { HttpPollSource } from './source.ts';
 
 defineComponent({

@@ -1,4 +1,6 @@
 /** http-poll: what one response means — the elements to turn into records, or why there are none — and when to retry. */
+import { backoffDelay } from '../../topology/backoff.ts';
+import { errorMessage } from '../../topology/errors.ts';
 import type { RetryConfig } from './config.ts';
 
 /** Why one request yielded no records. */
@@ -14,13 +16,6 @@ export interface Failure {
   retryAfterMs?: number;
 }
 
-/** Exponential backoff with full jitter: a random pause in [0, min(maxMs, initialMs × 2^attempt)]. */
-export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
-  // The exponent is bounded so that 0 × 2^attempt can never become 0 × Infinity = NaN.
-  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 40));
-  return Math.round(random() * ceiling);
-}
-
 /** `Retry-After` as ms from `now`: delta-seconds or an HTTP date; undefined when absent or unreadable. */
 export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
   if (value === undefined) return undefined;
@@ -30,7 +25,7 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
-/** The pause before retrying after the `failures`-th consecutive failure (1-based). */
+/** The pause before retrying after the `failures`-th consecutive failure (1-based): the backoff, or the server's `Retry-After` (capped) when longer. */
 export function retryDelay(failure: Failure, failures: number, retry: RetryConfig, random: () => number = Math.random): number {
   const backoff = backoffDelay(failures - 1, retry.initialBackoff, retry.maxBackoff, random);
   return failure.retryAfterMs === undefined ? backoff : Math.max(backoff, Math.min(failure.retryAfterMs, retry.maxRetryAfter));
@@ -74,7 +69,7 @@ export function classify(status: number, retryAfter: string | undefined, body: s
   try {
     parsed = JSON.parse(body);
   } catch (error) {
-    return { kind: 'invalidJson', status, retryable: true, message: `the body is not valid JSON (${(error as Error).message}; ${body.length} bytes)` };
+    return { kind: 'invalidJson', status, retryable: true, message: `the body is not valid JSON (${errorMessage(error)}; ${body.length} bytes)` };
   }
   const elements = readPath(parsed, recordsPath);
   if (Array.isArray(elements)) return elements;

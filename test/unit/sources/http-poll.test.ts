@@ -12,7 +12,7 @@ import { asyncScheduler } from 'rxjs';
 import winston from 'winston';
 import { CaptureTransport, type LogEntry } from '../../../testing/capture.ts';
 import '../../../components.ts';
-import { backoffDelay, parseRetryAfter, retryDelay, type Failure } from '../../../sources/http-poll/index.ts';
+import { parseRetryAfter, retryDelay, type Failure } from '../../../sources/http-poll/index.ts';
 import { registry } from '../../../topology/registry.ts';
 import { formatErrors, UserFacingError } from '../../../topology/errors.ts';
 import { parseTopology } from '../../../topology/load.ts';
@@ -326,22 +326,6 @@ test('Retry-After is read as seconds or as an HTTP date, and obeyed up to maxRet
   assert.equal(retryDelay(failure(), 3, retry, max), 2000, 'no Retry-After: the backoff');
 });
 
-test('backoff: full jitter under a bound that doubles per failure and is capped', () => {
-  const top = () => 1;
-  assert.deepEqual(
-    Array.from({ length: 10 }, (_, attempt) => backoffDelay(attempt, 500, 30_000, top)),
-    [500, 1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000, 30_000],
-  );
-  assert.deepEqual(
-    [0, 1, 2, 3].map((attempt) => backoffDelay(attempt, 500, 30_000, () => 0.25)),
-    [125, 250, 500, 1000],
-    'the pause is the random fraction of the bound',
-  );
-  assert.equal(backoffDelay(3, 500, 30_000, () => 0), 0, 'full jitter reaches 0');
-  assert.equal(backoffDelay(5000, 0, 30_000, top), 0, 'a zero initial backoff stays 0 (no NaN) at any attempt');
-  assert.equal(backoffDelay(5000, 500, 30_000, top), 30_000);
-});
-
 test('any other 4xx stops polling at once, with an error naming the URL and status; the read fails once what was fetched is committed', async () => {
   const server = await serve((n, _req, res) => (n === 0 ? json(res, 200, { results: users(0, 2) }) : json(res, 404, 'Not Found')));
   const logs: LogEntry[] = [];
@@ -592,13 +576,13 @@ test('throughput: 5,000-record responses are turned into records at well over 10
 
 test('config: defaults are filled in, and every problem is reported by path without revealing secrets', () => {
   const codec = registry.codec('source');
-  const ok = codec.decode({ type: 'http-poll', url: 'https://randomuser.me/api/', duration: '2m' });
+  const ok = codec.decode({ type: 'http-poll', url: 'https://randomuser.me/api/', duration: '2m', query: { results: 5, seed: null } });
   assert.equal(ok._tag, 'Right');
   const config = (ok as { right: Record<string, unknown> }).right;
   assert.deepEqual(config, {
     type: 'http-poll',
     url: 'https://randomuser.me/api/',
-    query: {},
+    query: { results: 5 },
     firstPage: 1,
     headers: {},
     recordsPath: 'results',
