@@ -31,7 +31,8 @@ import { HttpPollSource } from './source.ts';
 
 export type { HttpPollConfig } from './config.ts';
 export { parseRetryAfter, retryDelay, type Failure, type FailureKind } from './response.ts';
-export { HttpPollSource } from './source.ts';
+export { HttpPollSource, type HttpPollDeps } from './source.ts';
+export { gotTransport, type HttpResponse, type HttpTransport, type Transport, type TransportOptions } from './transport.ts';
 
 defineComponent({
   kind: 'source',

@@ -1,14 +1,20 @@
 /** http-poll: the source — pollers requesting on the scheduler, the records they fetched, commit and rollback. */
-import http from 'node:http';
-import https from 'node:https';
-import got, { type Got } from 'got';
 import { Subject, filter, firstValueFrom, merge, timer, type Subscription } from 'rxjs';
-import { UserFacingError } from '../../topology/errors.ts';
+import { errorMessage, UserFacingError } from '../../topology/errors.ts';
 import { maskSecrets, registerSecret } from '../../topology/secrets.ts';
 import { ReplayBuffer } from '../../topology/replay-buffer.ts';
 import type { ComponentContext, Offsets, SchedulerLike, Source, SourceBatch, StreamRecord } from '../../topology/types.ts';
 import type { HttpPollConfig } from './config.ts';
 import { classify, FAILURE_KINDS, readPath, retryDelay, segmentsOf, type Failure, type FailureKind } from './response.ts';
+import { gotTransport, type HttpTransport, type Transport } from './transport.ts';
+
+/** What the source does I/O and draws random numbers with; the real ones unless a test injects fakes. */
+export interface HttpPollDeps {
+  /** The HTTP client (default: got on keep-alive agents). */
+  transport?: Transport;
+  /** Uniform in [0, 1), for the backoff's jitter (default: Math.random). */
+  random?: () => number;
+}
 
 /** `2s`, `1m`, `150ms`: a duration as a topology file would write it. */
 function formatDuration(ms: number): string {
@@ -33,8 +39,9 @@ export class HttpPollSource implements Source {
   private readonly recordsPath: string[];
   private readonly keyPath: string[] | undefined;
 
-  private client: Got | undefined;
-  private agents: http.Agent[] = [];
+  private readonly transport: Transport;
+  private readonly random: () => number;
+  private client: HttpTransport | undefined;
   private pollers: Promise<void>[] = [];
   private deadline: Subscription | undefined;
   private readonly controllers = new Set<AbortController>();
@@ -66,8 +73,11 @@ export class HttpPollSource implements Source {
   constructor(
     private readonly config: HttpPollConfig,
     private readonly ctx: ComponentContext,
+    deps: HttpPollDeps = {},
   ) {
     this.scheduler = ctx.scheduler;
+    this.transport = deps.transport ?? gotTransport;
+    this.random = deps.random ?? Math.random;
     const url = new URL(config.url);
     for (const [name, value] of Object.entries(config.query)) url.searchParams.set(name, String(value));
     this.requestUrl = url.toString();
@@ -98,21 +108,13 @@ export class HttpPollSource implements Source {
   }
 
   async start(): Promise<void> {
-    const agentOptions = { keepAlive: true, maxSockets: this.config.concurrency };
-    const agent = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
-    this.agents = [agent.http, agent.https];
-    this.client = got.extend({
-      agent,
+    this.client = this.transport({
       headers: {
         accept: 'application/json',
         ...Object.fromEntries(Object.entries(this.config.headers).map(([k, v]) => [k.toLowerCase(), String(v)])),
         ...(this.config.authorization === undefined ? {} : { authorization: this.config.authorization }),
       },
-      // Read as text and parse once here: a truncated body is then a counted failure, not a client error.
-      responseType: 'text',
-      throwHttpErrors: false,
-      // Retries and timeouts are this source's own (counted, logged, on the scheduler).
-      retry: { limit: 0 },
+      connections: this.config.concurrency,
     });
     if (this.config.duration !== undefined) {
       this.deadline = timer(this.config.duration, this.scheduler).subscribe(() => {
@@ -157,7 +159,7 @@ export class HttpPollSource implements Source {
     for (const controller of this.controllers) controller.abort();
     this.changed();
     await Promise.all(this.pollers);
-    for (const agent of this.agents) agent.destroy();
+    this.client?.close();
   }
 
   describe(): string {
@@ -237,7 +239,7 @@ export class HttpPollSource implements Source {
           return;
         }
         // Never faster than `interval`, even when retrying.
-        const delay = Math.max(retryDelay(failure, failuresInARow, this.config.retry), this.config.interval - (this.scheduler.now() - startedAt));
+        const delay = Math.max(retryDelay(failure, failuresInARow, this.config.retry, this.random), this.config.interval - (this.scheduler.now() - startedAt));
         if (failure.retryAfterMs !== undefined) this.notBefore = Math.max(this.notBefore, this.scheduler.now() + Math.min(failure.retryAfterMs, this.config.retry.maxRetryAfter));
         this.logFailure(failure, failuresInARow, delay);
         await this.pause(delay);
@@ -291,15 +293,16 @@ export class HttpPollSource implements Source {
     this.inFlight++;
     this.requests++;
     try {
-      const response = await this.client!.get(requestUrl, { signal: controller.signal });
-      const outcome = classify(response.statusCode, response.headers['retry-after'], response.body, this.recordsPath, this.config.recordsPath, this.scheduler.now());
+      const response = await this.client!.get(requestUrl, controller.signal);
+      const outcome = classify(response.status, response.headers['retry-after'], response.body, this.recordsPath, this.config.recordsPath, this.scheduler.now());
       if (!Array.isArray(outcome)) return outcome;
       this.append(outcome);
       return undefined;
     } catch (error) {
       if (timedOut) return { kind: 'timeout', retryable: true, message: `no complete response within ${formatDuration(this.config.timeout)}` };
       const code = (error as { code?: string }).code;
-      return { kind: 'network', retryable: true, message: `${(error as Error).message}${code && !(error as Error).message.includes(code) ? ` (${code})` : ''}` };
+      const message = errorMessage(error);
+      return { kind: 'network', retryable: true, message: `${message}${code && !message.includes(code) ? ` (${code})` : ''}` };
     } finally {
       timeout.unsubscribe();
       this.controllers.delete(controller);
