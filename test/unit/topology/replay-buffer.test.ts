@@ -49,7 +49,8 @@ test('commit forgets whole takes up to an end sequence number', () => {
   assert.deepEqual(counts(buffer), { buffered: 2, uncommitted: 0, position: 8, end: 10 });
   buffer.commit(100);
   assert.equal(buffer.uncommitted, 0);
-  assert.equal(buffer.rollback(), false, 'nothing uncommitted: nothing to put back');
+  buffer.take(0);
+  assert.equal(buffer.rollback(), false, 'nothing uncommitted (an empty take holds nothing): nothing to put back');
   assert.deepEqual(buffer.take(10).items, [8, 9], 'committed items never come back');
 });
 
