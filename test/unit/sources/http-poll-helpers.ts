@@ -131,12 +131,15 @@ export const ok = (results: unknown[], after?: number): Answer => ({ status: 200
 /** Lets every promise callback run: the fake transport answers through the clock only, never through I/O. */
 export const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** Most clock steps a helper takes: a source that requests in a loop without time passing fails, not hangs. */
+const MAX_STEPS = 100_000;
+
 /** Run the clock one due time after another until `done()` holds; throws after `maxMs` of virtual time. */
 export async function runUntil(clock: VirtualClock, done: () => boolean, what: string, maxMs = 3_600_000): Promise<void> {
   const limit = clock.now() + maxMs;
   await settle();
-  while (!done()) {
-    if (!clock.runNext(limit)) throw new Error(`${what}: not within ${maxMs} ms of virtual time (at ${clock.now() - T0})`);
+  for (let steps = 0; !done(); steps++) {
+    if (steps > MAX_STEPS || !clock.runNext(limit)) throw new Error(`${what}: not within ${maxMs} ms of virtual time (at ${clock.now() - T0}, after ${steps} steps)`);
     await settle();
   }
 }
@@ -146,7 +149,7 @@ export async function advance(clock: VirtualClock, ms: number): Promise<void> {
   const target = clock.now() + ms;
   await settle();
   for (let steps = 0; clock.runNext(target); steps++) {
-    if (steps > 100_000) throw new Error('advance: the clock never reaches its target (a loop of timers due at once?)');
+    if (steps > MAX_STEPS) throw new Error('advance: the clock never reaches its target (a loop of timers due at once?)');
     await settle();
   }
   clock.jumpTo(target);
@@ -169,8 +172,9 @@ export async function clocked<T>(clock: VirtualClock, promise: Promise<T>): Prom
 export async function drain(clock: VirtualClock, source: Source, maxMs = 3_600_000): Promise<{ records: StreamRecord[]; last: SourceBatch; at: number }> {
   const limit = clock.now() + maxMs;
   const records: StreamRecord[] = [];
-  for (;;) {
+  for (let steps = 0; ; steps++) {
     await settle();
+    if (steps > MAX_STEPS) throw new Error(`the source did not finish within ${MAX_STEPS} steps (at ${clock.now() - T0})`);
     const batch = await source.read(1000, 0);
     records.push(...batch.records);
     if (batch.records.length > 0) {

@@ -395,20 +395,22 @@ test('rollback puts every uncommitted record back at the front, in order; commit
   }
 });
 
-test('maxBuffered: the pollers pause while the pipeline holds that many records, and resume on commit', async () => {
-  const { clock, server, source } = setup((n) => ok(users(n, 5), 10), { url, interval: 0, maxBuffered: 10 });
+test('maxBuffered: the pollers pause while the pipeline holds that many records (handed out or not), and resume on commit', async () => {
+  // Request 1 is slow: it lands at 100 ms, while the first 10 records are handed out but not committed.
+  const { clock, server, source } = setup((n) => ok(users(n, 5), n === 1 ? 100 : 10), { url, interval: 0, concurrency: 2, maxBuffered: 10 });
   await source.start();
   try {
-    await advance(clock, 60_000);
-    assert.deepEqual(server.times(), [0, 10], 'paused at 10 buffered records');
+    await advance(clock, 50);
+    assert.deepEqual(server.times(), [0, 0, 10], 'paused at 10 buffered records (and one request in flight)');
     const batch = await source.read(10, 0);
     assert.equal(batch.records.length, 10);
     await advance(clock, 60_000);
-    assert.equal(server.requests.length, 2, 'handed out but uncommitted records still count');
+    assert.deepEqual(server.times(), [0, 0, 10], 'handed out but uncommitted records still count when the slow response lands');
+    assert.equal((await metricsOf(source)).buffered, 5);
     await source.commit(batch);
     await advance(clock, 60_000);
-    assert.deepEqual(server.times(), [0, 10, 120_000, 120_010], 'resumed at once on commit, and paused again at 10');
-    assert.equal((await metricsOf(source)).buffered, 10);
+    assert.deepEqual(server.times(), [0, 0, 10, 60_050, 60_050], 'both pollers resumed at once on commit, and paused again');
+    assert.equal((await metricsOf(source)).buffered, 15, 'a response in flight still lands: exceeded by up to `concurrency` responses');
   } finally {
     await source.close();
   }
@@ -468,13 +470,15 @@ test('concurrency: that many requests in parallel, never more', async () => {
 // Ending: maxRequests, pageParam, duration, drain, close
 
 test('maxRequests counts successful requests exactly, across pollers and failures', async () => {
-  const { clock, source } = setup((n) => (n % 3 === 1 ? { status: 500, body: 'flaky' } : ok(users(n, 2))), { url, interval: 0, concurrency: 3, maxRequests: 7, retry });
+  // Latencies of 0 to 30 ms, so that the pollers' responses land (and they claim requests) one at a time.
+  const { clock, server, source } = setup((n) => (n % 3 === 1 ? { status: 500, body: 'flaky' } : ok(users(n, 2), (n % 4) * 10)), { url, interval: 0, concurrency: 3, maxRequests: 7, retry });
   await source.start();
   try {
     const { records, last } = await drain(clock, source);
     const metrics = last.metrics as Record<string, any>;
     assert.equal(records.length, 14, '7 successful requests of 2 records');
-    assert.equal(metrics.requests, 7 + metrics.failures.http5xx);
+    assert.equal(metrics.requests, 7 + metrics.failures.http5xx, 'no request beyond the 7 successful ones and the failed attempts');
+    assert.equal(server.requests.length, metrics.requests);
     assert.ok(metrics.failures.http5xx >= 2);
     assert.equal(new Set(records.map((r) => (r.value as { login: { uuid: string } }).login.uuid)).size, 14);
     assert.deepEqual(
@@ -484,6 +488,17 @@ test('maxRequests counts successful requests exactly, across pollers and failure
     );
   } finally {
     await source.close();
+  }
+
+  // The last request in flight: the poller that is done starts no other one.
+  const last = setup((n) => ok([n], n === 0 ? 10 : 100), { url, interval: 0, concurrency: 2, maxRequests: 2 });
+  await last.source.start();
+  try {
+    const { records, at } = await drain(last.clock, last.source);
+    assert.deepEqual(last.server.times(), [0, 0]);
+    assert.deepEqual([records.length, at], [2, 100]);
+  } finally {
+    await last.source.close();
   }
 });
 
