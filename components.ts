@@ -3,7 +3,7 @@
  * project's topologies use. The runtime in topology/ never imports a concrete component; entry points
  * (bin/, the test driver, the docs generator) import this file once.
  */
-import './sources/http-poll.ts';
+import './sources/http-poll/index.ts';
 import './sources/kafka/index.ts';
 import './sources/memory.ts';
 import './sources/rate.ts';
