@@ -23,4 +23,6 @@ import './sinks/dead-letter.ts';
 import './sinks/kafka/index.ts';
 import './sinks/memory.ts';
 
+import './state/memory.ts';
+
 import './schemas/randomuser-user.ts';

@@ -22,7 +22,8 @@ import { parseTopology } from '../topology/load.ts';
 import { silentLogger } from '../operations/logger.ts';
 import { registry } from '../topology/registry.ts';
 import { sinkPolicyCodec, writeWithPolicy } from '../topology/sink-policy.ts';
-import type { BatchScope, ComponentContext, Operator, StreamRecord } from '../topology/types.ts';
+import type { ComponentContext, Operator, StreamRecord } from '../topology/types.ts';
+import { batchScope } from '../testing/batch-scope.ts';
 import { median, round } from './stats.ts';
 import { userPipeline } from './topology.ts';
 
@@ -40,7 +41,7 @@ const ctx = (path: string): ComponentContext => ({
   logger: silentLogger(),
   scheduler: asyncScheduler,
 });
-const batchScope: BatchScope = { deadLetter: (_record, reason) => deadLetters.push(reason) };
+const scope = batchScope({ deadLetter: (_record, reason) => void deadLetters.push(reason) });
 const operators: Operator[] = [];
 for (const [i, op] of config.operators.entries()) operators.push(await registry.create('operator', op, ctx(`operators[${i}]`)));
 
@@ -69,7 +70,7 @@ messages.length = USERS;
 const toRecords = (): StreamRecord[] => messages.map((m) => messageToRecord(m, 'json', 0).record);
 const apply = (records: StreamRecord[], ops: Operator[]): Promise<StreamRecord[]> => {
   let stream = from(records);
-  for (const op of ops) stream = op.apply(stream, batchScope);
+  for (const op of ops) stream = op.apply(stream, scope);
   return lastValueFrom(stream.pipe(toArray()));
 };
 const write = async (rows: StreamRecord[]): Promise<void> => {

@@ -14,7 +14,8 @@ import { perRecord } from '../operators/per-record.ts';
 import { formatErrors } from '../topology/errors.ts';
 import { silentLogger } from '../operations/logger.ts';
 import { registry } from '../topology/registry.ts';
-import type { BatchScope, Operator, StreamRecord } from '../topology/types.ts';
+import type { Operator, StreamRecord } from '../topology/types.ts';
+import { batchScope } from '../testing/batch-scope.ts';
 // The users and the hand-written reference rows of the mapping's unit tests.
 import { randomUser, referenceRow, USER_MAPPING_YAML } from '../test/unit/operators/randomuser-fixture.ts';
 
@@ -29,7 +30,7 @@ if (decoded._tag === 'Left') throw new Error(`the user mapping did not decode: $
 const mapping = await registry.create('operator', decoded.right, { topology: 'mapping-cost', pipeline: 'process', path: 'operators[0]', logger: silentLogger(), scheduler: asyncScheduler });
 const passThrough = perRecord((r, out) => out.next(r));
 const deadLetters: string[] = [];
-const batch: BatchScope = { deadLetter: (_record, reason) => deadLetters.push(reason) };
+const batch = batchScope({ deadLetter: (_record, reason) => void deadLetters.push(reason) });
 
 // CPU time as well as wall time: on a shared 2-core machine wall time mostly measures the others.
 function nsPerRecord(apply: Operator['apply'], lastValue: unknown): { cpu: number; wall: number } {

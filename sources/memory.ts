@@ -31,19 +31,30 @@ export function memorySource(config: { channel: string; records?: unknown[]; fin
     finished: config.finite && start + records.length >= channel.records.length,
     metrics: { lag: channel.records.length - (start + records.length) },
   });
+  /** The one task, reported at the first read after the start with the committed position. */
+  let assignmentReported = false;
   return {
     async start() {
       if (config.records) for (const value of config.records) channel.append({ key: null, value, timestamp: now() });
       position = channel.committed;
+      assignmentReported = false;
     },
     async read(maxRecords) {
       const start = position;
       const records = channel.records.slice(start, start + maxRecords);
       position += records.length;
       channel.readPosition = position;
-      return batchOf(records, start);
+      const batch = batchOf(records, start);
+      if (assignmentReported) return batch;
+      assignmentReported = true;
+      return { ...batch, assigned: [{ task: 0, committed: { index: channel.committed } }] };
     },
+    partitions: async () => 1,
     async commit(batch) {
+      if (channel.failNextCommits > 0) {
+        channel.failNextCommits--;
+        throw new Error(`memory channel ${config.channel}: injected commit failure`);
+      }
       channel.committed = Number(batch.endOffsets.index);
       channel.commits++;
     },
@@ -61,7 +72,7 @@ defineComponent({
   type: 'memory',
   summary: 'Reads records from an in-process channel (tests, the test driver).',
   description:
-    'Reads an append-only in-process channel with a committed position, like a single Kafka partition. A `memory` sink of another pipeline, a test or the test driver appends to it. Rolled-back records are read again from the committed position.',
+    'Reads an append-only in-process channel with a committed position, like a single Kafka partition. A `memory` sink of another pipeline, a test or the test driver appends to it. Rolled-back records are read again from the committed position. The channel is its pipeline\'s one task (0): with a `state` backend, the task\'s state is restored at the start from the committed position.',
   fields,
   examples: ['source: { type: memory, channel: users, records: [{ id: 1 }, { id: 2 }], finite: true }'],
   create: (config, ctx) => memorySource(config, ctx.topology, () => ctx.scheduler.now()),

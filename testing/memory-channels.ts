@@ -1,7 +1,8 @@
 /**
  * In-process channels for tests and the test driver: append-only lists of records with a committed
  * position like a Kafka partition (read by the `memory` source), and fault hooks that make a `memory`
- * sink writing to a channel slow or failing — so tests can prove commit-after-ack and backpressure.
+ * sink writing to a channel slow or failing — so tests can prove commit-after-ack and backpressure;
+ * and the `memory` state backend's changelogs, which outlive a pipeline within the process.
  */
 import type { StreamRecord } from '../topology/types.ts';
 
@@ -14,6 +15,8 @@ export class MemoryChannel {
   readPosition = 0;
   /** Number of commits made (each one a batch). */
   commits = 0;
+  /** Set by tests: the reading source's next N commits fail (as a lost commit would). */
+  failNextCommits = 0;
   /** Set by tests to make a memory sink writing here slow or failing. */
   behaviour: MemorySinkBehaviour = {};
   /** Every write call a memory sink made here, in order, with its size (acknowledged or not). */
@@ -43,9 +46,34 @@ function isStreamRecord(item: unknown): item is StreamRecord {
   return typeof item === 'object' && item !== null && 'value' in item && 'timestamp' in item && 'key' in item;
 }
 
-/** Channels by topology and name (separate topologies never share a channel). */
+/** One changelog entry of the `memory` state backend. */
+export interface MemoryChangelogEntry {
+  task: number;
+  key: string;
+  /** The value as JSON text; undefined: the key was deleted. */
+  value: string | undefined;
+  /** The task's source position the change reflects. */
+  position: Record<string, number | string>;
+}
+
+/** A store's changelog, in the order it was written, and a fault hook for tests. */
+export class MemoryChangelog {
+  readonly entries: MemoryChangelogEntry[] = [];
+  /** Fail the next N writes (the batch then fails and is retried). */
+  failNextWrites = 0;
+}
+
+/** Channels and changelogs by topology and name (separate topologies never share one). */
 class MemoryStore {
   private readonly channels = new Map<string, MemoryChannel>();
+  private readonly changelogs = new Map<string, MemoryChangelog>();
+
+  changelog(topology: string, store: string): MemoryChangelog {
+    const id = `${topology}/${store}`;
+    let found = this.changelogs.get(id);
+    if (!found) this.changelogs.set(id, (found = new MemoryChangelog()));
+    return found;
+  }
 
   channel(topology: string, name: string): MemoryChannel {
     const id = `${topology}/${name}`;
@@ -54,9 +82,9 @@ class MemoryStore {
     return channel;
   }
 
-  /** Forget every channel of a topology. */
+  /** Forget every channel and changelog of a topology. */
   reset(topology: string): void {
-    for (const id of [...this.channels.keys()]) if (id.startsWith(`${topology}/`)) this.channels.delete(id);
+    for (const map of [this.channels, this.changelogs]) for (const id of [...map.keys()]) if (id.startsWith(`${topology}/`)) map.delete(id);
   }
 }
 

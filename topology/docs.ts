@@ -7,7 +7,8 @@ import type { ComponentKind } from './types.ts';
 import type { Registry } from './registry.ts';
 import { isObjectCodec, type Fields } from './spec.ts';
 
-const TITLES: Record<ComponentKind, string> = { source: 'Sources', operator: 'Operators', sink: 'Sinks' };
+const TITLES: Record<ComponentKind, string> = { source: 'Sources', operator: 'Operators', sink: 'Sinks', state: 'State backends' };
+const CHOSEN: Record<ComponentKind, string> = { source: 'Every source is', operator: 'Every operator is', sink: 'Every sink is', state: "A pipeline's `state` backend is" };
 
 function defaultText(value: unknown, codecName: string): string {
   if (value === undefined) return '';
@@ -41,7 +42,7 @@ export function componentPage(registry: Registry, kind: ComponentKind): string {
     '',
     `<!-- Generated from the component specs by \`npm run docs\`; do not edit by hand. -->`,
     '',
-    `Every ${kind} is chosen by \`type\` in a topology file. Fields marked (secret) are never logged.`,
+    `${CHOSEN[kind]} chosen by \`type\` in a topology file. Fields marked (secret) are never logged.`,
     '',
   ];
   const common = registry.commonFields[kind];
@@ -57,4 +58,4 @@ export function componentPage(registry: Registry, kind: ComponentKind): string {
   return `${lines.join('\n').trimEnd()}\n`;
 }
 
-export const COMPONENT_PAGES: Record<ComponentKind, string> = { source: 'docs/sources.md', operator: 'docs/operators.md', sink: 'docs/sinks.md' };
+export const COMPONENT_PAGES: Record<ComponentKind, string> = { source: 'docs/sources.md', operator: 'docs/operators.md', sink: 'docs/sinks.md', state: 'docs/state.md' };

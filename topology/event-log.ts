@@ -27,6 +27,9 @@ export function logEvent(logger: Logger, event: RuntimeEvent): void {
         event,
       );
       return;
+    case 'state-restored':
+      logger.info(`restored task(s) ${event.tasks.join(', ')}: ${event.keys} key(s) from ${event.entriesRead} changelog entries in ${(event.ms / 1000).toFixed(1)} s`, event);
+      return;
     case 'source-idle':
       logger.warn(`no new records from ${event.source} for ${Math.round(event.idleMs / 1000)} s`, event);
       return;

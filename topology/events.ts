@@ -49,6 +49,18 @@ export interface BatchFailed {
   retryInMs?: number;
 }
 
+/** State restored from the changelogs for newly assigned tasks, before any of their records. */
+export interface StateRestored {
+  event: 'state-restored';
+  topology: string;
+  pipeline: string;
+  tasks: number[];
+  /** Changelog entries read, and keys restored (the latest committed value of each). */
+  entriesRead: number;
+  keys: number;
+  ms: number;
+}
+
 /** The source had no new records for a while (said once per idle spell). */
 export interface SourceIdle {
   event: 'source-idle';
@@ -89,7 +101,7 @@ export interface SwapRefused {
   problems: string[];
 }
 
-export type RuntimeEvent = ProgressEvent | PipelineStarted | PipelineStopped | BatchFailed | SourceIdle | SwapApplied | SwapRefused;
+export type RuntimeEvent = ProgressEvent | PipelineStarted | PipelineStopped | BatchFailed | StateRestored | SourceIdle | SwapApplied | SwapRefused;
 
 export type RuntimeEventName = RuntimeEvent['event'];
 

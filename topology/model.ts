@@ -45,6 +45,10 @@ function pipelineFields(registry: Registry) {
     operators: withDefault(t.array(registry.codec('operator'), 'a list of operators'), [] as ComponentConfig[], 'Operators applied in order to every micro-batch.'),
     sink: required(registry.codec('sink'), 'Where records go: a sink component, chosen by `type`.'),
     deadLetter: optional(registry.codec('sink'), 'Where records that fail an operator go, with the reason (typically a `dead-letter` Kafka topic). Without it they are logged as warnings.'),
+    state: optional(
+      registry.codec('state'),
+      'Where stateful operators (window, dedupe, aggregate) make their state durable: a changelog per store, written in each batch\'s checkpoint and restored when a task (an input partition) is assigned. Without it, state lives in memory only, and a restart or a swap starts it empty.',
+    ),
     trigger: withDefault(TriggerCodec, defaultTrigger, 'When micro-batches run and how large they may be.'),
     maxInFlight: withDefault(PositiveInt, 1, 'Micro-batches being written at once; the next read waits for a free slot (backpressure).'),
     onFailure: withDefault(objectCodec('failure policy', failureFields), defaultFailure, 'What happens when a batch fails after the sink\'s own retries.'),

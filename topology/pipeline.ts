@@ -19,16 +19,18 @@
 import { EMPTY, Subject, defer, filter, firstValueFrom, repeat, takeUntil, tap, timer, type Observable, type Subscription } from 'rxjs';
 import type { Logger } from 'winston';
 import { backoffDelay } from './backoff.ts';
-import { Batch } from './batch.ts';
+import { Batch, type BatchContext } from './batch.ts';
 import { errorMessage } from './errors.ts';
 import type { PipelineSummary, RuntimeEvent } from './events.ts';
 import { CommitLedger, type Committed } from './ledger.ts';
 import type { PipelineConfig } from './model.ts';
 import { PipelineOutputs } from './outputs.ts';
-import { progressEvent } from './progress.ts';
+import { progressEvent, type ProgressEvent } from './progress.ts';
 import type { Registry } from './registry.ts';
 import type { SinkPolicy } from './sink-policy.ts';
-import type { ComponentContext, Operator, SchedulerLike, Sink, Source, SourceBatch } from './types.ts';
+import { PipelineStores } from './stores.ts';
+import { TaskPositions } from './tasks.ts';
+import type { ComponentContext, Offsets, Operator, SchedulerLike, Sink, Source, SourceBatch, TaskId } from './types.ts';
 
 export type { PipelineSummary };
 
@@ -69,6 +71,12 @@ export class PipelineRunner {
 
   private readonly log: Logger;
   private outputs!: PipelineOutputs;
+  private stores!: PipelineStores;
+  private readonly tasks = new TaskPositions();
+  /** Tasks assigned whose state is not restored yet (a failed restore is tried again at the next read). */
+  private pendingAssigned: Array<{ task: TaskId; committed: Offsets }> = [];
+  /** The last restore, reported in the progress event of the next batch committed. */
+  private lastRestore: ProgressEvent['stateRestore'];
   private readonly ledger: CommitLedger;
   /** The dead-letter stage name of each operator, e.g. `operators[1] (mapping)`. */
   private readonly stages: string[];
@@ -93,8 +101,7 @@ export class PipelineRunner {
     this.stages = config.operators.map((op, i) => `operators[${i}] (${op.type})`);
     this.ledger = new CommitLedger(
       {
-        // State lives in memory only for now (snapshots restore it on a failure): nothing to flush yet.
-        flushState: async () => undefined,
+        flushState: (batch) => this.stores.flush(batch),
         commitOffsets: (batch) => this.source.commit(batch.read),
         committed: (outcome) => this.committed(outcome),
       },
@@ -116,6 +123,8 @@ export class PipelineRunner {
     const deadLetter = this.config.deadLetter ? await registry.createSink(this.config.deadLetter, this.context('deadLetter')) : undefined;
     ({ sink: this.sink, policy: this.sinkPolicy } = main);
     this.deadLetterSink = deadLetter?.sink;
+    const backend = this.config.state ? await registry.create('state', this.config.state, this.context('state')) : undefined;
+    this.stores = new PipelineStores({ topology: this.deps.topology, pipeline: this.name, operatorTypes: this.config.operators.map((op) => op.type) }, this.operators, backend);
     this.outputs = new PipelineOutputs(main, deadLetter, { topology: this.deps.topology, pipeline: this.name, scheduler: this.deps.scheduler, logger: this.log });
   }
 
@@ -126,6 +135,7 @@ export class PipelineRunner {
     await this.sink.start();
     await this.deadLetterSink?.start();
     await this.source.start();
+    await this.stores.start(this.source);
     this.state = 'running';
     this.emit({ event: 'pipeline-started', source: this.source.describe(), operators: this.config.operators.map((op) => op.type), sink: this.sink.describe() });
     this.done = new Promise<void>((resolve, reject) => {
@@ -177,41 +187,80 @@ export class PipelineRunner {
     if (this.state === 'stopping') return { empty: true, finished: true, startedAt: scheduler.now() };
 
     const startedAt = scheduler.now();
+    const positionsBefore = this.tasks.snapshot();
     let read: SourceBatch;
     try {
       read = await this.source.read(trigger.maxRecordsPerTrigger, trigger.readWait);
+      await this.followAssignment(read);
     } catch (error) {
       this.ledger.noteFailure(this.nextBatchId, error);
       await this.recover();
       return { empty: true, finished: false, startedAt };
     }
+    this.tasks.advance(read.endOffsets);
     const endOfInput = read.finished || (trigger.mode === 'availableNow' && read.caughtUp);
-    if (read.records.length === 0 && (read.rejected?.length ?? 0) === 0) {
-      this.noteIdle(startedAt, read);
-      return { empty: true, finished: endOfInput && (await this.drain()), startedAt };
-    }
-    this.lastRecordsAt = startedAt;
-    this.idleReported = false;
+    const hasInput = read.records.length > 0 || (read.rejected?.length ?? 0) > 0;
+    if (hasInput) {
+      this.lastRecordsAt = startedAt;
+      this.idleReported = false;
+    } else this.noteIdle(startedAt, read);
 
-    const batch = new Batch(this.nextBatchId++, read, this.operators.map((op) => op.snapshot?.()), { startedAt, readAt: scheduler.now() });
-    try {
-      await batch.process(this.operators, this.stages);
-    } catch (error) {
-      this.ledger.addFailed(batch, error);
-      await this.recover();
-      return { empty: false, finished: false, startedAt };
+    // An empty read runs the operators only when one of them has work to do without input.
+    if (hasInput || this.operators.some((op) => op.idleWork?.(scheduler.now(), endOfInput))) {
+      const batch = new Batch(this.nextBatchId, read, this.operators.map((op) => op.snapshot?.()), { startedAt, readAt: scheduler.now() }, this.batchContext(endOfInput));
+      batch.positionsBefore = positionsBefore;
+      try {
+        await batch.process(this.operators, this.stages);
+      } catch (error) {
+        this.nextBatchId++;
+        this.ledger.addFailed(batch, error);
+        await this.recover();
+        return { empty: !hasInput, finished: false, startedAt };
+      }
+      // An idle batch that did nothing leaves no trace (its snapshot is simply dropped).
+      if (!batch.empty) {
+        this.nextBatchId++;
+        batch.times.processedAt = scheduler.now();
+        // Spark's inputRowsPerSecond: the batch's rows over the time since the previous batch's trigger.
+        batch.times.sincePreviousTrigger = this.previousTriggerAt === undefined ? batch.times.processedAt - startedAt : startedAt - this.previousTriggerAt;
+        this.previousTriggerAt = startedAt;
+        const outcome = this.ledger.add(batch, this.outputs.write(batch));
+        if (this.config.maxInFlight === 1) await outcome;
+        if (this.ledger.failure) {
+          await this.recover();
+          return { empty: false, finished: false, startedAt };
+        }
+      }
     }
-    batch.times.processedAt = scheduler.now();
-    // Spark's inputRowsPerSecond: the batch's rows over the time since the previous batch's trigger.
-    batch.times.sincePreviousTrigger = this.previousTriggerAt === undefined ? batch.times.processedAt - startedAt : startedAt - this.previousTriggerAt;
-    this.previousTriggerAt = startedAt;
-    const outcome = this.ledger.add(batch, this.outputs.write(batch));
-    if (this.config.maxInFlight === 1) await outcome;
-    if (this.ledger.failure) {
-      await this.recover();
-      return { empty: false, finished: false, startedAt };
+    return { empty: !hasInput, finished: endOfInput && (await this.drain()), startedAt };
+  }
+
+  private batchContext(endOfInput: boolean): BatchContext {
+    return {
+      now: () => this.deps.scheduler.now(),
+      endOfInput,
+      storeId: (operator, store) => this.stores.storeId(operator, store),
+      positionOf: (task) => this.tasks.of(task),
+    };
+  }
+
+  /** Tasks revoked drop their state; tasks assigned restore theirs before any of their records is processed. */
+  private async followAssignment(read: SourceBatch): Promise<void> {
+    for (const task of read.revoked ?? []) {
+      this.operators.forEach((op) => op.dropTask?.(task));
+      this.tasks.revoke(task);
+      this.pendingAssigned = this.pendingAssigned.filter((a) => a.task !== task);
     }
-    return { empty: false, finished: endOfInput && (await this.drain()), startedAt };
+    if (read.assigned) this.pendingAssigned = [...this.pendingAssigned.filter((a) => !read.assigned!.some((b) => b.task === a.task)), ...read.assigned];
+    if (this.pendingAssigned.length === 0) return;
+    const assigned = this.pendingAssigned;
+    const report = await this.stores.restore(assigned, this.source, () => this.deps.scheduler.now());
+    for (const { task, committed } of assigned) this.tasks.assign(task, committed);
+    this.pendingAssigned = [];
+    if (report) {
+      this.lastRestore = report;
+      this.emit({ event: 'state-restored', ...report });
+    }
   }
 
   /** Once a batch committed (in batch order): the summary, and its progress event. */
@@ -222,7 +271,9 @@ export class PipelineRunner {
     this.summary.inputRows += batch.inputRows;
     this.summary.outputRows += batch.output.length;
     this.summary.deadLetters += batch.deadLetters.length;
-    this.deps.emit(progressEvent(outcome, { topology: this.deps.topology, pipeline: this.name, source: this.source, operators: this.operators, sink: this.sink }));
+    const restore = this.lastRestore;
+    this.lastRestore = undefined;
+    this.deps.emit(progressEvent(outcome, { topology: this.deps.topology, pipeline: this.name, source: this.source, operators: this.operators, sink: this.sink, restore }));
   }
 
   /** Wait for every batch in flight to commit; after a failure, recover. True when all committed. */
@@ -235,7 +286,10 @@ export class PipelineRunner {
   /** After a failed batch: let the others settle, restore operator state, roll the source back, back off. */
   private async recover(): Promise<void> {
     const { failure, restore, uncommittedRows } = await this.ledger.unwind();
-    if (restore) this.operators.forEach((op, i) => op.restore?.(restore.snapshots[i]));
+    if (restore) {
+      this.operators.forEach((op, i) => op.restore?.(restore.snapshots[i]));
+      if (restore.positionsBefore) this.tasks.rewind(restore.positionsBefore);
+    }
     this.summary.failures++;
     this.consecutiveFailures++;
     try {

@@ -32,6 +32,10 @@ export interface ProgressEvent {
   /** Event-time watermark (ms since epoch) of the pipeline's event-time operators, if any. */
   watermark?: number;
   stateOperators: Array<{ operator: string; metrics: Record<string, number> }>;
+  /** Keys of operator state this batch changed (written to the changelogs in its checkpoint, when durable). */
+  numStateChanges?: number;
+  /** The restore that came before this batch, when tasks were assigned. */
+  stateRestore?: { tasks: number[]; entriesRead: number; keys: number; ms: number };
 }
 
 /** Rows per second, 0 when the duration is 0 or unknown. */
@@ -40,7 +44,10 @@ export function rate(rows: number, ms: number): number {
 }
 
 /** The progress event of a committed batch. */
-export function progressEvent(outcome: Committed, where: { topology: string; pipeline: string; source: Source; operators: readonly Operator[]; sink: Sink }): ProgressEvent {
+export function progressEvent(
+  outcome: Committed,
+  where: { topology: string; pipeline: string; source: Source; operators: readonly Operator[]; sink: Sink; restore?: ProgressEvent['stateRestore'] },
+): ProgressEvent {
   const { batch, write } = outcome;
   const { startedAt, readAt, processedAt = readAt, sincePreviousTrigger = 0 } = batch.times;
   const total = outcome.committedAt - startedAt;
@@ -61,5 +68,7 @@ export function progressEvent(outcome: Committed, where: { topology: string; pip
     numDeadLetterRows: batch.deadLetters.length,
     ...(watermarks.length > 0 ? { watermark: Math.min(...watermarks) } : {}),
     stateOperators: where.operators.filter((op) => op.metrics).map((op) => ({ operator: op.describe(), metrics: op.metrics!() })),
+    ...(batch.stateChanges > 0 ? { numStateChanges: batch.stateChanges } : {}),
+    ...(where.restore ? { stateRestore: where.restore } : {}),
   };
 }

@@ -88,7 +88,7 @@ export type CommonFields = Partial<Record<ComponentKind, Fields>>;
 type Entries = { [K in ComponentKind]: Map<string, Entry<K>> };
 
 export class Registry {
-  private readonly entries: Entries = { source: new Map(), operator: new Map(), sink: new Map() };
+  private readonly entries: Entries = { source: new Map(), operator: new Map(), sink: new Map(), state: new Map() };
 
   constructor(readonly commonFields: CommonFields = { sink: sinkPolicyFields }) {}
 

@@ -20,12 +20,19 @@ export interface RecordOrigin {
   topic?: string;
   partition?: number;
   offset?: number | string;
-  /**
-   * True when this run reads the record's partition from its first record and the consumer group had
-   * never committed any of it: no earlier run processed a record before this one. Stateful operators
-   * may then skip their restart precautions (the window operator's start cutoff).
-   */
-  readFromStart?: boolean;
+}
+
+/**
+ * A task: one input partition, with the state the pipeline's stateful operators keep for it (Kafka
+ * Streams' StreamTask). A record's task is its partition (`origin.partition`); a source without
+ * partitions has the one task 0. A task's state moves with its partition, and is restored from its
+ * stores' changelogs when the partition is assigned.
+ */
+export type TaskId = number;
+
+/** The task a record belongs to. */
+export function taskOf(record: StreamRecord): TaskId {
+  return record.origin?.partition ?? 0;
 }
 
 /** One record flowing through a pipeline. */
@@ -74,13 +81,36 @@ export interface SourceBatch {
    * dead-lettered, counted as input, and committed past with the batch.
    */
   rejected?: Array<{ record: StreamRecord; reason: string }>;
+  /**
+   * Tasks given to this source since its previous read, each with the committed position of its
+   * partitions (where its reading resumes; -1 for a partition never committed): the pipeline restores
+   * their state before it processes any of their records. Only sources whose positions outlive the
+   * process (Kafka) report tasks; durable state needs one.
+   */
+  assigned?: Array<{ task: TaskId; committed: Offsets }>;
+  /** Tasks taken from this source since its previous read: their state is dropped. */
+  revoked?: TaskId[];
 }
 
 /** What an operator may do within the batch it is applying to. */
 export interface BatchScope {
   /** Set a record aside with the reason: written to the dead-letter output and acknowledged before the batch commits. */
   deadLetter(record: StreamRecord, reason: string): void;
+  /**
+   * Note that `key` of one of the operator's stores (`Operator.stores`) now holds `value` for `task`
+   * (undefined: deleted). The value is copied (as JSON) at once; the batch's checkpoint writes it to
+   * the store's changelog before the batch's offsets are committed. Call it once per changed key, at
+   * the end of the batch.
+   */
+  changed(store: string, task: TaskId, key: string, value: unknown): void;
+  /** The pipeline's clock, for processing-time decisions (a window's idle timeout). */
+  now(): number;
+  /** True for the batch that ends an availableNow run, which an operator may use to write what it holds. */
+  readonly endOfInput: boolean;
 }
+
+/** A store's entries as its changelog held them at a task's committed position: key → value. */
+export type StoreEntries = ReadonlyMap<string, unknown>;
 
 /** Services the runtime hands to every component it creates. */
 export interface ComponentContext {
@@ -95,6 +125,11 @@ export interface ComponentContext {
 }
 
 export interface Source {
+  /**
+   * Sources that report tasks (`SourceBatch.assigned`): how many partitions their input has, asked
+   * when a task is first restored (a changelog is created with as many partitions).
+   */
+  partitions?(): Promise<number>;
   /** Connect / subscribe. Throws a clear error (naming the address and the fix) when it cannot. */
   start(): Promise<void>;
   /**
@@ -134,6 +169,21 @@ export interface Operator {
    */
   snapshot?(): unknown;
   restore?(snapshot: unknown): void;
+  /**
+   * Stateful operators only: the names of their stores. Each is kept per task, and made durable by the
+   * pipeline's state backend (a changelog per store) when the pipeline has one.
+   */
+  stores?: readonly string[];
+  /** A task was assigned: its stores' entries as their changelogs hold them, before any record of the task. */
+  loadTask?(task: TaskId, stores: ReadonlyMap<string, StoreEntries>): void;
+  /** A task was revoked: forget its state. */
+  dropTask?(task: TaskId): void;
+  /**
+   * Whether a batch without input would do something now (at processing time `now`; `endOfInput`: the
+   * availableNow run or the finite source has ended) — a window's idle timeout. When it says so after
+   * an empty read, the pipeline runs a batch without input; its output is written and committed as usual.
+   */
+  idleWork?(now: number, endOfInput: boolean): boolean;
   describe(): string;
   close?(): Promise<void>;
 }
@@ -162,12 +212,46 @@ export interface Sink {
   describe(): string;
 }
 
-export type ComponentKind = 'source' | 'operator' | 'sink';
+/** The changes one batch made to one store of one task, and the source position they reflect. */
+export interface StoreChanges {
+  store: string;
+  task: TaskId;
+  /** The task's source position after the batch: a restore ignores changes past the committed position. */
+  position: Offsets;
+  /** Key → the value as JSON text, or undefined when the key was deleted. */
+  entries: Map<string, string | undefined>;
+}
+
+/**
+ * Where a pipeline's operator state is made durable: a changelog per store (Kafka Streams' and Quix
+ * Streams' model). `write` runs in each batch's checkpoint, after the sink and dead letters are
+ * acknowledged and before the offsets are committed; `restore` when a task is assigned.
+ */
+export interface StateBackend {
+  /** Connect. `stores` are the pipeline's store ids (`<topology>.<pipeline>.<operator>.<store>`). */
+  start(stores: readonly string[]): Promise<void>;
+  /**
+   * A task's entries of `store` as they were at `committed`: for each key the latest value written at
+   * or before that position; changes written past it (by a batch whose offsets were never committed)
+   * are left out. `partitions`: how many tasks the input has (a changelog has one partition per task).
+   */
+  restore(store: string, task: TaskId, committed: Offsets, partitions: number): Promise<{ entries: Map<string, unknown>; read: number }>;
+  /** Make a batch's changes durable; resolves once every one is acknowledged. */
+  write(changes: readonly StoreChanges[]): Promise<void>;
+  /** Whether a failed write may succeed if the batch is tried again. */
+  isRetryable?(error: unknown): boolean;
+  close(): Promise<void>;
+  /** Where one store's changelog is, e.g. `kafka topic user-pipeline.nat_minute.1-window.windows-changelog`. */
+  describe(store: string): string;
+}
+
+export type ComponentKind = 'source' | 'operator' | 'sink' | 'state';
 
 export interface ComponentInstanceByKind {
   source: Source;
   operator: Operator;
   sink: Sink;
+  state: StateBackend;
 }
 
 /** Re-exported for component authors. */

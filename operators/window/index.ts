@@ -30,11 +30,12 @@ defineComponent({
     'The watermark is the largest event time seen minus `allowedLateness` and moves at the end of each micro-batch (within a batch, lateness is judged against the watermark the batch started with); a window closes when the watermark reaches its end, and its state is then dropped, so memory is bounded by the lateness. ' +
     'A record whose windows are all closed is late: counted, and dropped or dead-lettered. `append` emits each window once, final, when it closes; `update` emits after each batch every window that changed in it. ' +
     'A row is `{ window_start, window_end, <group fields>, <aggregations> }` (ISO-8601 UTC times), keyed by window start and group values, timestamped with the window end: upsert it by (window_start, group fields). ' +
-    'State is in memory: snapshotted before each batch and restored when a batch fails (no double counting), lost on a restart — so windows starting at or before the first event time of a run plus `allowedLateness`, which may hold records from before the committed offset, are never emitted; records from a Kafka partition the group never committed, read from its start, set no such cutoff (see docs/windows.md). ' +
-    'Metrics: windowsInState, lateRecordsDropped, lateRecordsDeadLettered, windowsEmitted, windowsSkippedIncomplete.',
+    'State is kept per task (input partition), and merged over the tasks when a window is written: snapshotted before each batch and restored when a batch fails (no double counting); with the pipeline\'s `state` backend, each batch\'s changes go to the store `windows`\' changelog before its offsets are committed, and a task\'s windows, event time and watermark come back when the task is assigned — a restart, a crash or a swap loses nothing and counts nothing twice (docs/windows.md). Without one, a restart starts empty. ' +
+    'With `idleTimeout`, an input that stops still gets its last windows written; with `closeAtEnd`, an availableNow run writes every window it holds before it ends. ' +
+    'Metrics: windowsInState, tasks, lateRecordsDropped, lateRecordsDeadLettered, windowsEmitted.',
   fields,
   examples: [
-    'type: window\nkind: tumbling\nsize: 1m\neventTime: timestamp\ngroupBy: [nat, gender]\naggregations: { users: { fn: count } }\nallowedLateness: 10s',
+    'type: window\nkind: tumbling\nsize: 1m\neventTime: timestamp\ngroupBy: [nat, gender]\naggregations: { users: { fn: count } }\nallowedLateness: 10s\nidleTimeout: 1m',
     'type: window\nkind: sliding\nsize: 10m\nslide: 1m\neventTime: { field: created_at }\ngroupBy: [{ path: location.country, name: country }]\naggregations:\n  users: { fn: count }\n  mean_age: { fn: avg, path: dob.age }\nallowedLateness: 1m\nlateRecords: deadLetter\noutputMode: update',
   ],
   check: windowProblems,

@@ -7,14 +7,15 @@
  *
  * @see operator.ts — the operator that fills it and decides what to emit
  */
+import type { Aggregates } from '../grouping.ts';
 
-/** The running aggregate of one window and one group. */
-export interface WindowAggregate {
+/** The running aggregates of one window and one group (laid out by ../grouping.ts). */
+export interface WindowAggregate extends Aggregates {
   readonly start: number;
+  /** The group key (the JSON of the group values), its key in the window. */
+  readonly key: string;
   /** The group's values, in `groupBy` order (never changed once created, so copies may share it). */
   readonly group: readonly unknown[];
-  /** Accumulators, laid out by operator.ts (two numbers per aggregation). */
-  readonly acc: number[];
   /** The batch in which it last changed: update mode emits the aggregates changed in a batch. */
   changedIn: number;
 }
@@ -48,6 +49,18 @@ export class WindowState {
     return found;
   }
 
+  /** The aggregate of window `start` and group `key`, if there is one. */
+  get(start: number, key: string): WindowAggregate | undefined {
+    return this.byStart.get(start)?.get(key);
+  }
+
+  /** The latest window start held, if any. */
+  latestStart(): number | undefined {
+    let latest: number | undefined;
+    for (const start of this.byStart.keys()) if (latest === undefined || start > latest) latest = start;
+    return latest;
+  }
+
   /**
    * Removes every window that starts at or before `lastStart`, in start order (within a window, in the
    * order its groups were first seen), handing each aggregate to `visit`.
@@ -69,7 +82,7 @@ export class WindowState {
     const copy = new WindowState();
     for (const [start, groups] of this.byStart) {
       const groupsCopy = new Map<string, WindowAggregate>();
-      for (const [key, a] of groups) groupsCopy.set(key, { start: a.start, group: a.group, acc: a.acc.slice(), changedIn: a.changedIn });
+      for (const [key, a] of groups) groupsCopy.set(key, { start: a.start, key: a.key, group: a.group, acc: a.acc.slice(), ...(a.latest ? { latest: a.latest.slice() } : {}), changedIn: a.changedIn });
       copy.byStart.set(start, groupsCopy);
     }
     copy.starts = this.starts.slice();

@@ -23,16 +23,14 @@ export function batchOffsets(messages: ReadonlyArray<{ topic: string; partition:
 export type KafkaValueFormat = 'json' | 'string' | 'bytes';
 
 /** A Kafka message as a record; `invalid` says why a `json` message must be dead-lettered instead. */
-export function messageToRecord(message: Message, format: KafkaValueFormat, now: number, readFromStart = false): { record: StreamRecord; invalid?: string } {
+export function messageToRecord(message: Message, format: KafkaValueFormat, now: number): { record: StreamRecord; invalid?: string } {
   const raw = message.value ?? undefined;
   const key = message.key === null || message.key === undefined ? null : Buffer.isBuffer(message.key) ? message.key.toString('utf8') : String(message.key);
   const timestamp = message.timestamp !== undefined && message.timestamp >= 0 ? message.timestamp : now;
   const base = {
     key,
     timestamp,
-    origin: readFromStart
-      ? { topic: message.topic, partition: message.partition, offset: message.offset, readFromStart }
-      : { topic: message.topic, partition: message.partition, offset: message.offset },
+    origin: { topic: message.topic, partition: message.partition, offset: message.offset },
     raw: raw ?? Buffer.alloc(0),
     ...(message.headers && message.headers.length > 0 ? { headers: headersOf(message.headers) } : {}),
   };

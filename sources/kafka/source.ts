@@ -2,7 +2,7 @@
  * The kafka source at work: a consumer-group member that hands out micro-batches, commits exactly the
  * acknowledged ones (confirmed by reading them back) and seeks back to the committed offsets on a rollback.
  *
- * See also: ./index.ts (the component, and what it promises), ./positions.ts, ./starts.ts, ./records.ts.
+ * See also: ./index.ts (the component, and what it promises), ./positions.ts, ./assignments.ts, ./records.ts.
  */
 import Kafka from 'node-rdkafka';
 import type { LibrdKafkaError, Message, TopicPartition, TopicPartitionOffset } from 'node-rdkafka';
@@ -13,7 +13,7 @@ import { connectClient, createClient, disconnectClient, forwardClientLogs, librd
 import { describeKafkaSource, type KafkaSourceConfig } from './config.ts';
 import { PartitionPositions, parsePartitionKey, partitionKey } from './positions.ts';
 import { batchOffsets, messageToRecord } from './records.ts';
-import { PartitionStarts, committedOffsets } from './starts.ts';
+import { Assignments, committedOffsets } from './assignments.ts';
 
 const ERR = Kafka.CODES.ERRORS;
 
@@ -57,7 +57,7 @@ export class KafkaSource implements Source {
   private readonly log: Logger;
   private readonly description: string;
   private readonly positions = new PartitionPositions();
-  private readonly starts: PartitionStarts;
+  private readonly assignments = new Assignments();
   private consumer: Kafka.KafkaConsumer | undefined;
   private missingTopicWarned = false;
 
@@ -67,7 +67,6 @@ export class KafkaSource implements Source {
   ) {
     this.log = ctx.logger;
     this.description = describeKafkaSource(config);
-    this.starts = new PartitionStarts(this.log, this.description);
   }
 
   async start(): Promise<void> {
@@ -86,21 +85,23 @@ export class KafkaSource implements Source {
     const c = this.connected();
     c.setDefaultConsumeTimeout(Math.max(1, waitMs));
     const messages = await this.consume(c, maxRecords);
-    const keys = messages.map((m) => partitionKey(m.topic, m.partition));
-    await this.starts.learn(c, messages, keys);
+    // Before any record is handed out: the tasks assigned since the last read, with their committed positions.
+    const tasks = await this.assignments.report(c).catch((error: LibrdKafkaError) => {
+      throw new Error(`${this.description}: reading the group's committed offsets of newly assigned partitions failed: ${error.message}`, { cause: error });
+    });
     const now = this.ctx.scheduler.now();
     const records: StreamRecord[] = [];
     const rejected: NonNullable<SourceBatch['rejected']> = [];
-    for (const [i, message] of messages.entries()) {
-      const key = keys[i];
-      positions.noteRead(key, message.offset);
-      const { record, invalid } = messageToRecord(message, this.config.format, now, this.starts.readsFromStart(key));
+    for (const message of messages) {
+      positions.noteRead(partitionKey(message.topic, message.partition), message.offset);
+      const { record, invalid } = messageToRecord(message, this.config.format, now);
       if (invalid) rejected.push({ record, reason: invalid });
       else records.push(record);
     }
     return {
       records,
       ...(rejected.length > 0 ? { rejected } : {}),
+      ...tasks,
       ...batchOffsets(messages),
       caughtUp: positions.caughtUp(this.highWatermark),
       finished: false,
@@ -145,6 +146,25 @@ export class KafkaSource implements Source {
     return this.description;
   }
 
+  /** The partition count of the subscribed topics (the largest): a task per partition number. */
+  async partitions(): Promise<number> {
+    const c = this.connected();
+    const counts = await Promise.all(
+      this.config.topics.map(
+        (topic) =>
+          new Promise<number>((resolve, reject) =>
+            c.getMetadata({ topic, timeout: 10_000 }, (error, metadata) => {
+              if (error) return reject(new Error(`${this.description}: reading the metadata of topic ${topic} failed: ${error.message}`, { cause: error }));
+              resolve(metadata.topics.find((t) => t.name === topic)?.partitions.length ?? 0);
+            }),
+          ),
+      ),
+    );
+    const most = Math.max(...counts);
+    if (most <= 0) throw new Error(`${this.description}: the subscribed topics have no partitions yet`);
+    return most;
+  }
+
   private connected(): Kafka.KafkaConsumer {
     if (!this.consumer) throw new Error(`${this.description}: not started`);
     return this.consumer;
@@ -165,26 +185,27 @@ export class KafkaSource implements Source {
    * needs the incremental variants.
    */
   private rebalance(consumer: Kafka.KafkaConsumer, error: LibrdKafkaError, assignment: TopicPartition[]): void {
-    const { positions, starts, log, description } = this;
+    const { positions, assignments, log, description } = this;
     const keys = assignment.map((tp) => partitionKey(tp.topic, tp.partition));
-    starts.rebalanced(keys);
     try {
       const cooperative = consumer.rebalanceProtocol() === 'COOPERATIVE';
       if (error.code === ERR.ERR__ASSIGN_PARTITIONS) {
         positions.assign(keys);
-        starts.assigned(keys);
+        assignments.add(keys);
         if (cooperative) consumer.incrementalAssign(assignment);
         else consumer.assign(assignment);
         log.info(`${description}: assigned ${keys.length > 0 ? keys.join(', ') : 'no new partitions'}; owns ${positions.ownedPartitions().length} partition(s)`);
       } else if (error.code === ERR.ERR__REVOKE_PARTITIONS) {
         positions.revoke(keys);
+        assignments.remove(keys, (key) => positions.owns(key), positions.ownedPartitions());
         if (cooperative) consumer.incrementalUnassign(assignment);
         else consumer.unassign();
         log.info(`${description}: revoked ${keys.join(', ') || 'no partitions'}`);
       } else {
         log.warn(`${description}: rebalance failed: ${error.message}; dropping the assignment`);
-        positions.revoke(positions.ownedPartitions());
-        starts.clear();
+        const owned = positions.ownedPartitions();
+        positions.revoke(owned);
+        assignments.remove(owned, () => false, []);
         consumer.unassign();
       }
     } catch (failure) {

@@ -132,8 +132,8 @@ describe(`kafka components against ${brokers}`, () => {
     );
     assert.deepEqual(
       records.map((r) => r.origin),
-      sent.map((_, i) => ({ topic, partition: 0, offset: i, readFromStart: true })),
-      'origins are topic/partition/offset, in order (a new group reads the partition from its start)',
+      sent.map((_, i) => ({ topic, partition: 0, offset: i })),
+      'origins are topic/partition/offset, in order',
     );
     assert.equal(records[7].raw?.toString(), JSON.stringify(sent[7].value), 'raw is the message bytes');
     assert.deepEqual(records[3].headers, { trace: 'abc' });
@@ -169,40 +169,34 @@ describe(`kafka components against ${brokers}`, () => {
     );
   });
 
-  test('records say readFromStart only while a group that never committed reads partitions from their start', async () => {
-    const topic = topicName('from-start');
+  test('tasks: the first read after an assignment reports each partition number with the group\'s committed offsets, once', async () => {
+    const topic = topicName('tasks');
     const out = await sink({ topic, createTopic: { partitions: 2 } });
-    const write = (from: number, n: number) => out.write(Array.from({ length: n }, (_, i) => ({ key: `k${from + i}`, value: { i: from + i }, timestamp: Date.now() })));
-    await write(0, 20);
-    const flags = (records: StreamRecord[]) => new Set(records.map((r) => `${r.origin?.partition} ${r.origin?.readFromStart ?? 'absent'}`));
+    await out.write(Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: { i }, timestamp: Date.now() })));
 
-    const group = `g-from-start-${runId}`;
-    const h = harness();
-    const first = await source({ topics: topic, groupId: group }, h);
+    const group = `g-tasks-${runId}`;
+    const first = await source({ topics: topic, groupId: group });
     const { batches } = await readUntil(first, (r) => r.length >= 20, 20_000, 5);
-    assert.deepEqual(flags(batches.flatMap((b) => b.records)), new Set(['0 true', '1 true']), 'a new group, earliest: both partitions from their start');
-    await first.commit(batches.find((b) => b.records.length > 0)!);
-    // Read again after a rollback, within the same run: still the same run's records from the start.
-    await first.rollback();
-    const again = await readUntil(first, (r) => r.length >= 15);
-    assert.equal(again.records.length, 15, 'all but the committed first batch of 5');
-    assert.ok(again.records.every((r) => r.origin?.readFromStart === true), 'a rollback does not change what the run read');
+    const reported = batches.flatMap((b) => b.assigned ?? []).sort((a, b) => a.task - b.task);
+    assert.deepEqual(reported, [
+      { task: 0, committed: { [`${topic}/0`]: -1 } },
+      { task: 1, committed: { [`${topic}/1`]: -1 } },
+    ], 'a new group: both tasks, never committed, reported once');
+    const firstWithRecords = batches.find((b) => b.records.length > 0)!;
+    assert.ok(batches.indexOf(firstWithRecords) >= batches.findIndex((b) => (b.assigned ?? []).length > 0), 'reported no later than the first records of the tasks');
+    await first.commit(firstWithRecords);
     await close(first);
 
-    await write(20, 4);
     const resumed = await source({ topics: topic, groupId: group });
-    const later = await readUntil(resumed, (r) => r.length > 0);
-    assert.ok(later.records.every((r) => r.origin?.readFromStart === undefined), 'a group that committed (perhaps one partition only): every partition resumed');
+    const later = await readUntil(resumed, (_, b) => b.flatMap((x) => x.assigned ?? []).length >= 2);
+    const again = later.batches.flatMap((b) => b.assigned ?? []).sort((a, b) => a.task - b.task);
+    const expected = (partition: number) => (firstWithRecords.endOffsets[`${topic}/${partition}`] as number | undefined) ?? -1;
+    assert.deepEqual(again, [
+      { task: 0, committed: { [`${topic}/0`]: expected(0) } },
+      { task: 1, committed: { [`${topic}/1`]: expected(1) } },
+    ], 'a resumed group: the committed offsets, where reading resumes');
+    assert.ok(Object.values(firstWithRecords.endOffsets).some((o) => Number(o) > 0));
     await close(resumed);
-
-    // A new group starting at the end of non-empty partitions misses what came before: not from the start.
-    const latest = await source({ topics: topic, groupId: `g-from-latest-${runId}`, startingOffsets: 'latest' });
-    const settle = Date.now() + 3000;
-    await readUntil(latest, (_, b) => Number(b.at(-1)?.metrics?.assignedPartitions ?? 0) > 0 && Date.now() > settle);
-    await write(24, 6);
-    const tail = await readUntil(latest, (r) => r.length >= 6);
-    assert.deepEqual(tail.records.map((r) => (r.value as { i: number }).i).sort((a, b) => a - b), [24, 25, 26, 27, 28, 29]);
-    assert.ok(tail.records.every((r) => r.origin?.readFromStart === undefined), 'latest on a non-empty topic: resumed');
     await close(out);
   });
 

@@ -18,7 +18,7 @@ import '../../../sinks/kafka/index.ts';
 import '../../../sinks/dead-letter.ts';
 import { COMPRESSION_CODECS } from '../../../sinks/kafka/fields.ts';
 
-type Kind = Exclude<ComponentKind, 'operator'>;
+type Kind = Extract<ComponentKind, 'source' | 'sink'>;
 
 function decode(kind: Kind, config: Record<string, unknown>): ComponentConfig {
   const result = registry.codec(kind).decode(config);

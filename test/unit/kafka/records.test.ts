@@ -9,7 +9,8 @@ import Kafka from 'node-rdkafka';
 import type { Message } from 'node-rdkafka';
 import { cleanLogMessage, connectError } from '../../../clients/kafka.ts';
 import { messageToRecord } from '../../../sources/kafka/records.ts';
-import { startsOfAssignment } from '../../../sources/kafka/starts.ts';
+import { tasksOf } from '../../../sources/kafka/assignments.ts';
+import { taskOf } from '../../../topology/types.ts';
 import { encodeValue, rawRecordToMessage, recordToMessage } from '../../../sinks/kafka/messages.ts';
 import { KafkaWriteError, isRetryableKafkaError } from '../../../sinks/kafka/producer.ts';
 import { deadLetterMessage } from '../../../sinks/dead-letter.ts';
@@ -64,22 +65,24 @@ test('string and bytes formats never dead-letter; a null key stays null; a missi
   assert.equal(messageToRecord(message(raw, { timestamp: -1 }), 'string', 1234).record.timestamp, 1234);
 });
 
-test('a record of a partition read from its start says so in its origin; others carry no such field', () => {
-  const raw = Buffer.from('{}');
-  assert.deepEqual(messageToRecord(message(raw), 'json', 5, true).record.origin, { topic: 'users_created', partition: 2, offset: 41, readFromStart: true });
-  assert.equal('readFromStart' in messageToRecord(message(raw), 'json', 5, false).record.origin!, false);
+test('the origin of a record is its topic, partition and offset: its task is the partition', () => {
+  const { record } = messageToRecord(message(Buffer.from('{}')), 'json', 5);
+  assert.deepEqual(record.origin, { topic: 'users_created', partition: 2, offset: 41 });
+  assert.equal(taskOf(record), 2);
 });
 
-test('an assignment is read from the start only where the group had committed none of its partitions', () => {
-  const keys = ['users_created/0', 'users_created/1'];
+test('an assignment is reported per task (partition number) with each partition\'s committed position, -1 where none', () => {
+  const keys = ['users_created/0', 'users_created/1', 'other/1'];
   // node-rdkafka reports "none" as a missing offset (librdkafka: -1001).
-  const ask = [...startsOfAssignment(new Map([['users_created/0', undefined], ['users_created/1', -1001]]), keys)];
-  assert.deepEqual(ask, [['users_created/0', undefined], ['users_created/1', undefined]], 'never committed: compare each first record with the low watermark');
-  for (const committed of [0, 120]) {
-    const starts = startsOfAssignment(new Map([['users_created/0', undefined], ['users_created/1', committed]]), keys);
-    assert.deepEqual([...starts.values()], [false, false], `one partition committed at ${committed}: an earlier run existed`);
-  }
-  assert.deepEqual([...startsOfAssignment(new Map(), keys).values()], [false, false], 'offsets unknown (the coordinator did not answer): resumed');
+  const committed = new Map<string, number | undefined>([
+    ['users_created/0', undefined],
+    ['users_created/1', 120],
+    ['other/1', -1001],
+  ]);
+  assert.deepEqual(tasksOf(keys, committed), [
+    { task: 0, committed: { 'users_created/0': -1 } },
+    { task: 1, committed: { 'users_created/1': 120, 'other/1': -1 } },
+  ]);
 });
 
 test('the kafka sink writes Buffers and strings as they are, other values as JSON, null as a tombstone', () => {

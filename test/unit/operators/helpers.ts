@@ -7,6 +7,7 @@ import '../../../sources/memory.ts';
 import '../../../sinks/memory.ts';
 import { registry } from '../../../topology/registry.ts';
 import type { BatchScope, ComponentContext, Operator, StreamRecord } from '../../../topology/types.ts';
+import { batchScope } from '../../../testing/batch-scope.ts';
 
 export interface DeadLetterCall {
   record: StreamRecord;
@@ -29,11 +30,7 @@ export function fakeContext(scheduler = new VirtualTimeScheduler()): { ctx: Comp
     logger: winston.createLogger({ silent: true }),
     scheduler,
   };
-  const batch: BatchScope = {
-    deadLetter: (record, reason) => {
-      deadLetters.push({ record, reason });
-    },
-  };
+  const batch = batchScope({ deadLetter: (record, reason) => void deadLetters.push({ record, reason }), now: () => scheduler.now() });
   latestBatch = batch;
   return { ctx, batch, deadLetters, scheduler };
 }

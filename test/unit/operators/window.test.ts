@@ -2,12 +2,8 @@
  * The `window` operator's semantics, run through the test driver in virtual time: one `advance(1000)`
  * is one micro-batch, so each test says exactly which records share a batch, and so when the
  * watermark moves. Event times are the records' timestamps (`eventTime: timestamp`) unless a test
- * says otherwise.
- *
- * A run never emits the windows that start at or before its first event time plus the allowed
- * lateness (they may hold records from before the run; see docs/windows.md). Most tests therefore
- * begin with `RUN_START`, a record an hour before the others: its windows are the skipped ones, and
- * every window under test is complete.
+ * says otherwise. The durable-state tests restart the topology (`driver.restart()`: operators start
+ * empty and restore their tasks from the in-process changelogs of `state: { type: memory }`).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,8 +13,7 @@ import { windowOperator, type WindowConfig } from '../../../operators/window/ind
 import { parseIsoTime as parseTime } from '../../../topology/time.ts';
 
 const parseIsoTime = (text: string) => parseTime(text, { withoutZone: 'refuse' });
-import winston from 'winston';
-import { CaptureTransport, type LogEntry } from '../../../testing/capture.ts';
+import { memoryStore } from '../../../testing/memory-channels.ts';
 import { configErrors, decodeOperator, fakeContext, loadProblems, record, run } from './helpers.ts';
 
 const T0 = Date.parse('2026-11-21T10:00:00.000Z');
@@ -31,7 +26,6 @@ interface Input {
   [field: string]: unknown;
 }
 const rec = (nat: string, s: number, fields: Record<string, unknown> = {}): Input => ({ nat, t: at(s), ...fields });
-const RUN_START = rec('XX', -3600);
 
 function topology(window: Record<string, unknown>, pipeline = ''): string {
   return `
@@ -48,7 +42,7 @@ ${pipeline}`;
 
 /** A decoded config, for creating the operator directly. */
 function config(overrides: Partial<WindowConfig> = {}): WindowConfig {
-  return { kind: 'tumbling', size: 10_000, eventTime: 'timestamp', groupBy: [], aggregations: { users: { fn: 'count' } }, allowedLateness: 0, lateRecords: 'drop', outputMode: 'append', ...overrides };
+  return { kind: 'tumbling', size: 10_000, eventTime: 'timestamp', groupBy: [], aggregations: { users: { fn: 'count' } }, allowedLateness: 0, lateRecords: 'drop', outputMode: 'append', closeAtEnd: false, ...overrides };
 }
 
 type Row = Record<string, unknown>;
@@ -76,7 +70,7 @@ function lastMetrics(driver: TopologyTestDriver): Record<string, number> {
 // 5 s: [-5,5) [0,10) [5,15) …  The watermark after each batch is its largest event time minus 5 s.
 const SCENARIO: Input[][] = [
   // In order, and out of order within a window (8 after 12). Watermark 12 - 5 = 7.
-  [RUN_START, rec('FR', 1), rec('FR', 3), rec('DE', 2), rec('FR', 12), rec('FR', 8)],
+  [rec('FR', 1), rec('FR', 3), rec('DE', 2), rec('FR', 12), rec('FR', 8)],
   // 9 comes after 21, but the watermark moves only at the end of the batch: it is still 7, and [0,10)
   // is open, so 9 counts. Watermark 16.
   [rec('FR', 21), rec('DE', 15), rec('FR', 9)],
@@ -146,11 +140,9 @@ for (const kind of ['tumbling', 'sliding'] as const) {
           [at(7), at(16), at(20), at(40)],
         );
         const emitted = expected.rows.flat().length;
-        // The run-start record's windows (one tumbling, two sliding) are skipped, not emitted.
-        const skipped = kind === 'tumbling' ? 1 : 2;
         const late = LATE_REASONS[kind];
         const lateDropped = lateRecords === 'drop' ? late.length : 0;
-        assert.deepEqual(lastMetrics(driver), { windowsInState: expected.windowsInState, lateRecordsDropped: lateDropped, lateRecordsDeadLettered: late.length - lateDropped, windowsEmitted: emitted, windowsSkippedIncomplete: skipped });
+        assert.deepEqual(lastMetrics(driver), { windowsInState: expected.windowsInState, tasks: 1, lateRecordsDropped: lateDropped, lateRecordsDeadLettered: late.length - lateDropped, windowsEmitted: emitted });
         const deadLetters = driver.deadLetters('p').values() as Array<{ reason: string; value: Input }>;
         assert.deepEqual(
           deadLetters.map((d) => [d.value, d.reason]),
@@ -174,7 +166,7 @@ test('a row: ISO window bounds, group fields by their last name or given name, a
       allowedLateness: '0s',
     }),
   );
-  await batch(driver, [{ ...RUN_START, location: { nat: 'XX' }, gender: 'x' }, { ...rec('FR', 5), location: { nat: 'FR' }, gender: 'female' }, { ...rec('FR', 6), location: { nat: 'FR' }, gender: 'female' }]);
+  await batch(driver, [{ ...rec('FR', 5), location: { nat: 'FR' }, gender: 'female' }, { ...rec('FR', 6), location: { nat: 'FR' }, gender: 'female' }]);
   await batch(driver, [{ ...rec('FR', 61), location: { nat: 1 }, gender: 'male' }]);
   const [row] = driver.output('p').records;
   assert.deepEqual(row.value, { window_start: '2026-11-21T10:00:00.000Z', window_end: '2026-11-21T10:01:00.000Z', nat: 'FR', sex: 'female', users: 2 });
@@ -204,7 +196,7 @@ test('sum, min, max and avg, tumbling and sliding; null and missing values are l
         allowedLateness: '0s',
       }),
     );
-    await batch(driver, [RUN_START, rec('FR', 11, { age: 30 }), rec('FR', 12, { age: '-2.5' }), rec('FR', 13, { age: null }), rec('FR', 17, { age: 51 }), rec('FR', 14), rec('DE', 18, { age: null })]);
+    await batch(driver, [rec('FR', 11, { age: 30 }), rec('FR', 12, { age: '-2.5' }), rec('FR', 13, { age: null }), rec('FR', 17, { age: 51 }), rec('FR', 14), rec('DE', 18, { age: null })]);
     await batch(driver, [rec('FR', 40)]);
     const rows = driver.output('p').values() as Row[];
     const byWindow = Object.fromEntries(rows.map((r) => [`${(Date.parse(r.window_start as string) - T0) / 1000} ${r.nat}`, r]));
@@ -248,7 +240,14 @@ test('eventTime from a field: ISO-8601 with a zone or epoch milliseconds; record
     user('2026-11-22'),
   ]);
   const rows = driver.output('p').values() as Row[];
-  assert.deepEqual(rows, [{ window_start: '2026-11-21T10:00:00.000Z', window_end: '2026-11-21T11:00:00.000Z', nat: 'FR', users: 3 }], 'the last record (midnight UTC, 22 Nov) closed the 10:00 window');
+  assert.deepEqual(
+    rows,
+    [
+      { window_start: '2026-11-21T08:00:00.000Z', window_end: '2026-11-21T09:00:00.000Z', nat: 'FR', users: 1 },
+      { window_start: '2026-11-21T10:00:00.000Z', window_end: '2026-11-21T11:00:00.000Z', nat: 'FR', users: 3 },
+    ],
+    'the last record (midnight UTC, 22 Nov) closed the 08:00 and 10:00 windows',
+  );
   assert.deepEqual(
     (driver.deadLetters('p').values() as Array<{ reason: string }>).map((d) => d.reason),
     [
@@ -285,49 +284,36 @@ test('a failed sink write is redelivered without double counting (state restored
       ).replace('sink: { type: memory, channel: out }', 'sink: { type: memory, channel: out, retry: { maxAttempts: 1 } }'),
     );
     const out = driver.output('p');
-    await batch(driver, [RUN_START, rec('FR', 1), rec('FR', 2)]);
+    await batch(driver, [rec('FR', 1), rec('FR', 2)]);
     // This batch adds to [0,10), closes it, and opens [10,20); its write fails once, so it is run again.
     out.behaviour.failNextWrites = 1;
     driver.pipe('p', [rec('FR', 3), rec('FR', 11)], { timestamp: (v) => (v as Input).t });
     await driver.advance(1000);
     assert.equal(out.records.length, outputMode === 'append' ? 0 : 1, 'the failed write wrote nothing (update mode wrote [0,10) after the first batch)');
-    assert.equal(driver.input('p').committed, 3, 'the failed batch is not committed');
+    assert.equal(driver.input('p').committed, 2, 'the failed batch is not committed');
     await driver.advance(2000);
-    assert.equal(driver.input('p').committed, 5, 'redelivered and committed');
+    assert.equal(driver.input('p').committed, 4, 'redelivered and committed');
     await batch(driver, [rec('FR', 25)]);
     const rows = (out.values() as Row[]).map(brief);
     if (outputMode === 'append') assert.deepEqual(rows, ['0 FR 3', '10 FR 1']);
     else assert.deepEqual(rows, ['0 FR 2', '0 FR 3', '10 FR 1', '20 FR 1']);
-    assert.deepEqual(lastMetrics(driver), { windowsInState: 1, lateRecordsDropped: 0, lateRecordsDeadLettered: 0, windowsEmitted: rows.length, windowsSkippedIncomplete: 1 });
+    assert.deepEqual(lastMetrics(driver), { windowsInState: 1, tasks: 1, lateRecordsDropped: 0, lateRecordsDeadLettered: 0, windowsEmitted: rows.length });
     assert.ok(driver.logs.some((l) => /batch 1 failed; 2 record\(s\) rolled back/.test(l.message)));
     await driver.close();
   }
 });
 
 // ---------------------------------------------------------------------------------------------------
-// Restarts. The input is 60 s of users, 3 a second, out of order by up to 0.8 s, and a last record an
-// hour later that closes every window. A first run reads part of it and stops; a second run (a new
-// driver: no state) reads the rest from where the first committed — or from a batch earlier, as when
-// a batch was written but its commit was lost. What both runs wrote is compared with the true counts.
+// Durable state. The input is 60 s of users, 3 a second, out of order by up to 0.8 s, and a last
+// record an hour later that closes every window. The topology keeps its windows in the `memory` state
+// backend; runs are cut by restarts (operators start empty and restore their tasks) or swaps, and what
+// all runs wrote together is compared with the true count of every window.
 
 const JITTER = [0, 0.8, -0.4];
 const STREAM: Input[] = [...Array.from({ length: 180 }, (_, i) => rec(i % 3 === 0 ? 'DE' : 'FR', i / 3 + JITTER[i % 3] + 1)), rec('FR', 3600)];
-const RESTART_TOPOLOGY = (outputMode: string) =>
-  topology({ kind: 'tumbling', size: '10s', eventTime: 'timestamp', groupBy: ['nat'], aggregations: { users: { fn: 'count' } }, allowedLateness: '2s', outputMode }).replace(
-    'trigger: { interval: 1s }',
-    'trigger: { interval: 1s, maxRecordsPerTrigger: 20 }',
-  );
-
-/** Run `records` through a new driver, 20 a batch; every row it wrote, in order. */
-async function runOnce(outputMode: string, records: Input[]): Promise<Row[]> {
-  const driver = await TopologyTestDriver.start(RESTART_TOPOLOGY(outputMode));
-  driver.pipe('p', records, { timestamp: (v) => (v as Input).t });
-  await driver.advance(1000 * Math.ceil(records.length / 20));
-  assert.equal(driver.input('p').committed, records.length);
-  const rows = driver.output('p').values() as Row[];
-  await driver.close();
-  return rows;
-}
+const WINDOW = { kind: 'tumbling', size: '10s', eventTime: 'timestamp', groupBy: ['nat'], aggregations: { users: { fn: 'count' } }, allowedLateness: '2s' };
+const DURABLE = (window: Record<string, unknown> = {}, pipeline = '    state: { type: memory }') =>
+  topology({ ...WINDOW, ...window }, pipeline).replace('trigger: { interval: 1s }', 'trigger: { interval: 1s, maxRecordsPerTrigger: 20 }');
 
 const windowOf = (row: Row) => `${(Date.parse(row.window_start as string) - T0) / 1000} ${row.nat}`;
 
@@ -338,136 +324,127 @@ for (const r of STREAM.slice(0, -1)) {
   TRUE_COUNTS.set(key, (TRUE_COUNTS.get(key) ?? 0) + 1);
 }
 
-test('restart, append mode: every row written has its true count; windows open across the restart are not written', async () => {
-  // The first run reads records 0-99 (the last at 34.0 s); the second starts at 100 (34.1 s), or at 80.
-  for (const restartAt of [100, 80]) {
-    const first = await runOnce('append', STREAM.slice(0, 100));
-    const second = await runOnce('append', STREAM.slice(restartAt));
-    for (const row of [...first, ...second]) assert.equal(row.users, TRUE_COUNTS.get(windowOf(row)), `${windowOf(row)} written with ${row.users}`);
-    // Each run skips the windows starting at or before its first event time + 2 s. The first run: [0,10)
-    // (its first record is at 1 s); it closes [10,20) and [20,30) (its watermark ends at 32.1 s). The
-    // second, from record 100 (35.1 s): [30,40), which also holds records the first run read. From
-    // record 80 (27.3 s): [20,30), already written by the first run, and not rewritten short.
-    assert.deepEqual(first.map(windowOf), ['10 FR', '10 DE', '20 FR', '20 DE']);
-    const later = ['40 FR', '40 DE', '50 FR', '50 DE', '60 FR', '60 DE'];
-    assert.deepEqual(second.map(windowOf), restartAt === 100 ? later : ['30 FR', '30 DE', ...later]);
-    assert.equal(TRUE_COUNTS.size, 14);
-    assert.equal(first.length + second.length, restartAt === 100 ? 10 : 12, 'missing: [0,10), and [30,40) after the restart at 100');
+/** The last row of every window: what a table upserted by (window_start, nat) holds. */
+function table(rows: Row[]): Map<string, number> {
+  const held = new Map<string, number>();
+  for (const row of rows) held.set(windowOf(row), row.users as number);
+  return held;
+}
+
+async function committedUpTo(driver: TopologyTestDriver, n: number): Promise<void> {
+  await driver.advanceUntil(() => driver.input('p').committed >= n, 600_000, 1000);
+}
+
+/** Every window in the table with its true count; in append mode each written once. */
+function assertExact(rows: Row[], outputMode: string, what: string): void {
+  const held = table(rows);
+  // Update mode also writes the window still open: the one of the last record.
+  if (outputMode === 'update') assert.equal(held.get('3600 FR'), 1);
+  held.delete('3600 FR');
+  assert.deepEqual(held, TRUE_COUNTS, what);
+  if (outputMode === 'append') assert.equal(rows.length, TRUE_COUNTS.size, `${what}: each window written once`);
+  for (const row of rows) assert.ok((row.users as number) <= (TRUE_COUNTS.get(windowOf(row)) ?? 1), `${what}: ${windowOf(row)} never above its true count (${row.users})`);
+}
+
+test('restarts with durable state: every window written with its true count, in both output modes', async () => {
+  for (const outputMode of ['append', 'update']) {
+    for (const restartsAt of [[100], [40, 100, 150]]) {
+      const driver = await TopologyTestDriver.start(DURABLE({ outputMode }));
+      driver.pipe('p', STREAM, { timestamp: (v) => (v as Input).t });
+      for (const cut of restartsAt) {
+        await committedUpTo(driver, cut);
+        await driver.restart();
+      }
+      await committedUpTo(driver, STREAM.length);
+      assertExact(driver.output('p').values() as Row[], outputMode, `${outputMode}, restarts after ${restartsAt.join(', ')}`);
+      const restores = driver.logs.filter((l) => l.event === 'state-restored');
+      assert.equal(restores.length, restartsAt.length + 1, 'each start restores the task');
+      assert.ok((restores.at(-1)!.keys as number) > 0, 'the last restore brought windows back');
+      await driver.close();
+    }
   }
 });
 
-test('each run logs once which windows it will not write and when its first row is due, and the rows agree', async () => {
-  for (const outputMode of ['append', 'update']) {
-    const driver = await TopologyTestDriver.start(RESTART_TOPOLOGY(outputMode));
-    driver.pipe('p', STREAM.slice(0, 100), { timestamp: (v) => (v as Input).t });
-    await driver.advance(5000);
-    const notices = driver.logs.filter((l) => l.message.startsWith('windows starting at or before'));
-    // First event time 1 s, lateness 2 s: [0,10) is skipped; [10,20) is the first written.
-    const due = outputMode === 'append' ? `is written once event time reaches ${new Date(at(22)).toISOString()} (its end + allowed lateness)` : 'is written from its first record on';
-    assert.deepEqual(
-      notices.map((l) => l.message),
-      [
-        `windows starting at or before ${new Date(at(3)).toISOString()} (this run's first event time ${new Date(at(1)).toISOString()} + allowed lateness) are not written by this run: ` +
-          `they may hold records an earlier run committed (docs/windows.md, "Restarts"); the first window written, [${new Date(at(10)).toISOString()}, ${new Date(at(20)).toISOString()}), ${due}`,
-      ],
-      `${outputMode}: one notice for the run, over five batches`,
-    );
+test('without a state backend a restart starts empty: a window open across it is written short', async () => {
+  const driver = await TopologyTestDriver.start(DURABLE({}, ''));
+  driver.pipe('p', STREAM, { timestamp: (v) => (v as Input).t });
+  await committedUpTo(driver, 100);
+  await driver.restart();
+  await committedUpTo(driver, STREAM.length);
+  const short = [...table(driver.output('p').values() as Row[])].filter(([window, users]) => users < TRUE_COUNTS.get(window)!);
+  assert.deepEqual(short.map(([window]) => window), ['30 FR', '30 DE'], 'the window of the restart (records 90-119, 31-41 s) lost what the first run had counted');
+  await driver.close();
+});
+
+test('changes a batch wrote to the changelog before its commit failed are left out at the restore: counted once', async () => {
+  const driver = await TopologyTestDriver.start(DURABLE({}, '    state: { type: memory }\n    onFailure: { initialBackoff: 30s, maxBackoff: 30s }'));
+  driver.pipe('p', STREAM, { timestamp: (v) => (v as Input).t });
+  await committedUpTo(driver, 60);
+  const input = driver.input('p');
+  input.failNextCommits = 1;
+  await driver.advance(1000);
+  assert.equal(input.committed, 60, 'the batch of records 60-79 wrote its rows and its changes, and failed to commit');
+  const changelog = memoryStore.changelog(driver.config.name, `${driver.config.name}.p.0-window.windows`).entries;
+  assert.ok(changelog.some((e) => Number(e.position.index) === 80), 'its changes are in the changelog, tagged with position 80');
+  // Stopped during the failure's backoff: the next run restores as of position 60, and reads 60-79 again.
+  await driver.restart();
+  await committedUpTo(driver, STREAM.length);
+  const rows = driver.output('p').values() as Row[];
+  assert.deepEqual(table(rows), TRUE_COUNTS, 'a commit lost before a restart');
+  // The failed batch's rows were written, and written again, the same, when it was read again (at-least-once).
+  for (const row of rows) assert.equal(row.users, TRUE_COUNTS.get(windowOf(row)), `${windowOf(row)} written with ${row.users}`);
+  await driver.close();
+});
+
+test('a hot swap mid-stream (the trigger interval, then allowedLateness) continues every window exactly', async () => {
+  const driver = await TopologyTestDriver.start(DURABLE());
+  driver.pipe('p', STREAM, { timestamp: (v) => (v as Input).t });
+  await committedUpTo(driver, 60);
+  await driver.swap(DURABLE().replace('interval: 1s', 'interval: 2s'));
+  await committedUpTo(driver, 120);
+  await driver.swap(DURABLE({ allowedLateness: '3s' }).replace('interval: 1s', 'interval: 2s'));
+  await committedUpTo(driver, STREAM.length);
+  assertExact(driver.output('p').values() as Row[], 'append', 'two swaps');
+  await driver.close();
+});
+
+test('idleTimeout: a stopped input gets its last windows written with their true counts; a record that comes later for one is late', async () => {
+  const driver = await TopologyTestDriver.start(DURABLE({ idleTimeout: '30s', lateRecords: 'deadLetter' }));
+  driver.pipe('p', STREAM.slice(0, -1), { timestamp: (v) => (v as Input).t });
+  await committedUpTo(driver, 180);
+  const rows = () => driver.output('p').values() as Row[];
+  // The watermark (60.8 s - 2 s) has closed the windows up to [40,50).
+  assert.deepEqual([...table(rows()).keys()].slice(-2), ['40 FR', '40 DE']);
+  await driver.advance(28_000);
+  assert.equal(rows().length, 10, 'not idle for 30 s yet');
+  await driver.advance(3000);
+  assertExact(rows(), 'append', 'after the idle timeout');
+  driver.pipe('p', [rec('FR', 55)], { timestamp: (v) => (v as Input).t });
+  await driver.advance(1000);
+  assert.match((driver.deadLetters('p').values() as Array<{ reason: string }>)[0].reason, /^late: event time 2026-11-21T10:00:55\.000Z is before the watermark 2026-11-21T10:01:10\.000Z/);
+  assertExact(rows(), 'append', 'a late record changes no row');
+  await driver.close();
+});
+
+test('closeAtEnd: an availableNow run writes every window it holds before it ends; without it the open ones wait', async () => {
+  for (const closeAtEnd of [true, false]) {
+    const driver = await TopologyTestDriver.start(DURABLE({ closeAtEnd }).replace('trigger: { interval: 1s,', 'trigger: { mode: availableNow, interval: 1s,'));
+    // The first run found an empty channel and ended; the next one reads what is there now.
+    driver.pipe('p', STREAM.slice(0, -1), { timestamp: (v) => (v as Input).t });
+    await driver.restart();
+    let ended = false;
+    void driver.runtime.wait().then(() => (ended = true));
+    await driver.advanceUntil(() => ended, 600_000, 1000);
     const rows = driver.output('p').values() as Row[];
-    assert.equal(windowOf(rows[0]), '10 FR', `${outputMode}: the first row is the window the notice named`);
-    if (outputMode === 'append') {
-      // Records 0-99 reach 34 s, past the 22 s the notice gave; [10,20) and [20,30) are closed, [30,40) not.
-      assert.deepEqual(rows.map(windowOf), ['10 FR', '10 DE', '20 FR', '20 DE']);
-    }
+    if (closeAtEnd) assertExact(rows, 'append', 'closeAtEnd');
+    else assert.deepEqual([...table(rows).keys()].slice(-2), ['40 FR', '40 DE'], 'the windows the watermark did not close are kept (in the changelog) for the next run');
     await driver.close();
   }
 });
 
-// A Kafka source marks the records of a partition the group never committed, read from its first
-// record (origin.readFromStart): no earlier run can have written their windows.
-
-/** The operator alone, logging into `logs`; `readFromStart` marks each record as such a source would. */
-function fromStartRun(outputMode: 'append' | 'update', logs: LogEntry[]) {
-  const { ctx } = fakeContext();
-  ctx.logger = winston.createLogger({ transports: [new CaptureTransport(logs)] });
-  const op = windowOperator(config({ groupBy: ['nat'], allowedLateness: 2000, outputMode }), ctx);
-  let offset = 0;
-  const one = ([nat, s, readFromStart]: [string, number, boolean]) =>
-    record({ nat }, { timestamp: at(s), origin: { topic: 'users_created', partition: 0, offset: offset++, ...(readFromStart ? { readFromStart } : {}) } });
-  return { op, batch: async (records: Array<[string, number, boolean]>) => (await run(op, records.map(one))).map((r) => brief(r.value as Row)) };
-}
-
-test('records read from the start of their partition set no cutoff: a new group writes its first windows too', async () => {
-  for (const readFromStart of [true, false]) {
-    const logs: LogEntry[] = [];
-    const { op, batch } = fromStartRun('append', logs);
-    await batch([['FR', 1, readFromStart], ['FR', 2, readFromStart], ['DE', 5, readFromStart]]);
-    // Watermark 13 - 2 = 11 closes [0,10): written only when nothing can precede the run.
-    assert.deepEqual(await batch([['FR', 13, readFromStart]]), readFromStart ? ['0 FR 2', '0 DE 1'] : []);
-    assert.equal(op.metrics!().windowsSkippedIncomplete, readFromStart ? 0 : 2);
-    const notices = logs.map((l) => l.message).filter((m) => /windows starting at or before|read from its start/.test(m));
-    assert.equal(notices.length, 1, `one notice per run: ${notices.join(' | ')}`);
-    assert.match(notices[0], readFromStart ? /^the first record comes from a partition read from its start.*every window is written/ : /^windows starting at or before/);
-  }
-});
-
-test('a resumed record after records read from the start sets the cutoff then; windows already written stay, none is written short', async () => {
-  for (const outputMode of ['append', 'update'] as const) {
-    const logs: LogEntry[] = [];
-    const { op, batch } = fromStartRun(outputMode, logs);
-    const written: string[] = [];
-    written.push(...(await batch([['FR', 1, true], ['FR', 2, true]])));
-    written.push(...(await batch([['FR', 12, true]]))); // watermark 10 closes [0,10)
-    // A partition that was committed before (it came later, say after a rebalance): cutoff 21 + 2 s.
-    written.push(...(await batch([['FR', 21, false]])));
-    written.push(...(await batch([['FR', 35, true]]))); // watermark 33 closes [10,20) and [20,30): both skipped
-    written.push(...(await batch([['FR', 50, true]]))); // watermark 48 closes [30,40)
-    // update mode wrote [10,20) at once, before the cutoff; it is not updated after it.
-    assert.deepEqual(written, outputMode === 'append' ? ['0 FR 2', '30 FR 1'] : ['0 FR 2', '10 FR 1', '30 FR 1', '50 FR 1']);
-    assert.equal(op.metrics!().windowsSkippedIncomplete, 2);
-    const cutoff = logs.map((l) => l.message).filter((m) => m.startsWith('windows starting at or before'));
-    assert.equal(cutoff.length, 1);
-    assert.ok(cutoff[0].includes(`at or before ${new Date(at(23)).toISOString()}`) && cutoff[0].includes('(earlier windows of this run, already written, are not rewritten)'), cutoff[0]);
-  }
-});
-
-test('restore forgets that the run began with records read from the start', async () => {
-  const { op, batch } = fromStartRun('append', []);
-  const empty = op.snapshot!();
-  await batch([['FR', 1, true]]);
-  op.restore!(empty);
-  // Redelivered, the first record now comes from a committed partition: [0,10) may hold earlier ones.
-  await batch([['FR', 1, false], ['FR', 2, false]]);
-  assert.deepEqual(await batch([['FR', 13, false]]), []);
-  assert.equal(op.metrics!().windowsSkippedIncomplete, 1);
-});
-
-test('restart, update mode: no row is overwritten with a smaller count, and windows started after the restart are exact', async () => {
-  for (const restartAt of [100, 80]) {
-    const first = await runOnce('update', STREAM.slice(0, 100));
-    const second = await runOnce('update', STREAM.slice(restartAt));
-    const table = new Map<string, number>();
-    for (const row of [...first, ...second]) {
-      const previous = table.get(windowOf(row)) ?? 0;
-      assert.ok((row.users as number) >= previous, `${windowOf(row)}: ${row.users} would overwrite ${previous}`);
-      table.set(windowOf(row), row.users as number);
-    }
-    const secondWindows = new Set(second.map(windowOf));
-    const later = ['40 FR', '40 DE', '50 FR', '50 DE', '60 FR', '60 DE', '3600 FR'];
-    assert.deepEqual([...secondWindows], restartAt === 100 ? later : ['30 FR', '30 DE', ...later]);
-    for (const window of secondWindows) if (window !== '3600 FR') assert.equal(table.get(window), TRUE_COUNTS.get(window), window);
-    if (restartAt === 100) {
-      // [30,40) keeps what the first run last wrote: a lower bound, as an update-mode row of an open window is.
-      assert.equal(table.get('30 FR'), 9, 'FR records 85-98 at 30.1-34.1 s');
-      assert.equal(TRUE_COUNTS.get('30 FR'), 20);
-    }
-  }
-});
-
-// ---------------------------------------------------------------------------------------------------
-
-test('config: every field checked with its path, and cross-field rules at creation', async () => {
+test('config: every field checked with its path, and the rules across fields when the topology is loaded', async () => {
   const base = { type: 'window', kind: 'tumbling', size: '1m', eventTime: 'timestamp', aggregations: { users: { fn: 'count' } }, allowedLateness: '10s' };
-  assert.deepEqual(decodeOperator(base), { ok: true, config: { ...base, size: 60_000, allowedLateness: 10_000, groupBy: [], lateRecords: 'drop', outputMode: 'append' } });
+  assert.deepEqual(decodeOperator(base), { ok: true, config: { ...base, size: 60_000, allowedLateness: 10_000, groupBy: [], lateRecords: 'drop', outputMode: 'append', closeAtEnd: false } });
   assert.deepEqual(configErrors({ ...base, size: '0s', eventTime: 'kafka', allowedLateness: undefined }), [
     'size: expected a duration longer than zero, such as 10s, 1m or 1h, got "0s"',
     'eventTime: expected timestamp (the record timestamp), or { field: <path> }, got "kafka"',
@@ -475,7 +452,7 @@ test('config: every field checked with its path, and cross-field rules at creati
   ]);
   assert.deepEqual(configErrors({ ...base, aggregations: { total: { fn: 'sum' }, mean: { fn: 'median', path: 'a' } } }), [
     'aggregations.total: sum needs a path: the value it aggregates, e.g. { fn: sum, path: dob.age }',
-    'aggregations.mean.fn: expected one of "count", "sum", "min", "max", "avg", got "median"',
+    'aggregations.mean.fn: expected one of "count", "sum", "min", "max", "avg", "latest", got "median"',
   ]);
   assert.deepEqual(configErrors({ ...base, aggregations: {} }), ['aggregations: expected a map of output names to aggregations, e.g. { users: { fn: count } }, got {}']);
   assert.deepEqual(configErrors({ ...base, groupBy: ['a[', { path: 'b', nom: 'c' }], eventTime: { field: 'x', zone: 'UTC' } }), [

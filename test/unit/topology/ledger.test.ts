@@ -1,12 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Batch } from '../../../topology/batch.ts';
+import { Batch, type BatchContext } from '../../../topology/batch.ts';
 import { CommitLedger, type BatchOutcome, type WriteFigures } from '../../../topology/ledger.ts';
+
+const noState: BatchContext = { now: () => 0, endOfInput: false, storeId: (operator, store) => `${operator}.${store}`, positionOf: () => ({}) };
 
 /** A batch of `n` records whose operator snapshot is its own id, so a restore point can be told apart. */
 function batch(id: number, n = 2): Batch {
   const records = Array.from({ length: n }, (_, i) => ({ key: null, value: i, timestamp: 0 }));
-  return new Batch(id, { records, startOffsets: { index: id * n }, endOffsets: { index: (id + 1) * n }, caughtUp: false, finished: false }, [`state before ${id}`], { startedAt: 0, readAt: 0 });
+  return new Batch(id, { records, startOffsets: { index: id * n }, endOffsets: { index: (id + 1) * n }, caughtUp: false, finished: false }, [`state before ${id}`], { startedAt: 0, readAt: 0 }, noState);
 }
 
 /** A write the test acknowledges (or fails) when it wants. */
