@@ -4,6 +4,7 @@ import { Subject } from 'rxjs';
 import { dedupeOperator } from '../../../operators/dedupe.ts';
 import { registry } from '../../../topology/registry.ts';
 import type { StreamRecord } from '../../../topology/types.ts';
+import { TopologyTestDriver } from '../../../testing/driver.ts';
 import { advance, configErrors, decodeOperator, fakeContext, record, run } from './helpers.ts';
 
 const keyed = (...keys: string[]): StreamRecord[] => keys.map((key) => record({ key }, { key }));
@@ -14,7 +15,7 @@ test('drops records whose record key was seen, within a batch and across batches
   const dedupe = dedupeOperator({ maxKeys: 100, ttl: undefined }, ctx);
   assert.deepEqual(keysOf(await run(dedupe, keyed('a', 'b', 'a', 'c', 'b'))), ['a', 'b', 'c']);
   assert.deepEqual(keysOf(await run(dedupe, keyed('c', 'd', 'a'))), ['d']);
-  assert.deepEqual(dedupe.metrics!(), { duplicatesDropped: 4, keysInState: 4 });
+  assert.deepEqual(dedupe.metrics!(), { duplicatesDropped: 4, keysInState: 4, tasks: 1 });
   assert.deepEqual(deadLetters, []);
 });
 
@@ -69,7 +70,7 @@ test('ttl: a key not seen for ttl (on the runtime clock) is forgotten; each sigh
   advance(scheduler, 999);
   assert.deepEqual(keysOf(await run(dedupe, keyed('a'))), [], 'seen 999 ms ago: a duplicate');
   advance(scheduler, 1);
-  assert.deepEqual(dedupe.metrics!(), { duplicatesDropped: 1, keysInState: 1 }, 'b, unseen for 1000 ms, is forgotten');
+  assert.deepEqual(dedupe.metrics!(), { duplicatesDropped: 1, keysInState: 1, tasks: 1 }, 'b, unseen for 1000 ms, is forgotten');
   assert.deepEqual(keysOf(await run(dedupe, keyed('b', 'a'))), ['b'], 'a was seen 1 ms ago, b was forgotten');
   advance(scheduler, 1000);
   assert.deepEqual(keysOf(await run(dedupe, keyed('a', 'b'))), ['a', 'b']);
@@ -85,7 +86,7 @@ test('snapshot and restore: a failed batch redelivered is not taken for duplicat
   for (let attempt = 0; attempt < 2; attempt++) {
     dedupe.restore!(beforeBatch2);
     assert.deepEqual(keysOf(await run(dedupe, keyed('c', 'a', 'd'))), ['c', 'd']);
-    assert.deepEqual(dedupe.metrics!(), { duplicatesDropped: 1, keysInState: 4 });
+    assert.deepEqual(dedupe.metrics!(), { duplicatesDropped: 1, keysInState: 4, tasks: 1 });
   }
 });
 
@@ -100,6 +101,30 @@ test('a decoded config has maxKeys 100000 by default and creates through the reg
   const decoded = decodeOperator({ type: 'dedupe', field: 'id', ttl: '10m' });
   assert.deepEqual(decoded, { ok: true, config: { type: 'dedupe', field: 'id', maxKeys: 100_000, ttl: 600_000 } });
   const operator = await registry.create('operator', decoded.config as { type: string }, fakeContext().ctx);
-  assert.equal(operator.describe(), 'dedupe by id (at most 100000 keys, forgotten 600000 ms after last seen)');
+  assert.equal(operator.describe(), 'dedupe by id (at most 100000 keys per task, forgotten 600000 ms after last seen)');
   assert.equal((await run(operator, [record({ id: 1 }), record({ id: '1' })])).length, 1, '1 and "1" have the same text');
+});
+
+test('durable: with a state backend a restart remembers the keys, and forgotten ones stay forgotten', async () => {
+  const driver = await TopologyTestDriver.start(`
+name: dedupe
+pipelines:
+  p:
+    source: { type: memory, channel: in }
+    operators:
+      - { type: dedupe, maxKeys: 3 }
+    sink: { type: memory, channel: out }
+    state: { type: memory }
+    trigger: { interval: 1s }
+`);
+  const pipeKeys = (...keys: string[]) => driver.pipe('p', keys.map((key) => ({ key })), { key: (v) => (v as { key: string }).key });
+  pipeKeys('a', 'b', 'c', 'd');
+  await driver.advance(1000);
+  // 'a' was forgotten when 'd' came (maxKeys 3): the changelog deleted it too.
+  await driver.restart();
+  pipeKeys('b', 'c', 'd', 'a');
+  await driver.advance(1000);
+  assert.deepEqual(driver.output('p').values().map((v) => (v as { key: string }).key), ['a', 'b', 'c', 'd', 'a'], 'b, c and d are remembered across the restart; a was forgotten');
+  assert.deepEqual(driver.progress.at(-1)!.stateOperators[0].metrics, { duplicatesDropped: 3, keysInState: 3, tasks: 1 });
+  await driver.close();
 });
