@@ -26,6 +26,7 @@ import type { ComponentContext, Operator, StreamRecord } from '../topology/types
 import { batchScope } from '../testing/batch-scope.ts';
 import { median, round } from './stats.ts';
 import { userPipeline } from './topology.ts';
+import { componentContext } from '../testing/component-context.ts';
 
 const { values } = parseArgs({ options: { users: { type: 'string', default: '20000' }, passes: { type: 'string', default: '7' } } });
 const USERS = Number(values.users);
@@ -34,13 +35,13 @@ const BATCH = 10_000;
 
 const config = parseTopology(userPipeline(), 'config/user-pipeline.yaml', { env: {} }).pipelines.process;
 const deadLetters: string[] = [];
-const ctx = (path: string): ComponentContext => ({
+const ctx = (path: string): ComponentContext => (componentContext({
   topology: 'user-pipeline',
   pipeline: 'process',
   path,
   logger: silentLogger(),
   scheduler: asyncScheduler,
-});
+}));
 const scope = batchScope({ deadLetter: (_record, reason) => void deadLetters.push(reason) });
 const operators: Operator[] = [];
 for (const [i, op] of config.operators.entries()) operators.push(await registry.create('operator', op, ctx(`operators[${i}]`)));

@@ -18,6 +18,7 @@ import type { Operator, StreamRecord } from '../topology/types.ts';
 import { batchScope } from '../testing/batch-scope.ts';
 // The users and the hand-written reference rows of the mapping's unit tests.
 import { randomUser, referenceRow, USER_MAPPING_YAML } from '../test/unit/operators/randomuser-fixture.ts';
+import { componentContext } from '../testing/component-context.ts';
 
 const RECORDS = 200_000;
 // 10,000 distinct users (~20 MB, more than the caches hold) cycled: 200,000 distinct ones would take
@@ -27,7 +28,7 @@ const records: StreamRecord[] = Array.from({ length: RECORDS }, (_, i) => ({ key
 
 const decoded = registry.decode('operator', parse(USER_MAPPING_YAML));
 if (decoded._tag === 'Left') throw new Error(`the user mapping did not decode: ${formatErrors(decoded.left).join('; ')}`);
-const mapping = await registry.create('operator', decoded.right, { topology: 'mapping-cost', pipeline: 'process', path: 'operators[0]', logger: silentLogger(), scheduler: asyncScheduler });
+const mapping = await registry.create('operator', decoded.right, componentContext({ topology: 'mapping-cost', pipeline: 'process', path: 'operators[0]', logger: silentLogger(), scheduler: asyncScheduler }));
 const passThrough = perRecord((r, out) => out.next(r));
 const deadLetters: string[] = [];
 const batch = batchScope({ deadLetter: (_record, reason) => void deadLetters.push(reason) });

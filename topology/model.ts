@@ -51,6 +51,11 @@ function pipelineFields(registry: Registry) {
     ),
     trigger: withDefault(TriggerCodec, defaultTrigger, 'When micro-batches run and how large they may be.'),
     maxInFlight: withDefault(PositiveInt, 1, 'Micro-batches being written at once; the next read waits for a free slot (backpressure).'),
+    processing: withDefault(
+      oneOf(['at-least-once', 'exactly-once']),
+      'at-least-once',
+      'at-least-once: a batch whose commit is lost is written again (idempotent sinks make that harmless). exactly-once: each batch\'s outputs, state changes and offsets are one Kafka transaction, committed together or not at all — for pipelines whose source, outputs and state backend are Kafka (docs/model.md, "Guarantees").',
+    ),
     onFailure: withDefault(objectCodec('failure policy', failureFields), defaultFailure, 'What happens when a batch fails after the sink\'s own retries.'),
     stopTimeout: withDefault(Duration, 30_000, 'On stop, how long an in-flight batch may take to finish before it is abandoned uncommitted.'),
   };
@@ -119,11 +124,31 @@ function checkComponents(registry: Registry, pipeline: PipelineConfig, actual: u
   const at = (...keys: string[]): t.Context => [...context, ...keys.map((key) => ({ key, type: t.unknown, actual }))];
   const types = pipeline.operators.map((op) => op.type);
   return [
+    ...exactlyOnceProblems(registry, pipeline).map(({ path, message }) => ({ value: actual, context: at(...path.split('.')), message })),
     ...problemErrors(registry.check('source', pipeline.source, { operatorsBefore: [] }), actual, at('source')),
     ...pipeline.operators.flatMap((op, i) => problemErrors(registry.check('operator', op, { operatorsBefore: types.slice(0, i) }), actual, at('operators', String(i)))),
     ...problemErrors(registry.check('sink', pipeline.sink, { operatorsBefore: types }), actual, at('sink')),
     ...(pipeline.deadLetter ? problemErrors(registry.check('sink', pipeline.deadLetter, { operatorsBefore: [] }), actual, at('deadLetter')) : []),
   ];
+}
+
+/** What `processing: exactly-once` needs: one batch in flight, and every source, output and state backend joining the transaction. */
+function exactlyOnceProblems(registry: Registry, pipeline: PipelineConfig): Array<{ path: string; message: string }> {
+  if (pipeline.processing !== 'exactly-once') return [];
+  const problems: Array<{ path: string; message: string }> = [];
+  if (pipeline.maxInFlight !== 1) problems.push({ path: 'maxInFlight', message: 'processing: exactly-once commits one transaction at a time: maxInFlight must be 1' });
+  const parts: Array<[string, 'source' | 'sink' | 'state', ComponentConfig | undefined]> = [
+    ['source', 'source', pipeline.source],
+    ['sink', 'sink', pipeline.sink],
+    ['deadLetter', 'sink', pipeline.deadLetter],
+    ['state', 'state', pipeline.state],
+  ];
+  for (const [path, kind, config] of parts) {
+    if (config && !registry.info(kind, config.type).transactional) {
+      problems.push({ path: `${path}.type`, message: `a ${config.type} ${kind} cannot join a Kafka transaction, which processing: exactly-once needs (its source, outputs and state backend must be Kafka: kafka, dead-letter); use processing: at-least-once` });
+    }
+  }
+  return problems;
 }
 
 export function topologyFields(registry: Registry) {

@@ -30,7 +30,7 @@ import type { Registry } from './registry.ts';
 import type { SinkPolicy } from './sink-policy.ts';
 import { PipelineStores } from './stores.ts';
 import { TaskPositions } from './tasks.ts';
-import type { ComponentContext, Offsets, Operator, SchedulerLike, Sink, Source, SourceBatch, TaskId } from './types.ts';
+import type { ComponentContext, Offsets, Operator, SchedulerLike, SharedResource, Sink, Source, SourceBatch, TaskId } from './types.ts';
 
 export type { PipelineSummary };
 
@@ -87,6 +87,8 @@ export class PipelineRunner {
   private idleReported = false;
   /** Ends a backoff, or the wait for the next trigger, early: the pipeline began draining or stopping. */
   private readonly wake$ = new Subject<void>();
+  /** Resources the components share (ComponentContext.shared), closed after them. */
+  private readonly shared = new Map<string, SharedResource>();
   private subscription: Subscription | undefined;
   private done!: Promise<void>;
   private finishing: Promise<void> | undefined;
@@ -110,7 +112,18 @@ export class PipelineRunner {
   }
 
   private context(path: string): ComponentContext {
-    return { topology: this.deps.topology, pipeline: this.name, path: `pipelines.${this.name}.${path}`, logger: this.log, scheduler: this.deps.scheduler };
+    return {
+      topology: this.deps.topology,
+      pipeline: this.name,
+      path: `pipelines.${this.name}.${path}`,
+      logger: this.log,
+      scheduler: this.deps.scheduler,
+      processing: this.config.processing,
+      shared: <T extends SharedResource>(key: string, create: () => T): T => {
+        if (!this.shared.has(key)) this.shared.set(key, create());
+        return this.shared.get(key) as T;
+      },
+    };
   }
 
   /** Create the components without connecting anything (for --describe and before start). */
@@ -224,7 +237,7 @@ export class PipelineRunner {
         // Spark's inputRowsPerSecond: the batch's rows over the time since the previous batch's trigger.
         batch.times.sincePreviousTrigger = this.previousTriggerAt === undefined ? batch.times.processedAt - startedAt : startedAt - this.previousTriggerAt;
         this.previousTriggerAt = startedAt;
-        const outcome = this.ledger.add(batch, this.outputs.write(batch));
+        const outcome = this.ledger.add(batch, this.write(batch));
         if (this.config.maxInFlight === 1) await outcome;
         if (this.ledger.failure) {
           await this.recover();
@@ -233,6 +246,12 @@ export class PipelineRunner {
       }
     }
     return { empty: !hasInput, finished: endOfInput && (await this.drain()), startedAt };
+  }
+
+  /** The batch's outputs; an exactly-once source first begins the transaction they join. */
+  private async write(batch: Batch) {
+    await this.source.prepareBatch?.();
+    return this.outputs.write(batch);
   }
 
   private batchContext(endOfInput: boolean): BatchContext {
@@ -373,6 +392,8 @@ export class PipelineRunner {
       ...this.operators.map((op, i): [string, (() => Promise<void>) | undefined] => [`operators[${i}]`, op.close ? () => op.close!() : undefined]),
       ['sink', this.sink ? () => this.sink.close() : undefined],
       ['deadLetter', this.deadLetterSink ? () => this.deadLetterSink!.close() : undefined],
+      ['state', this.stores?.backend ? () => this.stores.backend!.close() : undefined],
+      ...[...this.shared].map(([key, resource]): [string, () => Promise<void>] => [key, () => resource.close()]),
     ];
     for (const [where, close] of closers) {
       try {

@@ -24,6 +24,11 @@ export interface ComponentDefinition<K extends ComponentKind = ComponentKind, F 
   /** YAML snippets, shown in the docs. */
   examples?: string[];
   /**
+   * True when the component joins the pipeline's transaction under `processing: exactly-once` (Kafka
+   * sources, sinks and state backends); an exactly-once pipeline refuses components without it.
+   */
+  transactional?: boolean;
+  /**
    * The external services this component will connect to (no I/O), so the CLI can check them — or
    * start the local ones — before anything runs, e.g. `[{ service: 'kafka', address: '127.0.0.1:9092' }]`.
    */
@@ -67,7 +72,7 @@ export interface ComponentConfig {
 }
 
 /** What the docs show of a component: its spec without the code. */
-export type ComponentInfo = Pick<ComponentDefinition, 'kind' | 'type' | 'summary' | 'description' | 'fields' | 'examples'>;
+export type ComponentInfo = Pick<ComponentDefinition, 'kind' | 'type' | 'summary' | 'description' | 'fields' | 'examples' | 'transactional'>;
 
 /**
  * A registered component with its config type erased: its hooks take the decoded config as the
@@ -93,7 +98,7 @@ export class Registry {
   constructor(readonly commonFields: CommonFields = { sink: sinkPolicyFields }) {}
 
   register<K extends ComponentKind, F extends Fields>(definition: ComponentDefinition<K, F>): ComponentDefinition<K, F> {
-    const { kind, type, summary, description, fields, examples } = definition;
+    const { kind, type, summary, description, fields, examples, transactional } = definition;
     const byType: Map<string, Entry<K>> = this.entries[kind];
     if (byType.has(type)) throw new Error(`a ${kind} of type "${type}" is registered twice`);
     const own = objectCodec(`${type} ${kind} config`, fields);
@@ -106,7 +111,7 @@ export class Registry {
       return picked;
     };
     byType.set(type, {
-      info: { kind, type, summary, description, fields, examples },
+      info: { kind, type, summary, description, fields, examples, transactional },
       codec: objectCodec(`${type} ${kind} config`, withCommon),
       create: async (config, ctx) => definition.create(typed(config), ctx),
       check: (config, where) => definition.check?.(typed(config), where) ?? [],
@@ -117,6 +122,11 @@ export class Registry {
 
   types(kind: ComponentKind): string[] {
     return [...this.entries[kind].keys()].sort();
+  }
+
+  /** The spec of one component type (without its code). */
+  info(kind: ComponentKind, type: string): ComponentInfo {
+    return this.entry(kind, type).info;
   }
 
   /** The specs of one kind, by type, for the docs. */

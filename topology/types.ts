@@ -122,6 +122,19 @@ export interface ComponentContext {
   logger: Logger;
   /** The clock: real time in production, a virtual one under the test driver. */
   scheduler: SchedulerLike;
+  /** The pipeline's delivery guarantee (`processing`): under exactly-once, outputs join one transaction per batch. */
+  processing: Processing;
+  /**
+   * A resource the pipeline's components share, made by the first one that asks (e.g. the one Kafka
+   * transactional producer of an exactly-once pipeline); the pipeline closes it after its components.
+   */
+  shared<T extends SharedResource>(key: string, create: () => T): T;
+}
+
+export type Processing = 'at-least-once' | 'exactly-once';
+
+export interface SharedResource {
+  close(): Promise<void>;
 }
 
 export interface Source {
@@ -137,6 +150,11 @@ export interface Source {
    * to arrive; returns an empty batch when there are none.
    */
   read(maxRecords: number, waitMs: number): Promise<SourceBatch>;
+  /**
+   * Exactly-once sources: called before a batch's outputs are written, to begin the transaction that its
+   * outputs, its state changes and its `commit` complete (and its `rollback` aborts).
+   */
+  prepareBatch?(): Promise<void>;
   /** Persist the position after `batch` (batches are committed in the order they were read). */
   commit(batch: SourceBatch): Promise<void>;
   /** Forget every read-but-uncommitted batch: the next `read` starts at the last committed position. */

@@ -18,6 +18,7 @@ import type { ComponentContext, DeadLetterValue, Sink, Source, SourceBatch, Stre
 import '../../sources/kafka/index.ts';
 import '../../sinks/kafka/index.ts';
 import '../../sinks/dead-letter.ts';
+import { componentContext } from '../../testing/component-context.ts';
 
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const runId = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
@@ -47,13 +48,13 @@ class Capture extends Transport {
 function harness(): Harness {
   const warnings: string[] = [];
   const logger = winston.createLogger({ level: 'debug', transports: [new Capture(warnings)] });
-  const ctx: ComponentContext = {
+  const ctx: ComponentContext = componentContext({
     topology: 'kafka-test',
     pipeline: 'main',
     path: 'pipelines.main.source',
     logger,
     scheduler: asyncScheduler,
-  };
+  });
   return { ctx, warnings };
 }
 

@@ -26,6 +26,7 @@ import { generateUsers } from '../../randomuser/generator.ts';
 import { toCreatedUserRow } from '../../randomuser/row.ts';
 import type { RandomUser } from '../../randomuser/codec.ts';
 import { createTopic, deleteTopics, headersOf, readTopic } from './read-topic.ts';
+import { componentContext } from '../../testing/component-context.ts';
 
 const BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const CONTACT_POINTS = process.env.CASSANDRA_CONTACT_POINTS ?? '127.0.0.1:9042';
@@ -202,7 +203,7 @@ test('poison messages are dead-lettered with their bytes, reason and origin; eve
 test('a dead letter above maxMessageBytes fails its write with the size and the limit, not retried', { timeout: 60_000 }, async () => {
   const decoded = registry.codec('sink').decode({ type: 'dead-letter', brokers: BROKERS, topic: deadTopic, maxMessageBytes: 1_000_000, deliveryTimeout: '10s' });
   assert.equal(decoded._tag, 'Right');
-  const sink = await registry.create('sink', (decoded as { right: ComponentConfig }).right, { topology: 't', pipeline: 'p', path: 'pipelines.p.deadLetter', logger: silentLogger(), scheduler: asyncScheduler});
+  const sink = await registry.create('sink', (decoded as { right: ComponentConfig }).right, componentContext({ topology: 't', pipeline: 'p', path: 'pipelines.p.deadLetter', logger: silentLogger(), scheduler: asyncScheduler}));
   await sink.start();
   try {
     const raw = Buffer.alloc(1_000_000, 'x');

@@ -17,6 +17,7 @@ import '../../../sources/kafka/index.ts';
 import '../../../sinks/kafka/index.ts';
 import '../../../sinks/dead-letter.ts';
 import { COMPRESSION_CODECS } from '../../../sinks/kafka/fields.ts';
+import { componentContext } from '../../../testing/component-context.ts';
 
 type Kind = Extract<ComponentKind, 'source' | 'sink'>;
 
@@ -32,7 +33,7 @@ function problems(kind: Kind, config: Record<string, unknown>): string[] {
   return result._tag === 'Left' ? formatErrors(result.left) : [];
 }
 
-const ctx: ComponentContext = { topology: 't', pipeline: 'p', path: 'pipelines.p.source', logger: silentLogger(), scheduler: asyncScheduler};
+const ctx: ComponentContext = componentContext({ topology: 't', pipeline: 'p', path: 'pipelines.p.source', logger: silentLogger(), scheduler: asyncScheduler});
 
 const source = { type: 'kafka', brokers: '127.0.0.1:9092', topics: ['users_created'], groupId: 'user-pipeline' };
 

@@ -13,6 +13,7 @@ import Transport from 'winston-transport';
 import { isRetryableKafkaError, kafkaProducerSink, KafkaWriteError } from '../../../sinks/kafka/producer.ts';
 import { recordToMessage } from '../../../sinks/kafka/messages.ts';
 import type { ComponentContext, StreamRecord } from '../../../topology/types.ts';
+import { componentContext } from '../../../testing/component-context.ts';
 
 /** Connects at once; delivers each produced message on the next poll, unless it is `wedged`. */
 class FakeProducer extends EventEmitter {
@@ -64,13 +65,13 @@ test('a producer whose delivery reports stop coming fails its write (retryable) 
   const producers = [new FakeProducer(true), new FakeProducer(false)];
   const made: FakeProducer[] = [];
   const warnings: string[] = [];
-  const ctx: ComponentContext = {
+  const ctx: ComponentContext = componentContext({
     topology: 't',
     pipeline: 'p',
     path: 'pipelines.p.sink',
     logger: winston.createLogger({ level: 'warn', transports: [new Capture(warnings)] }),
     scheduler: asyncScheduler,
-  };
+  });
   const sink = kafkaProducerSink(
     { client: { brokers: '127.0.0.1:9092', clientId: 'test', connectTimeout: 1000, rdkafka: {} }, topic: 'users', deliveryTimeout: 20, tuning: {} },
     ctx,

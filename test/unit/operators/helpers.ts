@@ -8,6 +8,7 @@ import '../../../sinks/memory.ts';
 import { registry } from '../../../topology/registry.ts';
 import type { BatchScope, ComponentContext, Operator, StreamRecord } from '../../../topology/types.ts';
 import { batchScope } from '../../../testing/batch-scope.ts';
+import { componentContext } from '../../../testing/component-context.ts';
 
 export interface DeadLetterCall {
   record: StreamRecord;
@@ -23,13 +24,13 @@ let latestBatch: BatchScope | undefined;
  */
 export function fakeContext(scheduler = new VirtualTimeScheduler()): { ctx: ComponentContext; batch: BatchScope; deadLetters: DeadLetterCall[]; scheduler: VirtualTimeScheduler } {
   const deadLetters: DeadLetterCall[] = [];
-  const ctx: ComponentContext = {
+  const ctx: ComponentContext = componentContext({
     topology: 'test',
     pipeline: 'main',
     path: 'pipelines.main.operators[0]',
     logger: winston.createLogger({ silent: true }),
     scheduler,
-  };
+  });
   const batch = batchScope({ deadLetter: (record, reason) => void deadLetters.push({ record, reason }), now: () => scheduler.now() });
   latestBatch = batch;
   return { ctx, batch, deadLetters, scheduler };

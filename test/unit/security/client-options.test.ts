@@ -17,9 +17,10 @@ import { silentLogger } from '../../../operations/logger.ts';
 import { registry, type ComponentConfig } from '../../../topology/registry.ts';
 import type { ComponentContext, ComponentKind } from '../../../topology/types.ts';
 import { startFakeCql } from './fake-cql.ts';
+import { componentContext } from '../../../testing/component-context.ts';
 
 function context(path: string): ComponentContext {
-  return { topology: 'secure', pipeline: 'p', path, logger: silentLogger(), scheduler: asyncScheduler};
+  return componentContext({ topology: 'secure', pipeline: 'p', path, logger: silentLogger(), scheduler: asyncScheduler});
 }
 
 async function create<K extends ComponentKind>(kind: K, config: ComponentConfig) {

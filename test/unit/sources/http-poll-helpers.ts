@@ -12,6 +12,7 @@ import { fields } from '../../../sources/http-poll/config.ts';
 import { formatErrors } from '../../../topology/errors.ts';
 import { objectCodec } from '../../../topology/spec.ts';
 import type { ComponentContext, SchedulerLike, Source, SourceBatch, StreamRecord } from '../../../topology/types.ts';
+import { componentContext } from '../../../testing/component-context.ts';
 
 export { VirtualClock, type LogEntry };
 
@@ -23,7 +24,7 @@ export const users = (n: number, count: number) => Array.from({ length: count },
 
 export function context(logs: LogEntry[], scheduler: SchedulerLike): ComponentContext {
   const logger = winston.createLogger({ level: 'debug', transports: [new CaptureTransport(logs)] });
-  return { topology: 'test', pipeline: 'main', path: 'pipelines.main.source', logger, scheduler };
+  return componentContext({ topology: 'test', pipeline: 'main', path: 'pipelines.main.source', logger, scheduler });
 }
 
 const codec = objectCodec('http-poll source config', fields);

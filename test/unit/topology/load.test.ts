@@ -145,3 +145,26 @@ test('the project topology folder holds topologies only', () => {
   }
   assert.ok(listTopologies().includes('user-pipeline'));
 });
+
+test('processing: exactly-once needs one batch in flight and a source, outputs and state backend that join a Kafka transaction', () => {
+  const yaml = `pipelines:
+  p:
+    source: { type: memory, channel: in }
+    sink: { type: memory, channel: out }
+    deadLetter: { type: memory, channel: dead }
+    state: { type: memory }
+    processing: exactly-once
+    maxInFlight: 2
+`;
+  assert.throws(() => parseTopology(yaml, 'eos.yaml', { env: {} }), (error: ConfigError) => {
+    assert.deepEqual(error.problems, [
+      'pipelines.p.maxInFlight: processing: exactly-once commits one transaction at a time: maxInFlight must be 1',
+      'pipelines.p.source.type: a memory source cannot join a Kafka transaction, which processing: exactly-once needs (its source, outputs and state backend must be Kafka: kafka, dead-letter); use processing: at-least-once',
+      'pipelines.p.sink.type: a memory sink cannot join a Kafka transaction, which processing: exactly-once needs (its source, outputs and state backend must be Kafka: kafka, dead-letter); use processing: at-least-once',
+      'pipelines.p.deadLetter.type: a memory sink cannot join a Kafka transaction, which processing: exactly-once needs (its source, outputs and state backend must be Kafka: kafka, dead-letter); use processing: at-least-once',
+      'pipelines.p.state.type: a memory state cannot join a Kafka transaction, which processing: exactly-once needs (its source, outputs and state backend must be Kafka: kafka, dead-letter); use processing: at-least-once',
+    ]);
+    return true;
+  });
+  assert.equal(parseTopology(yaml.replace('processing: exactly-once', ''), 'alo.yaml', { env: {} }).pipelines.p.processing, 'at-least-once');
+});
