@@ -4,10 +4,11 @@
  * and what each batch emits — merged over the tasks that hold a window — and writes to the changelog.
  * Its config and spec are in config.ts and index.ts.
  */
-import { Observable, type Subscriber } from 'rxjs';
+import type { Subscriber } from 'rxjs';
 import { parseIsoTime } from '../../topology/time.ts';
 import { taskOf, type BatchScope, type ComponentContext, type Operator, type StoreEntries, type StreamRecord, type TaskId } from '../../topology/types.ts';
 import { compilePath } from '../path.ts';
+import { perBatch, type BatchHandler } from '../per-record.ts';
 import { Grouping, shown, type Aggregates } from '../grouping.ts';
 import type { WindowConfig } from './config.ts';
 import { WindowState, type WindowAggregate } from './state.ts';
@@ -121,7 +122,7 @@ export function windowOperator(config: WindowConfig, ctx: ComponentContext): Ope
     scope.deadLetter(record, `late: event time ${iso(time)} is before the watermark ${iso(watermark)}, which has closed ${windows}`);
   }
 
-  function processBatch(source: Observable<StreamRecord>, out: Subscriber<StreamRecord>, scope: BatchScope) {
+  function processBatch(out: Subscriber<StreamRecord>, scope: BatchScope): BatchHandler {
     const batch = ++batches;
     let sawInput = false;
     /** Per task, the aggregates this batch changed (written to the changelog at its end). */
@@ -201,24 +202,7 @@ export function windowOperator(config: WindowConfig, ctx: ComponentContext): Ope
     }
 
     // An exception here is a bug, not a bad record: it fails the batch (whose state is then restored).
-    return source.subscribe({
-      next(record) {
-        try {
-          handle(record);
-        } catch (error) {
-          out.error(error);
-        }
-      },
-      error: (error: unknown) => out.error(error),
-      complete() {
-        try {
-          endBatch();
-          out.complete();
-        } catch (error) {
-          out.error(error);
-        }
-      },
-    });
+    return { handle, end: endBatch };
   }
 
   /** The batch's changes for the changelog: changed windows, closed ones deleted, and each task's event-time progress. */
@@ -241,7 +225,7 @@ export function windowOperator(config: WindowConfig, ctx: ComponentContext): Ope
 
   const slideText = kind === 'sliding' ? ` every ${step} ms` : '';
   return {
-    apply: (source, scope) => new Observable<StreamRecord>((out) => processBatch(source, out, scope)),
+    apply: perBatch(processBatch),
     watermark: () => (watermark === -Infinity ? undefined : watermark),
     metrics: () => ({ windowsInState: openWindows(), tasks: tasks.size, ...counters }),
     snapshot: (): Snapshot => ({ tasks: copyTasks(tasks), watermark, lastInputAt, counters: { ...counters } }),
