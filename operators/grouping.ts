@@ -173,6 +173,14 @@ export class Grouping {
     return undefined;
   }
 
+  /** `keyOf` then `read`: the group key, the values read for `add`; or why the record cannot be aggregated. */
+  keyAndValues(value: unknown): string | { reason: string } {
+    const key = this.keyOf(value);
+    if (typeof key !== 'string') return key;
+    const notNumber = this.read(value);
+    return notNumber === undefined ? key : { reason: notNumber };
+  }
+
   empty(): Aggregates {
     const acc = new Array<number>(2 * this.aggregations.length).fill(0);
     return this.hasLatest ? { acc, latest: new Array(this.aggregations.length).fill(null) } : { acc };

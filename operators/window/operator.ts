@@ -136,10 +136,8 @@ export function windowOperator(config: WindowConfig, ctx: ComponentContext): Ope
       if (typeof time === 'string') return scope.deadLetter(record, time);
       const lastStart = Math.floor(time / step) * step;
       if (lastStart + size <= watermark) return late(record, time, lastStart, scope);
-      const key = grouping.keyOf(record.value);
+      const key = grouping.keyAndValues(record.value);
       if (typeof key !== 'string') return scope.deadLetter(record, key.reason);
-      const notNumber = grouping.read(record.value);
-      if (notNumber !== undefined) return scope.deadLetter(record, notNumber);
       const task = taskOf(record);
       const t = taskWindows(task);
       if (time > t.maxEventTime) t.maxEventTime = time;
