@@ -8,6 +8,7 @@ import './sources/kafka/index.ts';
 import './sources/memory.ts';
 import './sources/rate.ts';
 
+import './operators/aggregate.ts';
 import './operators/dedupe.ts';
 import './operators/filter.ts';
 import './operators/flat-map.ts';
