@@ -63,14 +63,8 @@ export interface DriverOptions {
   env?: NodeJS.ProcessEnv;
   /** Keep sources/sinks as written instead of substituting memory channels (for topologies already in memory). */
   substitute?: boolean;
-  /** Virtual start time (ms since epoch); with `after`, by default where that driver's clock stopped. */
+  /** Virtual start time (ms since epoch). */
   startTime?: number;
-  /**
-   * A closed driver whose run this one continues, as a process started again would: the same topology
-   * name, so the same memory channels and `memory` state changelogs, none of them reset. For
-   * durable-state tests; by default each driver starts on channels of its own.
-   */
-  after?: TopologyTestDriver;
 }
 
 let driverCount = 0;
@@ -139,13 +133,11 @@ export class TopologyTestDriver {
 
   /** Validate, substitute and start a topology given as YAML text. */
   static async start(yamlText: string, options: DriverOptions = {}): Promise<TopologyTestDriver> {
-    const { after } = options;
-    if (after && [...after.runtime.runners.values()].some((r) => r.state !== 'stopped' && r.state !== 'failed')) throw new Error('TopologyTestDriver.start: close the driver given as `after` first');
     // A unique name per driver keeps memory channels of concurrent drivers apart.
-    const name = after?.config.name ?? `${parseTopology(yamlText, 'test topology', { env: options.env ?? {}, defaultName: 'test' }).name}-driver${++driverCount}`;
+    const name = `${parseTopology(yamlText, 'test topology', { env: options.env ?? {}, defaultName: 'test' }).name}-driver${++driverCount}`;
     const config = prepare(yamlText, name, options);
-    if (!after) memoryStore.reset(config.name);
-    const clock = new VirtualClock(options.startTime ?? after?.now() ?? 0);
+    memoryStore.reset(config.name);
+    const clock = new VirtualClock(options.startTime ?? 0);
     const logs: LogEntry[] = [];
     const logger = winston.createLogger({ level: 'debug', transports: [new CaptureTransport(logs)] });
     const runtime = new TopologyRuntime(config, { logger, scheduler: clock, pipelines: options.pipelines });
