@@ -9,6 +9,10 @@ import type { StreamRecord } from '../../topology/types.ts';
 
 /** What one record becomes on the wire. */
 export interface OutgoingMessage {
+  /** The topic, when not the producer's own (a state backend writes to a changelog per store). */
+  topic?: string;
+  /** The partition; librdkafka's partitioner (a hash of the key) when absent. */
+  partition?: number;
   key: string | null;
   value: Buffer | null;
   /** ms since epoch; null lets the producer stamp it. */

@@ -1,8 +1,9 @@
 /**
- * The idempotent producer the `kafka` and `dead-letter` sinks share: a write resolves when the brokers
- * acknowledged every one of its messages, and a producer that cannot produce again is replaced.
+ * The idempotent producer the `kafka` and `dead-letter` sinks and the `kafka` state backend share: a
+ * write resolves when the brokers acknowledged every one of its messages, and a producer that cannot
+ * produce again is replaced.
  *
- * See also: ./index.ts and ../dead-letter.ts (the components), ./messages.ts, clients/kafka.ts.
+ * See also: ./index.ts and ../dead-letter.ts (the components), state/kafka/, ./messages.ts, clients/kafka.ts.
  */
 import Kafka from 'node-rdkafka';
 import type { LibrdKafkaError } from 'node-rdkafka';
@@ -82,7 +83,8 @@ const REPORT_GRACE_MS = 10_000;
 
 export interface ProducerSinkSettings {
   client: KafkaClientConfig;
-  topic: string;
+  /** Where messages go unless they name their own topic (`OutgoingMessage.topic`). */
+  topic?: string;
   createTopic?: { partitions: number; replicationFactor: number };
   /** ms a message may take to be acknowledged (librdkafka's message.timeout.ms). */
   deliveryTimeout: number;
@@ -98,17 +100,20 @@ export interface ProducerSinkInternals {
   reportGraceMs?: number;
 }
 
+/** A sink of `T`s: the `kafka` and `dead-letter` sinks write records, the `kafka` state backend changelog messages. */
+export type ProducerSink<T> = Omit<Sink, 'write'> & { write(items: readonly T[]): Promise<void> };
+
 /**
- * A sink that produces each record, as `toMessage` shapes it, to `settings.topic`. Shared by the
- * `kafka` and `dead-letter` sinks.
+ * A sink that produces each item, as `toMessage` shapes it, to its topic (`settings.topic` unless the
+ * message names one). Shared by the `kafka` and `dead-letter` sinks and the `kafka` state backend.
  */
-export function kafkaProducerSink(
+export function kafkaProducerSink<T = StreamRecord>(
   settings: ProducerSinkSettings,
   ctx: ComponentContext,
   description: string,
-  toMessage: (record: StreamRecord) => OutgoingMessage,
+  toMessage: (item: T) => OutgoingMessage,
   { newProducer = (options) => new Kafka.Producer(options), reportGraceMs = REPORT_GRACE_MS }: ProducerSinkInternals = {},
-): Sink {
+): ProducerSink<T> {
   const log = ctx.logger;
   const { client, topic } = settings;
   let producer: Kafka.Producer | undefined;
@@ -164,7 +169,7 @@ export function kafkaProducerSink(
     async start() {
       const p = await connect();
       try {
-        if (settings.createTopic) {
+        if (settings.createTopic && topic !== undefined) {
           const { partitions, replicationFactor } = settings.createTopic;
           const outcome = await ensureTopic(client, topic, partitions, replicationFactor, settings.topicConfig);
           if (outcome === 'created') log.info(`${description}: created topic ${topic} (${partitions} partition(s), replication factor ${replicationFactor})`);
@@ -202,9 +207,14 @@ export function kafkaProducerSink(
             refused = { error: error as Error, index: i };
             break;
           }
+          const target = message.topic ?? topic;
+          if (target === undefined) {
+            refused = { error: new Error('the message names no topic, and the producer has none'), index: i };
+            break;
+          }
           while (true) {
             try {
-              p.produce(topic, null, message.value, message.key, message.timestamp, write, message.headers);
+              p.produce(target, message.partition ?? null, message.value, message.key, message.timestamp, write, message.headers);
               write.outstanding++;
               break;
             } catch (error) {
