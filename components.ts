@@ -24,6 +24,7 @@ import './sinks/dead-letter.ts';
 import './sinks/kafka/index.ts';
 import './sinks/memory.ts';
 
+import './state/kafka/index.ts';
 import './state/memory.ts';
 
 import './schemas/randomuser-user.ts';

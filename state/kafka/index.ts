@@ -1,0 +1,64 @@
+/**
+ * kafka — makes operator state durable in Kafka: a compacted changelog topic per store, one partition
+ * per task (input partition), written in each batch's checkpoint and read back when a task is assigned.
+ * The spec's `description` below says the rest (docs/state.md).
+ *
+ * ```yaml
+ * state:
+ *   type: kafka
+ *   brokers: ${KAFKA_BROKERS:-127.0.0.1:9092}
+ *   replicationFactor: 3
+ *   minInsyncReplicas: 2
+ * ```
+ * See also: ./backend.ts (how), ./changelog.ts (topic names, messages, the restore), the `memory` state backend.
+ */
+import { defineComponent } from '../../topology/registry.ts';
+import { optional, withDefault, type ConfigOf } from '../../topology/spec.ts';
+import { Duration, PositiveInt } from '../../topology/codecs.ts';
+import { kafkaClientFields } from '../../clients/kafka.ts';
+import { PRODUCER_GUARANTEES } from '../../sinks/kafka/producer.ts';
+import { kafkaStateBackend } from './backend.ts';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+const fields = {
+  ...kafkaClientFields({
+    ...PRODUCER_GUARANTEES,
+    'group.id': 'changelogs are read by assigning their partitions, never in a consumer group',
+    'enable.auto.commit': 'the backend commits no offsets',
+    'enable.auto.offset.store': 'the backend commits no offsets',
+    'enable.partition.eof': 'a restore finds the end of a changelog partition with it',
+  }),
+  replicationFactor: withDefault(PositiveInt, 1, 'Copies of each changelog partition, for the changelog topics the backend creates; at most the number of brokers (3 in production, so that state survives the loss of a broker).'),
+  minInsyncReplicas: optional(
+    PositiveInt,
+    'min.insync.replicas of the changelog topics the backend creates: how many copies must have a change before it counts as written (writes use acks=all). The brokers\' default when absent.',
+  ),
+  minCompactionLag: withDefault(
+    Duration,
+    DAY_MS,
+    'min.compaction.lag.ms of the changelog topics the backend creates: how long a change stays safe from compaction. A batch writes its changes before its offsets are committed; when the commit never happens (a crash, a failed batch), its changes stay in the changelog, and a restore leaves them out and keeps the key\'s earlier, committed value. Compaction keeps only the latest value of a key, so it could drop that committed value in favour of the uncommitted one — this lag keeps it at least this long after the newer value was written. A task must be restored within it after such a crash (the restore then reprocesses the batch, whose new changes supersede both); a longer lag keeps more of the changelog uncompacted, so restores read more.',
+  ),
+  deliveryTimeout: withDefault(
+    Duration,
+    30_000,
+    'How long a change may take to be acknowledged, librdkafka\'s own retries included, before the write fails — and its batch with it, which is then tried again from the committed offsets.',
+  ),
+};
+
+export type KafkaStateConfig = ConfigOf<typeof fields>;
+
+defineComponent({
+  kind: 'state',
+  type: 'kafka',
+  summary: 'Makes operator state durable in Kafka: a compacted changelog topic per store, with one partition per task, restored when a task is assigned.',
+  description:
+    'Each store has a changelog topic named `<store id>-changelog` (e.g. `user-pipeline.nat_minute.1-window.windows-changelog`; characters Kafka does not allow become `_`, and an id too long is cut, both with a hash of the id added), created when a task of the store is first restored, with one partition per input partition, `cleanup.policy=compact`, `min.compaction.lag.ms` = `minCompactionLag`, and `replicationFactor` and `minInsyncReplicas`. An existing changelog with another partition count than the input is refused with what to do: state cannot follow a repartitioned input. In each batch\'s checkpoint — after the sink and dead letters are acknowledged, before the offsets are committed — every changed key becomes one message in the partition of its task: key = the store key, value = the value as JSON (null when the key was deleted: a tombstone), header `position` = the task\'s source position after the batch; the write (idempotent, acks=all) completes once every message is acknowledged, and fails the batch otherwise. When a task is assigned, its partition is read from the start to its end at that moment by a consumer outside any group, and each key gets the latest value whose position is committed; changes of batches whose offsets were never committed are left out, because the task processes their records again — so the restored state counts every committed record exactly once.',
+  fields,
+  examples: [
+    'state:\n  type: kafka\n  brokers: ${KAFKA_BROKERS:-127.0.0.1:9092}',
+    'state:\n  type: kafka\n  brokers: ${KAFKA_BROKERS}\n  replicationFactor: 3\n  minInsyncReplicas: 2\n  minCompactionLag: 48h',
+  ],
+  endpoints: (config) => [{ service: 'kafka', address: config.brokers }],
+  create: (config, ctx) => kafkaStateBackend(config, ctx),
+});
