@@ -9,14 +9,13 @@
  */
 import assert from 'node:assert/strict';
 import { parseArgs } from 'node:util';
-import { asyncScheduler } from 'rxjs';
-import { silentLogger } from '../operations/logger.ts';
 import { formatErrors } from '../topology/errors.ts';
 import { registry } from '../topology/registry.ts';
 import type { StateBackend, StoreChanges } from '../topology/types.ts';
 import { changelogTopic } from '../state/kafka/changelog.ts';
 import '../state/kafka/index.ts';
 import { deleteTopics } from './kafka.ts';
+import { componentContext } from '../testing/component-context.ts';
 
 const { values } = parseArgs({ options: { keys: { type: 'string', default: '1000000' } } });
 const KEYS = Number(values.keys);
@@ -31,7 +30,7 @@ const topic = changelogTopic(store);
 async function backend(): Promise<StateBackend> {
   const decoded = registry.codec('state').decode({ type: 'kafka', brokers });
   if (decoded._tag === 'Left') throw new Error(formatErrors(decoded.left).join('\n'));
-  const b = await registry.create('state', decoded.right, { topology: 'bench', pipeline: 'p', path: 'state', logger: silentLogger(), scheduler: asyncScheduler });
+  const b = await registry.create('state', decoded.right, componentContext({ topology: 'bench', pipeline: 'p', path: 'state' }));
   await b.start([store]);
   return b;
 }

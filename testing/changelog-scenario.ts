@@ -4,12 +4,11 @@
  * (which rewrites a committed key, deletes one and adds one) — with the committed positions to restore
  * at, and what the `memory` state backend restores from them: every backend must give the same answers.
  */
-import { asyncScheduler } from 'rxjs';
-import { silentLogger } from '../operations/logger.ts';
 import { registry } from '../topology/registry.ts';
 import type { Offsets, StateBackend, StoreChanges, TaskId } from '../topology/types.ts';
 import { memoryStore } from './memory-channels.ts';
 import '../state/memory.ts';
+import { componentContext } from './component-context.ts';
 
 /** Input partitions of the story: task 0 reads `in/0`; task 1 reads `in/1` and `side/1`. */
 export const SCENARIO_PARTITIONS = 2;
@@ -59,7 +58,7 @@ export async function memoryBackendWith(batches: readonly StoreChanges[][], topo
   memoryStore.reset(topology);
   const config = registry.codec('state').decode({ type: 'memory' });
   if (config._tag === 'Left') throw new Error('the memory state backend config did not decode');
-  const backend = await registry.create('state', config.right, { topology, pipeline: 'p', path: 'state', logger: silentLogger(), scheduler: asyncScheduler });
+  const backend = await registry.create('state', config.right, componentContext({ topology, pipeline: 'p', path: 'state' }));
   await backend.start([]);
   for (const batch of batches) await backend.write(batch);
   return backend;

@@ -9,8 +9,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
-import { asyncScheduler } from 'rxjs';
-import { silentLogger } from '../../operations/logger.ts';
 import { formatErrors, UserFacingError } from '../../topology/errors.ts';
 import { registry } from '../../topology/registry.ts';
 import type { StateBackend } from '../../topology/types.ts';
@@ -19,6 +17,7 @@ import { SCENARIO_COMMITTED, SCENARIO_PARTITIONS, memoryBackendWith, scenarioBat
 import { createTopic, deleteTopics, headersOf, readTopic } from './read-topic.ts';
 import { describeTopicConfig } from './describe-configs.ts';
 import '../../state/kafka/index.ts';
+import { componentContext } from '../../testing/component-context.ts';
 
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const runId = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
@@ -32,7 +31,7 @@ const open: StateBackend[] = [];
 async function backend(config: Record<string, unknown> = {}): Promise<StateBackend> {
   const decoded = registry.codec('state').decode({ type: 'kafka', brokers, minCompactionLag: '1h', ...config });
   if (decoded._tag === 'Left') throw new Error(formatErrors(decoded.left).join('\n'));
-  const b = await registry.create('state', decoded.right, { topology, pipeline: 'p', path: 'state', logger: silentLogger(), scheduler: asyncScheduler });
+  const b = await registry.create('state', decoded.right, componentContext({ topology, pipeline: 'p', path: 'state' }));
   await b.start([counts, windows]);
   open.push(b);
   return b;
