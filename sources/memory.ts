@@ -50,6 +50,7 @@ export function memorySource(config: { channel: string; records?: unknown[]; fin
       return { ...batch, assigned: [{ task: 0, committed: { index: channel.committed } }] };
     },
     partitions: async () => 1,
+    positionScope: config.channel,
     async commit(batch) {
       if (channel.failNextCommits > 0) {
         channel.failNextCommits--;

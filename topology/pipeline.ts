@@ -137,7 +137,8 @@ export class PipelineRunner {
     ({ sink: this.sink, policy: this.sinkPolicy } = main);
     this.deadLetterSink = deadLetter?.sink;
     const backend = this.config.state ? await registry.create('state', this.config.state, this.context('state')) : undefined;
-    this.stores = new PipelineStores({ topology: this.deps.topology, pipeline: this.name, operatorTypes: this.config.operators.map((op) => op.type) }, this.operators, backend);
+    const where = { topology: this.deps.topology, pipeline: this.name, operatorTypes: this.config.operators.map((op) => op.type), positionScope: this.source.positionScope };
+    this.stores = new PipelineStores(where, this.operators, backend);
     this.outputs = new PipelineOutputs(main, deadLetter, { topology: this.deps.topology, pipeline: this.name, scheduler: this.deps.scheduler, logger: this.log });
   }
 

@@ -22,14 +22,18 @@ export class PipelineStores {
   private partitions: number | undefined;
 
   constructor(
-    where: { topology: string; pipeline: string; operatorTypes: readonly string[] },
+    where: { topology: string; pipeline: string; operatorTypes: readonly string[]; positionScope?: string },
     private readonly operators: readonly Operator[],
     readonly backend: StateBackend | undefined,
   ) {
-    this.ids = operators.map((op, i) => new Map((op.stores ?? []).map((store) => [store, `${where.topology}.${where.pipeline}.${i}-${where.operatorTypes[i]}.${store}`])));
+    const scope = where.positionScope === undefined ? '' : `${where.positionScope}.`;
+    this.ids = operators.map((op, i) => new Map((op.stores ?? []).map((store) => [store, `${where.topology}.${where.pipeline}.${scope}${i}-${where.operatorTypes[i]}.${store}`])));
   }
 
-  /** `<topology>.<pipeline>.<operator index>-<type>.<store>`: stable while the pipeline's operators keep their order. */
+  /**
+   * `<topology>.<pipeline>.<position scope>.<operator index>-<type>.<store>` (the scope: the source's
+   * consumer group): stable while the pipeline's operators keep their order and its source its group.
+   */
   storeId(operator: number, store: string): string {
     const id = this.ids[operator]?.get(store);
     if (id === undefined) throw new Error(`operators[${operator}] has no store "${store}" (its stores: ${[...(this.ids[operator]?.keys() ?? [])].join(', ') || 'none'})`);

@@ -139,6 +139,12 @@ export interface SharedResource {
 
 export interface Source {
   /**
+   * Whose committed positions the source reads from (Kafka: its consumer group): durable state is kept
+   * under it, since state is only valid with the positions it was committed with. A new group starts
+   * with state of its own.
+   */
+  readonly positionScope?: string;
+  /**
    * Sources that report tasks (`SourceBatch.assigned`): how many partitions their input has, asked
    * when a task is first restored (a changelog is created with as many partitions).
    */
@@ -246,7 +252,7 @@ export interface StoreChanges {
  * acknowledged and before the offsets are committed; `restore` when a task is assigned.
  */
 export interface StateBackend {
-  /** Connect. `stores` are the pipeline's store ids (`<topology>.<pipeline>.<operator>.<store>`). */
+  /** Connect. `stores` are the pipeline's store ids (`<topology>.<pipeline>.<position scope>.<operator>.<store>`). */
   start(stores: readonly string[]): Promise<void>;
   /**
    * A task's entries of `store` as they were at `committed`: for each key the latest value written at

@@ -61,6 +61,11 @@ export class KafkaSource implements Source {
   private consumer: Kafka.KafkaConsumer | undefined;
   private missingTopicWarned = false;
 
+  /** The consumer group: its committed offsets are the positions durable state is kept with. */
+  get positionScope(): string {
+    return this.config.groupId;
+  }
+
   constructor(
     private readonly config: KafkaSourceConfig,
     private readonly ctx: ComponentContext,

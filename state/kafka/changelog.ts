@@ -24,7 +24,7 @@ const MAX_TOPIC_LENGTH = 249;
 const LEGAL = /^[A-Za-z0-9._-]*$/;
 
 /**
- * `<store id>-changelog`, e.g. `user-pipeline.nat_minute.1-window.windows-changelog`. A store id with
+ * `<store id>-changelog`, e.g. `user-pipeline.nat_minute.user-pipeline-nat-minute.1-window.windows-changelog`. A store id with
  * characters Kafka does not allow in a topic name (they become `_`), or too long for one (it is cut),
  * gets a hash of the whole id before the suffix, so that two ids never share a topic.
  */

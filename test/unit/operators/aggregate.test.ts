@@ -196,7 +196,7 @@ test('records of one group in two tasks: the row merges them; each task keeps an
 
 test('a failed write is redelivered without double counting: the sink\'s, and the changelog\'s after the sink wrote', async () => {
   const driver = await TopologyTestDriver.start(topology({ sink: ', retry: { maxAttempts: 1 }' }));
-  const changelog = memoryStore.changelog(driver.config.name, `${driver.config.name}.p.0-aggregate.${GROUPS_STORE}`);
+  const changelog = memoryStore.changelog(driver.config.name, `${driver.config.name}.p.p.in.0-aggregate.${GROUPS_STORE}`);
   const out = driver.output('p');
   await batch(driver, [user('ann', 'FR', 30, 1), user('bob', 'DE', 20, 2)]);
 
@@ -306,7 +306,7 @@ for (const cut of ['restart', 'crash', 'swap'] as const) {
 
     const out = driver.output('p');
     assert.deepEqual(out.records.map(written), expected.rows);
-    const changelog = memoryStore.changelog(driver.config.name, `${driver.config.name}.p.0-aggregate.${GROUPS_STORE}`);
+    const changelog = memoryStore.changelog(driver.config.name, `${driver.config.name}.p.p.in.0-aggregate.${GROUPS_STORE}`);
     assert.deepEqual(
       changelog.entries.map((e) => `${e.position.index} ${e.key}`),
       expected.entries,

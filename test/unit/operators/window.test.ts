@@ -384,7 +384,7 @@ test('changes a batch wrote to the changelog before its commit failed are left o
   input.failNextCommits = 1;
   await driver.advance(1000);
   assert.equal(input.committed, 60, 'the batch of records 60-79 wrote its rows and its changes, and failed to commit');
-  const changelog = memoryStore.changelog(driver.config.name, `${driver.config.name}.p.0-window.windows`).entries;
+  const changelog = memoryStore.changelog(driver.config.name, `${driver.config.name}.p.p.in.0-window.windows`).entries;
   assert.ok(changelog.some((e) => Number(e.position.index) === 80), 'its changes are in the changelog, tagged with position 80');
   // Stopped during the failure's backoff: the next run restores as of position 60, and reads 60-79 again.
   await driver.restart();
