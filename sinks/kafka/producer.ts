@@ -1,7 +1,8 @@
 /**
  * The idempotent producer the `kafka` and `dead-letter` sinks and the `kafka` state backend share: a
  * write resolves when the brokers acknowledged every one of its messages, and a producer that cannot
- * produce again is replaced.
+ * produce again is replaced. Under `processing: exactly-once` they write through the pipeline's one
+ * transactional producer instead (clients/kafka-transactions.ts).
  *
  * See also: ./index.ts and ../dead-letter.ts (the components), state/kafka/, ./messages.ts, clients/kafka.ts.
  */
@@ -10,6 +11,7 @@ import type { LibrdKafkaError } from 'node-rdkafka';
 import type { ComponentContext, Sink, StreamRecord } from '../../topology/types.ts';
 import { connectClient, createClient, disconnectClient, ensureTopic, forwardClientLogs, librdkafkaConfig, type KafkaClientConfig, type ManagedOptions } from '../../clients/kafka.ts';
 import type { OutgoingMessage } from './messages.ts';
+import { KafkaTransactions, dispatchDeliveryReports, type DeliveryTarget } from '../../clients/kafka-transactions.ts';
 
 const ERR = Kafka.CODES.ERRORS;
 
@@ -61,14 +63,28 @@ export function isRetryableKafkaError(error: unknown): boolean {
 }
 
 /** Messages of one write call: delivery reports are counted against it (it is each message's opaque). */
-interface PendingWrite {
-  outstanding: number;
+class PendingWrite implements DeliveryTarget {
+  outstanding = 0;
   /** Set when delivery reports are still missing well after the delivery timeout. */
-  timedOut: boolean;
-  failed: number;
+  timedOut = false;
+  failed = 0;
   firstError?: LibrdKafkaError;
-  allProduced: boolean;
-  settle(): void;
+  allProduced = false;
+
+  constructor(
+    readonly settle: () => void,
+    private readonly onFatal: (error: LibrdKafkaError) => void,
+  ) {}
+
+  delivered(error: LibrdKafkaError | null | undefined): void {
+    this.outstanding--;
+    if (error) {
+      this.failed++;
+      this.firstError ??= error;
+      if (error.code === ERR.ERR__FATAL) this.onFatal(error);
+    }
+    if (this.allProduced && this.outstanding === 0) this.settle();
+  }
 }
 
 const POLL_INTERVAL_MS = 5;
@@ -124,24 +140,26 @@ export function kafkaProducerSink<T = StreamRecord>(
 
   const options: Record<string, string | number | boolean> = { ...settings.tuning, ...librdkafkaConfig(client), 'enable.idempotence': true, acks: 'all', dr_cb: true, 'message.timeout.ms': settings.deliveryTimeout };
 
+  // Under `processing: exactly-once` every write goes through the pipeline's one transactional producer
+  // instead of an idempotent one of this sink's own; the pipeline's source commits or aborts it.
+  const transactions = ctx.processing === 'exactly-once' ? KafkaTransactions.of(ctx, client) : undefined;
   const connect = async (): Promise<Kafka.Producer> => {
     const p = createClient(client, () => newProducer(options as Kafka.ProducerGlobalConfig));
     forwardClientLogs(p, log, description);
     p.on('event.error', (error) => {
       if (error.isFatal) fatal = error;
     });
-    p.on('delivery-report', (error, report) => {
-      const write = report.opaque as PendingWrite;
-      write.outstanding--;
-      if (error) {
-        write.failed++;
-        write.firstError ??= error;
-        if (error.code === ERR.ERR__FATAL) fatal = error;
-      }
-      if (write.allProduced && write.outstanding === 0) write.settle();
-    });
+    dispatchDeliveryReports(p);
     await connectClient(p, client, client.connectTimeout);
     return p;
+  };
+  // The pipeline's transactional producer is never replaced here: a failed write fails the batch, and
+  // the source's rollback aborts its transaction (or replaces that producer).
+  const current = async (): Promise<Kafka.Producer | undefined> => {
+    if (transactions) return transactions.producer$();
+    const reason = fatal ? `after a fatal error: ${fatal.message}` : replaceReason;
+    if (reason) await (replacing ??= replaceProducer(reason).finally(() => (replacing = undefined)));
+    return producer;
   };
 
   /**
@@ -167,7 +185,7 @@ export function kafkaProducerSink<T = StreamRecord>(
 
   return {
     async start() {
-      const p = await connect();
+      const p = transactions ? await transactions.producer$() : await connect();
       try {
         if (settings.createTopic && topic !== undefined) {
           const { partitions, replicationFactor } = settings.createTopic;
@@ -175,20 +193,18 @@ export function kafkaProducerSink<T = StreamRecord>(
           if (outcome === 'created') log.info(`${description}: created topic ${topic} (${partitions} partition(s), replication factor ${replicationFactor})`);
         }
       } catch (error) {
-        await disconnectClient(p, 5000);
+        if (!transactions) await disconnectClient(p, 5000);
         throw error;
       }
       producer = p;
     },
 
     async write(records) {
-      const reason = fatal ? `after a fatal error: ${fatal.message}` : replaceReason;
-      if (reason) await (replacing ??= replaceProducer(reason).finally(() => (replacing = undefined)));
-      const p = producer;
+      const p = await current();
       if (!p) throw new KafkaWriteError(`${description}: not started`, undefined);
       let settle!: () => void;
       const delivered = new Promise<void>((resolve) => (settle = resolve));
-      const write: PendingWrite = { outstanding: 0, timedOut: false, failed: 0, allProduced: false, settle };
+      const write = new PendingWrite(settle, (error) => (fatal = error));
       let refused: { error: { message: string; code?: number }; index: number; bytes?: number } | undefined;
       // Delivery reports reach JavaScript only when the producer is polled: poll while this write waits.
       const poller = setInterval(() => {
@@ -240,7 +256,7 @@ export function kafkaProducerSink<T = StreamRecord>(
         // A wedged librdkafka never reports again: in the Kafka-outage fault test, 2.12 dropped its only
         // broker when the broker answered a metadata request with none while shutting down (as in
         // librdkafka #5301) and found no usable broker after the restart. A new producer bootstraps afresh.
-        if (p === producer) replaceReason = 'whose delivery reports stopped coming (librdkafka lost its brokers)';
+        if (p === producer && !transactions) replaceReason = 'whose delivery reports stopped coming (librdkafka lost its brokers)';
         const waited = (settings.deliveryTimeout + reportGraceMs) / 1000;
         throw new KafkaWriteError(`${description}: ${write.outstanding} of ${records.length} message(s) not acknowledged within ${waited} s (no delivery report; are the brokers answering?)`, ERR.ERR__MSG_TIMED_OUT);
       }
@@ -259,8 +275,9 @@ export function kafkaProducerSink<T = StreamRecord>(
     async close() {
       const p = producer;
       producer = undefined;
-      // Producer.disconnect flushes what is still queued (bounded) before it disconnects.
-      if (p) await disconnectClient(p, 10_000);
+      // Producer.disconnect flushes what is still queued (bounded) before it disconnects; the pipeline
+      // closes its transactional producer itself, after every component.
+      if (p && !transactions) await disconnectClient(p, 10_000);
     },
 
     describe: () => description,

@@ -14,6 +14,7 @@ import { describeKafkaSource, type KafkaSourceConfig } from './config.ts';
 import { PartitionPositions, parsePartitionKey, partitionKey } from './positions.ts';
 import { batchOffsets, messageToRecord } from './records.ts';
 import { Assignments, committedOffsets } from './assignments.ts';
+import { KafkaTransactions } from '../../clients/kafka-transactions.ts';
 
 const ERR = Kafka.CODES.ERRORS;
 
@@ -43,6 +44,8 @@ function consumerOptions(config: KafkaSourceConfig, onRebalance: RebalanceHandle
     'enable.auto.commit': false,
     'enable.auto.offset.store': false,
     'enable.partition.eof': true,
+    // Messages of aborted transactions are never read (librdkafka's default, said here because exactly-once relies on it).
+    'isolation.level': 'read_committed',
     'session.timeout.ms': config.sessionTimeout,
     'max.poll.interval.ms': config.maxPollInterval,
     // node-rdkafka calls it with the consumer as `this`.
@@ -60,6 +63,8 @@ export class KafkaSource implements Source {
   private readonly assignments = new Assignments();
   private consumer: Kafka.KafkaConsumer | undefined;
   private missingTopicWarned = false;
+  /** Under `processing: exactly-once`: each batch's transaction, which its commit completes with the offsets. */
+  private readonly transactions: KafkaTransactions | undefined;
 
   /** The consumer group: its committed offsets are the positions durable state is kept with. */
   get positionScope(): string {
@@ -72,6 +77,7 @@ export class KafkaSource implements Source {
   ) {
     this.log = ctx.logger;
     this.description = describeKafkaSource(config);
+    this.transactions = ctx.processing === 'exactly-once' ? KafkaTransactions.of(ctx, config) : undefined;
   }
 
   async start(): Promise<void> {
@@ -81,6 +87,8 @@ export class KafkaSource implements Source {
     forwardClientLogs(c, this.log, this.description);
     c.on('partition.eof', (eof) => this.positions.noteEnd(partitionKey(eof.topic, eof.partition), eof.offset));
     await connectClient(c, config, config.connectTimeout);
+    // Initialised before the first read: fences an older process of this pipeline at once.
+    await this.transactions?.producer$();
     c.subscribe(config.topics);
     this.consumer = c;
   }
@@ -114,12 +122,23 @@ export class KafkaSource implements Source {
     };
   }
 
+  /** Exactly-once: the batch's transaction begins before its outputs are written. */
+  async prepareBatch(): Promise<void> {
+    await this.transactions?.begin();
+  }
+
   async commit(batch: SourceBatch): Promise<void> {
     const { log, description } = this;
     const c = this.connected();
     const { owned, notOwned } = this.positions.commitTargets(batch.endOffsets);
     if (notOwned.length > 0) {
       log.warn(`${description}: not committing ${notOwned.join(', ')}: the partition(s) moved to another member in a rebalance, which re-reads from the last committed offset`);
+    }
+    if (this.transactions) {
+      // The offsets join the batch's transaction: its messages, changelog entries and offsets commit together.
+      await this.transactions.commit(owned, c);
+      this.positions.markCommitted(owned);
+      return;
     }
     if (owned.length === 0) return;
     try {
@@ -137,6 +156,8 @@ export class KafkaSource implements Source {
   }
 
   async rollback(): Promise<void> {
+    // What the failed batch wrote in its transaction is discarded: read_committed consumers never see it.
+    await this.transactions?.abort();
     const c = this.connected();
     for (const target of this.positions.rewind()) await this.seekBack(c, target);
   }
