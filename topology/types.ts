@@ -260,10 +260,8 @@ export interface StateBackend {
    * are left out. `partitions`: how many tasks the input has (a changelog has one partition per task).
    */
   restore(store: string, task: TaskId, committed: Offsets, partitions: number): Promise<{ entries: Map<string, unknown>; read: number }>;
-  /** Make a batch's changes durable; resolves once every one is acknowledged. */
+  /** Make a batch's changes durable; resolves once every one is acknowledged (a failure fails the batch, which is retried). */
   write(changes: readonly StoreChanges[]): Promise<void>;
-  /** Whether a failed write may succeed if the batch is tried again. */
-  isRetryable?(error: unknown): boolean;
   close(): Promise<void>;
   /** Where one store's changelog is, e.g. `kafka topic user-pipeline.nat_minute.1-window.windows-changelog`. */
   describe(store: string): string;

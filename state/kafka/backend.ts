@@ -13,7 +13,7 @@ import type { ComponentContext, Offsets, StateBackend, StoreChanges, TaskId } fr
 import { UserFacingError } from '../../topology/errors.ts';
 import { connectClient, createClient, disconnectClient, ensureTopic, forwardClientLogs, librdkafkaConfig, type KafkaClientConfig } from '../../clients/kafka.ts';
 import type { OutgoingMessage } from '../../sinks/kafka/messages.ts';
-import { isRetryableKafkaError, kafkaProducerSink } from '../../sinks/kafka/producer.ts';
+import { kafkaProducerSink } from '../../sinks/kafka/producer.ts';
 import { ChangelogRestore, changelogMessages, changelogTopic, changelogTopicConfig } from './changelog.ts';
 
 /** What the backend needs of its config (./index.ts has the fields). */
@@ -170,8 +170,6 @@ export function kafkaStateBackend(config: KafkaStateSettings, ctx: ComponentCont
       };
       if (changes.length > 0) await producer.write(changelogMessages(changes, topicOf));
     },
-
-    isRetryable: isRetryableKafkaError,
 
     async close() {
       const c = consumer;
