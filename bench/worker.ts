@@ -7,6 +7,7 @@
  *   RSS and heap sampled on a timer, peak RSS from getrusage, and marks the parent asks for.
  * - `server`: the bundled RandomUser-compatible server, optionally with seeded pages rendered ahead.
  * - `ingest-ceilings`, `process-ceilings`: the raw client measurements of ceilings.ts.
+ * - `state-restore`: the restore time of a store of N keys with the kafka state backend (state-restore.ts).
  */
 import { mkdirSync } from 'node:fs';
 import '../components.ts';
@@ -16,6 +17,7 @@ import { TopologyRuntime } from '../topology/runtime.ts';
 import type { ProgressEvent } from '../topology/progress.ts';
 import { startRandomUserServer } from '../randomuser/server.ts';
 import { ingestCeilings, processCeilings, type IngestCeilingsTask, type ProcessCeilingsCommand, type ProcessCeilingsTask } from './ceilings.ts';
+import { stateRestore, type StateRestoreTask } from './state-restore.ts';
 import { nowUs } from './stats.ts';
 
 export interface PipelineTask {
@@ -39,7 +41,7 @@ export interface ServerTask {
   warm: Array<{ seed: string; results: number; pages: number }>;
 }
 
-export type Task = PipelineTask | ServerTask | IngestCeilingsTask | ProcessCeilingsTask;
+export type Task = PipelineTask | ServerTask | IngestCeilingsTask | ProcessCeilingsTask | StateRestoreTask;
 
 export type WorkerMessage = { type: 'event'; event: Record<string, any> } | { type: 'result'; value: unknown } | { type: 'error'; message: string };
 
@@ -235,6 +237,7 @@ async function main(task: Task): Promise<void> {
   let value: unknown;
   if (task.kind === 'pipeline') value = await runPipeline(task);
   else if (task.kind === 'ingest-ceilings') value = await ingestCeilings(task);
+  else if (task.kind === 'state-restore') value = await stateRestore(task);
   else await processCeilings(task, (event) => void send({ type: 'event', event }), commands<ProcessCeilingsCommand>());
   await send({ type: 'result', value: value ?? null });
 }
