@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { IngestCeilings, Measured, Throughput, WriteTrial } from './ceilings.ts';
 import type { IngestTrial } from './settings.ts';
 import type { PhaseLatency } from './latency.ts';
+import type { StateRestoreResult } from './state-restore.ts';
 import type { Distribution } from './stats.ts';
 import { round } from './stats.ts';
 
@@ -73,6 +74,13 @@ export interface ProcessFigures extends ResourceFigures {
   ratioToConsume: number;
 }
 
+/** The restore leg: the figures of state-restore.ts, and the load when it ended. */
+export interface RestoreFigures extends Omit<StateRestoreResult, 'rssAfterRestore'> {
+  /** MiB */
+  rssAfterRestore: number;
+  loadAverage: number;
+}
+
 export interface LatencyPhase extends PhaseLatency {
   rate: number;
   seconds: number;
@@ -130,6 +138,7 @@ export interface Report {
   notes: string[];
   ingest?: { trials: IngestTrialResult[]; best: IngestTrialResult; ceilings: IngestCeilings; serverNote: string };
   process?: ProcessFigures;
+  restore?: RestoreFigures;
   latency?: { phases: LatencyPhase[]; trigger: Record<string, unknown>; method: string };
   steady?: SteadyLeg;
   targets: Target[];
@@ -166,6 +175,15 @@ function latencyRows(phases: LatencyPhase[]): string[] {
     (p) =>
       `| ${n(p.rate)}/s × ${n(p.seconds)} s | ${n(p.achievedRate)}/s | ${n(p.rows)} | ${n(p.written.p50, 1)} | ${n(p.written.p95, 1)} | ${n(p.written.p99, 1)} | ${n(p.written.max, 1)} | ${n(p.committed.p50, 1)} | ${n(p.committed.p99, 1)} | ${n(p.meanBatch, 1)} | ${n(p.cpuSecondsPer100k, 1)} |`,
   );
+}
+
+function restoreSection(r: RestoreFigures): string[] {
+  return [
+    `## Restore: a store of ${n(r.storeKeys)} keys from its changelog (kafka state backend)`,
+    '',
+    `**${n(r.keys)} keys** (${n(r.storeKeys)} written, 1 % deleted) from ${n(r.messagesRead)} changelog messages (10 % of the keys overwritten, and a last batch never committed, which the restore leaves out) in **${n(r.seconds, 2)} s**: **${n(r.keysPerSecond)} keys/s**, ${n(r.messagesPerSecond)} messages/s, ${n(r.cpuSeconds, 2)} CPU s; the worker's RSS right after it ${n(r.rssAfterRestore)} MiB. Writing the changelog (batches of 10,000 keys) took ${n(r.writeSeconds, 1)} s. Load average (1 min) at the end: ${n(r.loadAverage, 2)}.`,
+    '',
+  ];
 }
 
 export function markdown(report: Report): string {
@@ -217,6 +235,7 @@ export function markdown(report: Report): string {
     lines.push(`Pipeline process: ${n(p.cpuSecondsPer100k, 1)} CPU s per 100k records (median), peak RSS ${n(p.peakRss)} MiB, peak heap used ${n(p.peakHeapUsed)} MiB (sampled every 200 ms).`, '');
     lines.push(`Raw Cassandra sweep (rows/s): ${p.sweep.map((t) => `${t.method} × ${t.concurrency}: ${n(t.perSecond)}`).join('; ')}.`, '');
   }
+  if (report.restore) lines.push(...restoreSection(report.restore));
   if (report.latency) {
     lines.push('## End-to-end latency (open loop), ms', '');
     lines.push(report.latency.method, '');

@@ -16,6 +16,7 @@ import { Cleanup, RESULTS_DIR, log, type Context, type RunOptions } from './legs
 import { ingestLeg } from './legs/ingest.ts';
 import { latencyLeg } from './legs/latency.ts';
 import { processLeg } from './legs/process.ts';
+import { restoreLeg } from './legs/restore.ts';
 import { steadyLeg } from './legs/steady.ts';
 
 const HELP = `Usage: npm run bench -- [--quick] [--name NAME] [--legs LIST] [--topology FILE] [--node-options=OPTS] [--cpu-prof] [--keep]
@@ -30,11 +31,12 @@ Legs (each in processes of their own, one after the other):
             CPU s per 100k records, peak RSS and heap of the pipeline process
   latency   end-to-end latency per record at 100, 1,000 and 5,000 records/s, open loop
   steady    RSS and heap over 10 minutes at 1,000 records/s (quick: 1 minute)
+  restore   restore time of a store of 1,000,000 keys (quick: 100,000) with the kafka state backend
 
 Options:
   --quick              small sizes, about 3½ minutes in all (services already running: less)
   --name NAME          report name (default: the start time, e.g. 2026-11-21T14-05-00-quick)
-  --legs LIST          comma-separated subset of ingest,process,latency,steady (process implies ingest)
+  --legs LIST          comma-separated subset of ingest,process,latency,steady,restore (process implies ingest)
   --topology FILE      another version of config/user-pipeline.yaml to benchmark (e.g. other defaults)
   --node-options=OPTS  Node options of the pipeline processes, e.g. --node-options="--max-semi-space-size=64"
                        (with "=": a value that starts with a dash is otherwise taken for an option)
@@ -46,7 +48,7 @@ Options:
 Kafka and Cassandra come from KAFKA_BROKERS / CASSANDRA_CONTACT_POINTS / CASSANDRA_LOCAL_DC, else the
 local services (npm run services). Topics and keyspaces are named bench_<run>_…; a run deletes its own.`;
 
-const LEGS = ['ingest', 'process', 'latency', 'steady'] as const;
+const LEGS = ['ingest', 'process', 'latency', 'steady', 'restore'] as const;
 type Leg = (typeof LEGS)[number];
 
 interface Options extends RunOptions {
@@ -158,6 +160,7 @@ async function main(): Promise<number> {
       }
       if (options.legs.has('latency')) await latencyLeg(ctx);
       if (options.legs.has('steady')) await steadyLeg(ctx);
+      if (options.legs.has('restore')) await restoreLeg(ctx);
     } catch (error) {
       // A leg that breaks is reported; the figures of the others still are.
       report.notes.push(`A leg failed: ${errorMessage(error)}`);

@@ -22,6 +22,8 @@ export interface BenchSettings {
   processUsers: number;
   /** Rounds of [ceilings, pipeline], alternating their order. */
   processRounds: number;
+  /** Keys of the store the restore leg restores. */
+  restoreKeys: number;
   cassandraSweep: { methods: WriteMethod[]; concurrencies: number[]; rowsPerTrial: number };
   latencyRates: number[];
   latencySeconds: number;
@@ -63,6 +65,7 @@ export const QUICK: BenchSettings = {
   ingestStart: INGEST_BEST,
   processUsers: 50_000,
   processRounds: 2,
+  restoreKeys: 100_000,
   cassandraSweep: { methods: ['lanes', 'executeConcurrent'], concurrencies: [64, 256, 1024], rowsPerTrial: 10_000 },
   latencyRates: [100, 1000, 5000],
   latencySeconds: 10,
@@ -79,6 +82,7 @@ export const FULL: BenchSettings = {
   ingestStart: INGEST_BEST,
   processUsers: 500_000,
   processRounds: 3,
+  restoreKeys: 1_000_000,
   cassandraSweep: { methods: ['lanes', 'executeConcurrent'], concurrencies: [32, 64, 128, 256, 512, 1024], rowsPerTrial: 50_000 },
   latencyRates: [100, 1000, 5000],
   latencySeconds: 60,
