@@ -26,12 +26,12 @@ export interface ResourceFigures {
   peakHeapUsed: number;
 }
 
-export interface ProcessLeg extends ResourceFigures {
-  users: number;
+/** One flat-out run of a pipeline over the prepared topic (the process and window legs). */
+export interface PipelineRunFigures extends ResourceFigures {
   rowsWritten: number;
   deadLetters: number;
+  /** From the first batch's trigger to the last commit, less a state restore within that time. */
   seconds: number;
-  rowsPerSecond: number;
   groupJoinSeconds: number;
   batches: number;
   meanBatch: number;
@@ -42,6 +42,11 @@ export interface ProcessLeg extends ResourceFigures {
   cpuUsPerRecord: number;
   /** 1-minute load average when the run ended. */
   loadAverage: number;
+}
+
+export interface ProcessLeg extends PipelineRunFigures {
+  users: number;
+  rowsPerSecond: number;
 }
 
 /** CPU of the local servers per record during a pass (when they are this tool's processes), and of the machine. */

@@ -12,6 +12,12 @@
 import { mkdirSync } from 'node:fs';
 import '../components.ts';
 import { parseTopology } from '../topology/load.ts';
+import type { TopologyConfig } from '../topology/model.ts';
+import { registry } from '../topology/registry.ts';
+import { PipelineStores } from '../topology/stores.ts';
+import type { Operator } from '../topology/types.ts';
+import { changelogTopic } from '../state/kafka/changelog.ts';
+import { componentContext } from '../testing/component-context.ts';
 import { createTopologyLogger } from '../operations/logger.ts';
 import { TopologyRuntime } from '../topology/runtime.ts';
 import type { ProgressEvent } from '../topology/progress.ts';
@@ -99,6 +105,12 @@ export interface PipelineResult {
   writeDurations: number[];
   /** ms spent in each step of a batch, summed over the batches. */
   stepTotals: Omit<ProgressEvent['durationMs'], 'triggerExecution'>;
+  /** Keys of operator state the batches changed (each one changelog message when the state is in Kafka). */
+  stateChanges: number;
+  /** State restores (when tasks were assigned); `at`: epoch ms when it ended. */
+  restores: Array<{ at: number; ms: number; keys: number; entriesRead: number }>;
+  /** The changelog topics of the pipeline's stores, when its `state` backend is kafka. */
+  changelogTopics: string[];
 }
 
 function send(message: WorkerMessage): Promise<void> {
@@ -110,8 +122,26 @@ const cpuSeconds = (since: NodeJS.CpuUsage) => {
   return { user: used.user / 1e6, system: used.system / 1e6 };
 };
 
+/**
+ * The changelog topics a pipeline with a kafka `state` backend writes to: its store ids, from its
+ * components created as the runtime creates them (no I/O), named as the backend names them.
+ */
+async function changelogTopics(config: TopologyConfig, pipeline: string): Promise<string[]> {
+  const p = config.pipelines[pipeline];
+  if (p.state?.type !== 'kafka') return [];
+  const context = (path: string) => componentContext({ topology: config.name, pipeline, path });
+  const source = await registry.create('source', p.source, context('source'));
+  const operators: Operator[] = [];
+  for (const [i, op] of p.operators.entries()) operators.push(await registry.create('operator', op, context(`operators[${i}]`)));
+  const where = { topology: config.name, pipeline, operatorTypes: p.operators.map((op) => op.type), positionScope: source.positionScope };
+  return new PipelineStores(where, operators, undefined).all().map((store) => changelogTopic(store.id));
+}
+
 async function runPipeline(task: PipelineTask): Promise<PipelineResult> {
   const config = parseTopology(task.topology, 'bench topology', { env: { ...process.env, ...task.env } });
+  const changelogs = await changelogTopics(config, task.pipeline);
+  // Before anything is created: the parent deletes them at the end, whatever happens to this process.
+  if (changelogs.length > 0) await send({ type: 'event', event: { kind: 'changelogs', topics: changelogs } });
   mkdirSync(task.logDir, { recursive: true });
   const { logger, close } = createTopologyLogger(config.name, { ...config.logging, dir: task.logDir, console: 'off' });
   const runtime = new TopologyRuntime(config, { logger, pipelines: [task.pipeline] });
@@ -131,6 +161,9 @@ async function runPipeline(task: PipelineTask): Promise<PipelineResult> {
     batchDurations: [],
     writeDurations: [],
     stepTotals: { getBatch: 0, process: 0, write: 0, commit: 0 },
+    stateChanges: 0,
+    restores: [],
+    changelogTopics: changelogs,
   };
   let stopRequested!: () => void;
   const stopped = new Promise<void>((resolve) => (stopRequested = resolve));
@@ -154,6 +187,9 @@ async function runPipeline(task: PipelineTask): Promise<PipelineResult> {
     void send({ type: 'event', event: { kind: 'mark', name } });
   };
 
+  runtime.events$.subscribe((event) => {
+    if (event.event === 'state-restored') result.restores.push({ at: Date.now(), ms: event.ms, keys: event.keys, entriesRead: event.entriesRead });
+  });
   runtime.progress$.subscribe((event) => {
     const at = nowUs();
     result.batches++;
@@ -161,6 +197,7 @@ async function runPipeline(task: PipelineTask): Promise<PipelineResult> {
     result.outputRows += event.sink.numOutputRows;
     result.deadLetters += event.numDeadLetterRows;
     result.retries += event.sink.retries;
+    result.stateChanges += event.numStateChanges ?? 0;
     result.firstBatchAt ??= Date.parse(event.timestamp);
     result.lastCommitAt = at / 1000;
     for (const step of ['getBatch', 'process', 'write', 'commit'] as const) result.stepTotals[step] += event.durationMs[step];

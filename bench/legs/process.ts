@@ -2,53 +2,26 @@
  * The process leg: the topology's process pipeline (Kafka topic → Cassandra) in rows/s, in rounds beside
  * the raw consume and raw Cassandra write ceilings measured on the same data, with CPU and memory.
  */
-import os from 'node:os';
 import path from 'node:path';
 import { startWorker } from '../child.ts';
 import type { ProcessCeilingsEvent } from '../ceilings.ts';
 import { CpuMeter } from '../cpu.ts';
 import type { ProcessLeg, ProcessRound, ServerCpu } from '../report.ts';
-import { distribution, median, mib, round } from '../stats.ts';
+import { median, round } from '../stats.ts';
 import { fileProcessSettings, processSinkColumns, userPipeline } from '../topology.ts';
-import type { PipelineResult } from '../worker.ts';
-import { baseEnv, cpuPer100k, fmt, log, profileDir, type Context } from './context.ts';
+import { baseEnv, fmt, log, profileDir, type Context } from './context.ts';
+import { alternating, pipelineRun, round3, serverCpu } from './pipeline-run.ts';
 
 /** One run of the process pipeline over the whole topic, in a consumer group and worker of its own. */
-async function processRun(ctx: Context, topic: string, keyspace: string, group: string, cpuProfileDir?: string): Promise<ProcessLeg> {
-  const result = await startWorker<PipelineResult>(
-    {
-      kind: 'pipeline',
-      topology: userPipeline(),
-      env: { ...baseEnv(ctx), USERS_TOPIC: topic, CASSANDRA_KEYSPACE: keyspace, CONSUMER_GROUP: group },
-      pipeline: 'process',
-      until: ctx.settings.processUsers,
-      sampleMs: 200,
-      logDir: ctx.logDir,
-      batchEvents: false,
-    },
-    { cpuProfileDir, nodeOptions: ctx.options.nodeOptions },
-  ).result;
-  const seconds = (result.lastCommitAt! - result.firstBatchAt!) / 1000;
-  const cpu = result.cpu.user + result.cpu.system;
-  const perBatch = (ms: number) => round(ms / result.batches, 1);
-  return {
-    users: result.inputRows,
-    rowsWritten: result.outputRows,
-    deadLetters: result.deadLetters,
-    seconds: round(seconds, 2),
-    rowsPerSecond: round(result.outputRows / seconds),
-    groupJoinSeconds: round((result.firstBatchAt! - result.startedAt) / 1000, 2),
-    batches: result.batches,
-    meanBatch: round(result.inputRows / result.batches),
-    batchMs: distribution(result.batchDurations),
-    writeMs: distribution(result.writeDurations),
-    stepMsPerBatch: { getBatch: perBatch(result.stepTotals.getBatch), process: perBatch(result.stepTotals.process), write: perBatch(result.stepTotals.write), commit: perBatch(result.stepTotals.commit) },
-    cpuSecondsPer100k: round(cpuPer100k(cpu, result.inputRows), 2),
-    cpuUsPerRecord: round((cpu * 1e6) / result.inputRows, 1),
-    peakRss: mib(result.memory.peakRss),
-    peakHeapUsed: mib(result.memory.peakHeapUsed),
-    loadAverage: round(os.loadavg()[0], 2),
-  };
+async function processRun(ctx: Context, topic: string, keyspace: string, group: string, cpuProfileDir?: string): Promise<{ leg: ProcessLeg; servers: ServerCpu }> {
+  const { result, figures, servers } = await pipelineRun(ctx, {
+    topology: userPipeline(),
+    pipeline: 'process',
+    env: { ...baseEnv(ctx), USERS_TOPIC: topic, CASSANDRA_KEYSPACE: keyspace, CONSUMER_GROUP: group },
+    records: ctx.settings.processUsers,
+    cpuProfileDir,
+  });
+  return { leg: { users: result.inputRows, rowsPerSecond: round(result.outputRows / figures.seconds), ...figures }, servers };
 }
 
 /** Events of the process-ceilings worker, awaited by kind. */
@@ -120,11 +93,9 @@ export async function processLeg(ctx: Context, topic: string): Promise<void> {
       }
     };
     const pipelinePass = async () => {
-      const meter = new CpuMeter(ctx.servicePids);
-      leg = await processRun(ctx, topic, keyspace, `bench-${ctx.run}-process-${r}`);
-      servers.pipeline = serverCpu(meter, leg.users);
+      ({ leg, servers: servers.pipeline } = await processRun(ctx, topic, keyspace, `bench-${ctx.run}-process-${r}`));
     };
-    for (const step of r % 2 === 1 ? [ceilingPass, pipelinePass] : [pipelinePass, ceilingPass]) await step();
+    for (const step of alternating(r, ceilingPass, pipelinePass)) await step();
     const round: ProcessRound = {
       round: r,
       process: leg!,
@@ -164,19 +135,8 @@ export async function processLeg(ctx: Context, topic: string): Promise<void> {
 
   const cpuProfileDir = profileDir(ctx, 'process');
   if (cpuProfileDir) {
-    const profiled = await processRun(ctx, topic, keyspace, `bench-${ctx.run}-process-profiled`, cpuProfileDir);
+    const { leg: profiled } = await processRun(ctx, topic, keyspace, `bench-${ctx.run}-process-profiled`, cpuProfileDir);
     ctx.report.notes.push(`A further process run with --cpu-prof (not in the figures above): ${fmt(profiled.rowsPerSecond)} rows/s, ${profiled.cpuUsPerRecord} CPU µs/record; profile in ${path.relative(process.cwd(), cpuProfileDir)}.`);
     log(`process: CPU profile in ${cpuProfileDir}`);
   }
-}
-
-const round3 = (value: number) => round(value, 3);
-
-/** The servers' CPU µs per record over a pass, and how busy the whole machine was. */
-function serverCpu(meter: CpuMeter, records: number): ServerCpu {
-  const { seconds, machineBusy } = meter.read();
-  return {
-    ...Object.fromEntries(Object.entries(seconds).map(([name, s]) => [`${name}UsPerRecord`, round((s * 1e6) / records, 1)])),
-    machineBusyPercent: machineBusy === undefined ? undefined : round(machineBusy * 100),
-  };
 }

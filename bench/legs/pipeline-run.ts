@@ -1,0 +1,82 @@
+/**
+ * What the process and window legs share: one flat-out run of a topology pipeline over the prepared
+ * topic, in a worker process and a consumer group of its own, with its figures and the local servers'
+ * CPU over it; the order of a round's passes; the servers' CPU per record of a pass.
+ */
+import os from 'node:os';
+import { startWorker } from '../child.ts';
+import { CpuMeter } from '../cpu.ts';
+import type { PipelineRunFigures, ServerCpu } from '../report.ts';
+import { distribution, mib, round } from '../stats.ts';
+import type { PipelineResult } from '../worker.ts';
+import { cpuPer100k, type Context } from './context.ts';
+
+export interface PipelineRun {
+  /** Topology YAML text, and the pipeline of it to run. */
+  topology: string;
+  pipeline: string;
+  env: Record<string, string>;
+  /** Until that many records were read. */
+  records: number;
+  cpuProfileDir?: string;
+}
+
+/**
+ * Run the pipeline until it has read `records`; its changelog topics (a kafka `state` backend) are
+ * deleted with the run's other topics. The time runs from its first batch's trigger to its last commit,
+ * less a state restore within it (a start-up cost, reported by the caller on its own).
+ */
+export async function pipelineRun(ctx: Context, run: PipelineRun): Promise<{ result: PipelineResult; figures: PipelineRunFigures; servers: ServerCpu }> {
+  const meter = new CpuMeter(ctx.servicePids);
+  const result = await startWorker<PipelineResult>(
+    { kind: 'pipeline', topology: run.topology, env: run.env, pipeline: run.pipeline, until: run.records, sampleMs: 200, logDir: ctx.logDir, batchEvents: false },
+    {
+      cpuProfileDir: run.cpuProfileDir,
+      nodeOptions: ctx.options.nodeOptions,
+      onEvent: (e) => e.kind === 'changelogs' && ctx.cleanup.topics.push(...(e.topics as string[])),
+    },
+  ).result;
+  const servers = serverCpu(meter, result.inputRows);
+  const restoring = restoreMsWithin(result);
+  const seconds = (result.lastCommitAt! - result.firstBatchAt! - restoring) / 1000;
+  const cpu = result.cpu.user + result.cpu.system;
+  const perBatch = (ms: number) => round(ms / result.batches, 1);
+  const figures: PipelineRunFigures = {
+    rowsWritten: result.outputRows,
+    deadLetters: result.deadLetters,
+    seconds: round(seconds, 2),
+    groupJoinSeconds: round((result.firstBatchAt! - result.startedAt) / 1000, 2),
+    batches: result.batches,
+    meanBatch: round(result.inputRows / result.batches),
+    batchMs: distribution(result.batchDurations),
+    writeMs: distribution(result.writeDurations),
+    stepMsPerBatch: { getBatch: perBatch(result.stepTotals.getBatch), process: perBatch(result.stepTotals.process), write: perBatch(result.stepTotals.write), commit: perBatch(result.stepTotals.commit) },
+    cpuSecondsPer100k: round(cpuPer100k(cpu, result.inputRows), 2),
+    cpuUsPerRecord: round((cpu * 1e6) / result.inputRows, 1),
+    peakRss: mib(result.memory.peakRss),
+    peakHeapUsed: mib(result.memory.peakHeapUsed),
+    loadAverage: round(os.loadavg()[0], 2),
+  };
+  return { result, figures, servers };
+}
+
+/** ms of the run's state restores that ended after its first batch had started (so inside its timing). */
+function restoreMsWithin(result: PipelineResult): number {
+  return result.restores.filter((r) => result.firstBatchAt !== undefined && r.at > result.firstBatchAt).reduce((sum, r) => sum + r.ms, 0);
+}
+
+/** A round's two passes, in alternating order (ABBA), so that a load that drifts weighs on both alike. */
+export function alternating<T>(round: number, first: T, second: T): [T, T] {
+  return round % 2 === 1 ? [first, second] : [second, first];
+}
+
+export const round3 = (value: number): number => round(value, 3);
+
+/** The servers' CPU µs per record over a pass, and how busy the whole machine was. */
+export function serverCpu(meter: CpuMeter, records: number): ServerCpu {
+  const { seconds, machineBusy } = meter.read();
+  return {
+    ...Object.fromEntries(Object.entries(seconds).map(([name, s]) => [`${name}UsPerRecord`, round((s * 1e6) / records, 1)])),
+    machineBusyPercent: machineBusy === undefined ? undefined : round(machineBusy * 100),
+  };
+}
