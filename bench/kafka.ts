@@ -99,3 +99,21 @@ export async function connectConsumer(brokers: string, topic: string, groupId: s
 export function consume(consumer: Kafka.KafkaConsumer, max: number): Promise<Message[]> {
   return new Promise((resolve, reject) => consumer.consume(max, (error, messages) => (error ? reject(error) : resolve(messages))));
 }
+
+/** The messages in a topic (the sum of its partitions' high watermarks: its offsets, when nothing was compacted or transactional). */
+export async function topicOffsets(brokers: string, topic: string): Promise<number> {
+  // A producer's metadata request would otherwise create a missing topic (when the brokers allow it).
+  const producer = new Kafka.Producer({ 'bootstrap.servers': brokers, log_level: 0, 'allow.auto.create.topics': false } as Kafka.ProducerGlobalConfig);
+  await new Promise<void>((resolve, reject) => producer.connect({ timeout: 10_000 }, (error) => (error ? reject(error) : resolve())));
+  try {
+    const metadata = await new Promise<Kafka.Metadata>((resolve, reject) => producer.getMetadata({ topic, timeout: 10_000 }, (error, data) => (error ? reject(error) : resolve(data))));
+    const partitions = metadata.topics.find((t) => t.name === topic)?.partitions ?? [];
+    let total = 0;
+    for (const { id } of partitions) {
+      total += await new Promise<number>((resolve, reject) => producer.queryWatermarkOffsets(topic, id, 10_000, (error, offsets) => (error ? reject(error) : resolve(offsets.highOffset))));
+    }
+    return total;
+  } finally {
+    await disconnect(producer);
+  }
+}

@@ -79,6 +79,45 @@ export interface ProcessFigures extends ResourceFigures {
   ratioToConsume: number;
 }
 
+export type WindowState = 'durable' | 'memory';
+
+export interface WindowRun extends PipelineRunFigures {
+  /** durable: the file's `state` (kafka); memory: the pipeline's `state` removed. */
+  state: WindowState;
+  records: number;
+  /** Input records consumed per second (the sink writes only a row per closed window and group). */
+  recordsPerSecond: number;
+  /** Keys of window state the batches changed, in all and per batch. */
+  stateChanges: number;
+  stateChangesPerBatch: number;
+  /** Messages in the run's changelog topics when it ended (0 in memory). */
+  changelogMessages: number;
+  /** The restore of the (empty) changelog when the tasks were assigned, its topic created (left out of `seconds` when within it). */
+  startupRestoreMs: number;
+  servers: ServerCpu;
+}
+
+export interface WindowRound {
+  round: number;
+  durable: WindowRun;
+  memory: WindowRun;
+  /** durable ÷ memory, records/s and CPU µs per record. */
+  ratio: number;
+  cpuRatio: number;
+}
+
+export interface WindowFigures {
+  records: number;
+  settings: Record<string, unknown>;
+  rounds: WindowRound[];
+  /** Medians over the rounds (peak RSS: the largest). */
+  durable: { recordsPerSecond: number; cpuUsPerRecord: number; stateChangesPerBatch: number; changelogMessages: number; peakRss: number };
+  memory: { recordsPerSecond: number; cpuUsPerRecord: number; stateChangesPerBatch: number; changelogMessages: number; peakRss: number };
+  /** durable ÷ memory, of the medians. */
+  ratio: number;
+  cpuRatio: number;
+}
+
 /** The restore leg: the figures of state-restore.ts, and the load when it ended. */
 export interface RestoreFigures extends Omit<StateRestoreResult, 'rssAfterRestore'> {
   /** MiB */
@@ -143,6 +182,7 @@ export interface Report {
   notes: string[];
   ingest?: { trials: IngestTrialResult[]; best: IngestTrialResult; ceilings: IngestCeilings; serverNote: string };
   process?: ProcessFigures;
+  window?: WindowFigures;
   restore?: RestoreFigures;
   latency?: { phases: LatencyPhase[]; trigger: Record<string, unknown>; method: string };
   steady?: SteadyLeg;
@@ -180,6 +220,28 @@ function latencyRows(phases: LatencyPhase[]): string[] {
     (p) =>
       `| ${n(p.rate)}/s × ${n(p.seconds)} s | ${n(p.achievedRate)}/s | ${n(p.rows)} | ${n(p.written.p50, 1)} | ${n(p.written.p95, 1)} | ${n(p.written.p99, 1)} | ${n(p.written.max, 1)} | ${n(p.committed.p50, 1)} | ${n(p.committed.p99, 1)} | ${n(p.meanBatch, 1)} | ${n(p.cpuSecondsPer100k, 1)} |`,
   );
+}
+
+function windowSection(w: WindowFigures): string[] {
+  const lines = ['## Window: Kafka → validate → 1-minute window per nationality and gender → Cassandra, state durable vs in memory', ''];
+  lines.push(
+    `Median of ${w.rounds.length} rounds over the same ${n(w.records)} users: state durable (kafka changelog) **${n(w.durable.recordsPerSecond)} records/s**, ${n(w.durable.cpuUsPerRecord, 1)} CPU µs/record; in memory (the pipeline's \`state\` removed) **${n(w.memory.recordsPerSecond)} records/s**, ${n(w.memory.cpuUsPerRecord, 1)} CPU µs/record: durable ÷ memory **${n(w.ratio, 2)}** in records/s, ${n(w.cpuRatio, 2)} in CPU per record. Each round runs both, one after the other in alternating order, each in a process and consumer group of its own, with the trigger interval ${String(w.settings.benchTriggerInterval)} (flat out; the file's trigger: ${Object.entries(w.settings.trigger as Record<string, unknown>).map(([k, v]) => `${k} \`${String(v)}\``).join(', ')}). Records/s are records read (the sink writes one row per closed minute and group); the time runs from the first batch to the last commit, less the start-up restore (of an empty changelog, its topic created) when it falls within it.`,
+    '',
+  );
+  lines.push(
+    '| round | state | records/s | CPU µs/record | batches × mean | state changes/batch | changelog messages | start-up restore ms | peak RSS MiB | ms/batch: read, process, write, commit |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  );
+  for (const r of w.rounds) {
+    for (const run of [r.durable, r.memory]) {
+      const s = run.stepMsPerBatch;
+      lines.push(
+        `| ${r.round} | ${run.state} | ${n(run.recordsPerSecond)} | ${n(run.cpuUsPerRecord, 1)} | ${run.batches} × ${n(run.meanBatch)} | ${n(run.stateChangesPerBatch, 1)} | ${n(run.changelogMessages)} | ${run.state === 'durable' ? n(run.startupRestoreMs) : '–'} | ${n(run.peakRss)} | ${n(s.getBatch)}, ${n(s.process)}, ${n(s.write)}, ${n(s.commit)} |`,
+      );
+    }
+  }
+  lines.push('', `Durable ÷ memory per round: ${w.rounds.map((r) => `${n(r.ratio, 2)} (CPU ${n(r.cpuRatio, 2)})`).join('; ')}. The changelog is written in each batch's commit step.`, '');
+  return lines;
 }
 
 function restoreSection(r: RestoreFigures): string[] {
@@ -240,6 +302,7 @@ export function markdown(report: Report): string {
     lines.push(`Pipeline process: ${n(p.cpuSecondsPer100k, 1)} CPU s per 100k records (median), peak RSS ${n(p.peakRss)} MiB, peak heap used ${n(p.peakHeapUsed)} MiB (sampled every 200 ms).`, '');
     lines.push(`Raw Cassandra sweep (rows/s): ${p.sweep.map((t) => `${t.method} × ${t.concurrency}: ${n(t.perSecond)}`).join('; ')}.`, '');
   }
+  if (report.window) lines.push(...windowSection(report.window));
   if (report.restore) lines.push(...restoreSection(report.restore));
   if (report.latency) {
     lines.push('## End-to-end latency (open loop), ms', '');

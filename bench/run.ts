@@ -18,6 +18,7 @@ import { latencyLeg } from './legs/latency.ts';
 import { processLeg } from './legs/process.ts';
 import { restoreLeg } from './legs/restore.ts';
 import { steadyLeg } from './legs/steady.ts';
+import { windowLeg } from './legs/window.ts';
 
 const HELP = `Usage: npm run bench -- [--quick] [--name NAME] [--legs LIST] [--topology FILE] [--node-options=OPTS] [--cpu-prof] [--keep]
 
@@ -29,14 +30,19 @@ Legs (each in processes of their own, one after the other):
   process   a topic of 500,000 users (quick: 50,000) → Cassandra, rows/s, beside the raw node-rdkafka
             consume ceiling and the raw cassandra-driver write ceiling measured on the same data;
             CPU s per 100k records, peak RSS and heap of the pipeline process
+  window    the nat_minute pipeline (1-minute windows) over that topic (quick: a topic of 250,000 users
+            of its own), its state durable (kafka changelog) and in memory, in alternating rounds:
+            records/s, CPU µs per record, state changes per batch, changelog messages, peak RSS, and
+            durable ÷ memory
   latency   end-to-end latency per record at 100, 1,000 and 5,000 records/s, open loop
   steady    RSS and heap over 10 minutes at 1,000 records/s (quick: 1 minute)
   restore   restore time of a store of 1,000,000 keys (quick: 100,000) with the kafka state backend
 
 Options:
-  --quick              small sizes, about 3½ minutes in all (services already running: less)
+  --quick              small sizes, about 4 minutes in all (services already running: less)
   --name NAME          report name (default: the start time, e.g. 2026-11-21T14-05-00-quick)
-  --legs LIST          comma-separated subset of ingest,process,latency,steady,restore (process implies ingest)
+  --legs LIST          comma-separated subset of ingest,process,window,latency,steady,restore (process
+                       and window imply ingest)
   --topology FILE      another version of config/user-pipeline.yaml to benchmark (e.g. other defaults)
   --node-options=OPTS  Node options of the pipeline processes, e.g. --node-options="--max-semi-space-size=64"
                        (with "=": a value that starts with a dash is otherwise taken for an option)
@@ -46,9 +52,10 @@ Options:
   -h, --help           this text
 
 Kafka and Cassandra come from KAFKA_BROKERS / CASSANDRA_CONTACT_POINTS / CASSANDRA_LOCAL_DC, else the
-local services (npm run services). Topics and keyspaces are named bench_<run>_…; a run deletes its own.`;
+local services (npm run services). Topics and keyspaces are named bench_<run>_… (the window leg's
+changelog topics …bench-<run>-…-changelog); a run deletes its own.`;
 
-const LEGS = ['ingest', 'process', 'latency', 'steady', 'restore'] as const;
+const LEGS = ['ingest', 'process', 'window', 'latency', 'steady', 'restore'] as const;
 type Leg = (typeof LEGS)[number];
 
 interface Options extends RunOptions {
@@ -82,7 +89,7 @@ function parse(argv: string[]): Options | 'help' {
     if (!(LEGS as readonly string[]).includes(leg)) throw new UsageError(`unknown leg "${leg}" (known: ${LEGS.join(', ')})`);
     legs.add(leg as Leg);
   }
-  if (legs.has('process')) legs.add('ingest');
+  if (legs.has('process') || legs.has('window')) legs.add('ingest');
   if (values.topology !== undefined) useTopologyFile(path.resolve(values.topology));
   if (values.name !== undefined && !/^[A-Za-z0-9._-]+$/.test(values.name)) throw new UsageError('--name: letters, digits, ".", "_" and "-" only');
   const name = values.name ?? `${new Date().toISOString().slice(0, 19).replace(/:/g, '-')}-${settings.mode}`;
@@ -155,8 +162,9 @@ async function main(): Promise<number> {
     log(`run ${run} (${options.settings.mode}): legs ${[...options.legs].join(', ')}; Kafka ${addresses.kafkaBrokers}, Cassandra ${addresses.cassandraContactPoints}`);
     try {
       if (options.legs.has('ingest')) {
-        const topic = await ingestLeg(ctx);
+        const { topic, windowTopic } = await ingestLeg(ctx, options.legs.has('window'));
         if (options.legs.has('process')) await processLeg(ctx, topic);
+        if (options.legs.has('window')) await windowLeg(ctx, windowTopic);
       }
       if (options.legs.has('latency')) await latencyLeg(ctx);
       if (options.legs.has('steady')) await steadyLeg(ctx);

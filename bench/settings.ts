@@ -22,6 +22,10 @@ export interface BenchSettings {
   processUsers: number;
   /** Rounds of [ceilings, pipeline], alternating their order. */
   processRounds: number;
+  /** Rounds of the window pipeline [state durable, state in memory], alternating their order. */
+  windowRounds: number;
+  /** Users the window pipeline reads in each run: the process leg's topic, or (more users) one of their own. */
+  windowUsers: number;
   /** Keys of the store the restore leg restores. */
   restoreKeys: number;
   cassandraSweep: { methods: WriteMethod[]; concurrencies: number[]; rowsPerTrial: number };
@@ -65,6 +69,9 @@ export const QUICK: BenchSettings = {
   ingestStart: INGEST_BEST,
   processUsers: 50_000,
   processRounds: 2,
+  windowRounds: 2,
+  // 50,000 users are read in about a second and 5 batches: too few to see a cost per batch.
+  windowUsers: 250_000,
   restoreKeys: 100_000,
   cassandraSweep: { methods: ['lanes', 'executeConcurrent'], concurrencies: [64, 256, 1024], rowsPerTrial: 10_000 },
   latencyRates: [100, 1000, 5000],
@@ -82,6 +89,8 @@ export const FULL: BenchSettings = {
   ingestStart: INGEST_BEST,
   processUsers: 500_000,
   processRounds: 3,
+  windowRounds: 3,
+  windowUsers: 500_000,
   restoreKeys: 1_000_000,
   cassandraSweep: { methods: ['lanes', 'executeConcurrent'], concurrencies: [32, 64, 128, 256, 512, 1024], rowsPerTrial: 50_000 },
   latencyRates: [100, 1000, 5000],

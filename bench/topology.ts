@@ -87,3 +87,24 @@ export function fileProcessSettings(): Record<string, unknown> {
 export function processSinkColumns(): Record<string, string> {
   return { ...load().pipelines.process.sink.columns };
 }
+
+/** The pipeline the window leg runs. */
+export const WINDOW_PIPELINE = 'nat_minute';
+
+/**
+ * The file as it is (its window pipeline's state durable, in the `state` backend it names), or with that
+ * pipeline's `state` removed: its windows then live in the process's memory only.
+ */
+export function windowPipeline(durable: boolean): string {
+  if (durable) return userPipeline();
+  const doc = load();
+  delete doc.pipelines[WINDOW_PIPELINE].state;
+  return stringify(doc);
+}
+
+/** The window pipeline's trigger, window and state settings as the file sets them, for the report. */
+export function fileWindowSettings(): Record<string, unknown> {
+  const pipeline = load().pipelines[WINDOW_PIPELINE];
+  const window = pipeline.operators.find((op: { type: string }) => op.type === 'window');
+  return { trigger: pipeline.trigger, window: { kind: window.kind, size: window.size, groupBy: window.groupBy, allowedLateness: window.allowedLateness }, state: { type: pipeline.state?.type } };
+}

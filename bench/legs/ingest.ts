@@ -68,8 +68,11 @@ function* sweep(start: IngestTrial, best: () => IngestTrial): Generator<IngestTr
   }
 }
 
-/** Ingest leg; leaves `processUsers` users in the returned topic for the process leg. */
-export async function ingestLeg(ctx: Context): Promise<string> {
+/**
+ * Ingest leg; leaves `processUsers` users in the returned topic for the process leg, and for the window
+ * leg (with `window`) `windowUsers` users: the same topic, or one of their own when they are more.
+ */
+export async function ingestLeg(ctx: Context, window: boolean): Promise<{ topic: string; windowTopic: string }> {
   const { settings } = ctx;
   const sweepResults = settings.ingestSweep ? [...new Set(INGEST_KNOBS.results)] : [settings.ingestStart.results];
   const warm = sweepResults.map((results) => ({ seed: SEED, results, pages: Math.ceil(Math.max(settings.processUsers, settings.ingestTrialUsers) / results) }));
@@ -97,6 +100,13 @@ export async function ingestLeg(ctx: Context): Promise<string> {
   const topic = ctx.cleanup.topic(`bench_${ctx.run}_users`);
   const best = await ingestTrial(ctx, url, { results: chosen.results, concurrency: chosen.concurrency, producer: chosen.producer }, settings.processUsers, topic);
   log(`ingest: ${describeTrial(best)}: ${fmt(best.usersPerSecond)} users/s (${fmt(best.users)} users into ${topic})`);
+  let windowTopic = topic;
+  if (window && settings.windowUsers > settings.processUsers) {
+    // Not a measurement: the pages after the rendered ones are rendered as they are asked for.
+    windowTopic = ctx.cleanup.topic(`bench_${ctx.run}_window_users`);
+    const filled = await ingestTrial(ctx, url, best, settings.windowUsers, windowTopic);
+    log(`ingest: ${fmt(filled.users)} users into ${windowTopic} for the window leg`);
+  }
   const cpuProfileDir = profileDir(ctx, 'ingest');
   if (cpuProfileDir) {
     const profiledTopic = ctx.cleanup.topic(`bench_${ctx.run}_ingest_profiled`);
@@ -131,5 +141,5 @@ export async function ingestLeg(ctx: Context): Promise<string> {
     serverNote:
       'The server runs in a process of its own, with every page the pipeline asks for rendered into its cache beforehand (seeded pages), so the figures measure the pipeline, not the user generator (about 40,000 users/s per core, docs/randomuser-server.md).',
   };
-  return topic;
+  return { topic, windowTopic };
 }
