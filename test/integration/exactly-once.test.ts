@@ -10,7 +10,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import Kafka from 'node-rdkafka';
-import type { Message } from 'node-rdkafka';
 import '../../components.ts';
 import { parseTopology } from '../../topology/load.ts';
 import { TopologyRuntime } from '../../topology/runtime.ts';
@@ -18,7 +17,7 @@ import type { ProgressEvent } from '../../topology/progress.ts';
 import { CaptureTransport, type LogEntry } from '../../testing/capture.ts';
 import winston from 'winston';
 import { changelogTopic } from '../../state/kafka/changelog.ts';
-import { createTopic, deleteTopics } from './read-topic.ts';
+import { createTopic, deleteTopics, readCommitted } from './read-topic.ts';
 
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const run = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
@@ -57,30 +56,6 @@ function produce(messages: Array<{ key: string; value: string }>): Promise<void>
     });
     producer.connect();
   });
-}
-
-/** Every committed message of `topic` as a read_committed consumer sees it, read until each partition's end. */
-async function readCommitted(topic: string): Promise<Message[]> {
-  const consumer = new Kafka.KafkaConsumer(
-    { 'bootstrap.servers': brokers, 'group.id': `eos-reader-${randomBytes(4).toString('hex')}`, 'enable.auto.commit': false, 'enable.partition.eof': true, 'isolation.level': 'read_committed', log_level: 0 },
-    { 'auto.offset.reset': 'earliest' },
-  );
-  await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 15_000 }, (error) => (error ? reject(error) : resolve())));
-  try {
-    const ended = new Set<number>();
-    consumer.on('partition.eof', (eof) => ended.add(eof.partition));
-    consumer.assign([{ topic, partition: 0, offset: 0 }]);
-    consumer.setDefaultConsumeTimeout(200);
-    const messages: Message[] = [];
-    const deadline = Date.now() + 60_000;
-    while (!ended.has(0)) {
-      assert.ok(Date.now() < deadline, `reading ${topic}: no end after 60 s (${messages.length} messages)`);
-      messages.push(...(await new Promise<Message[]>((resolve, reject) => consumer.consume(500, (error, got) => (error ? reject(error) : resolve(got))))));
-    }
-    return messages;
-  } finally {
-    await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
-  }
 }
 
 function start(logs: LogEntry[]): { runtime: TopologyRuntime; events: ProgressEvent[] } {
@@ -128,14 +103,14 @@ test('exactly-once: a fenced process commits nothing; a read_committed consumer 
     // Let the second process catch up with everything the first left uncommitted, then stop it.
     const settled = Date.now() + 60_000;
     for (;;) {
-      const rows = (await readCommitted(output)).map((m) => JSON.parse(m.value!.toString()) as { nat: string; users: number });
+      const rows = (await readCommitted(brokers, output)).map((m) => JSON.parse(m.value!.toString()) as { nat: string; users: number });
       const last = new Map(rows.map((r) => [r.nat, r.users]));
       if ([...truth].every(([nat, n]) => last.get(nat) === n) || Date.now() > settled) break;
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
     await second.runtime.stop();
 
-    const rows = (await readCommitted(output)).map((m) => JSON.parse(m.value!.toString()) as { nat: string; users: number });
+    const rows = (await readCommitted(brokers, output)).map((m) => JSON.parse(m.value!.toString()) as { nat: string; users: number });
     const last = new Map(rows.map((r) => [r.nat, r.users]));
     assert.deepEqual(Object.fromEntries([...last].sort()), Object.fromEntries([...truth].sort()), 'the last row of every group holds its true count');
     // Within a group, committed rows only ever go up: a batch counted twice would show a count above the truth.
@@ -144,7 +119,7 @@ test('exactly-once: a fenced process commits nothing; a read_committed consumer 
       for (let i = 1; i < counts.length; i++) assert.ok(counts[i] > counts[i - 1], `${nat}: ${counts.join(', ')} rises`);
       assert.ok(Math.max(...counts) <= truth.get(nat)!, `${nat}: never above ${truth.get(nat)}`);
     }
-    assert.equal((await readCommitted(dead)).length, 0, 'no dead letter');
+    assert.equal((await readCommitted(brokers, dead)).length, 0, 'no dead letter');
     assert.ok(fenced || consumed(first.events) > 0, 'the first process ran, and was fenced or stopped');
   } finally {
     await deleteTopics(brokers, [input, output, dead, changelogTopic(`eos-${run}.count.${group}.0-aggregate.groups`)]);

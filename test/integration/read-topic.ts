@@ -60,6 +60,38 @@ export async function readTopic(brokers: string, topic: string, timeoutMs = 60_0
   }
 }
 
+/**
+ * Every committed message of `topic` as a read_committed consumer sees it, partition by partition in
+ * offset order. A transactional topic's high watermark counts control records such a consumer never
+ * gets, so each partition is read until the consumer reports its end (partition EOF).
+ */
+export async function readCommitted(brokers: string, topic: string, timeoutMs = 60_000): Promise<Message[]> {
+  const consumer = new Kafka.KafkaConsumer(
+    { 'bootstrap.servers': brokers, 'group.id': `reader-${randomUUID()}`, 'enable.auto.commit': false, 'enable.partition.eof': true, 'isolation.level': 'read_committed', log_level: 0 },
+    { 'auto.offset.reset': 'earliest' },
+  );
+  await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 15_000, topic }, (error) => (error ? reject(error) : resolve())));
+  try {
+    const metadata = await new Promise<Kafka.Metadata>((resolve, reject) => consumer.getMetadata({ topic, timeout: 15_000 }, (error, data) => (error ? reject(error) : resolve(data))));
+    const partitions = metadata.topics.find((t) => t.name === topic)?.partitions.map((p) => p.id) ?? [];
+    if (partitions.length === 0) throw new Error(`topic ${topic} has no partitions (does it exist?)`);
+    const ended = new Set<number>();
+    consumer.on('partition.eof', (eof) => ended.add(eof.partition));
+    consumer.assign(partitions.map((partition) => ({ topic, partition, offset: 0 })));
+    consumer.setDefaultConsumeTimeout(200);
+    const messages: Message[] = [];
+    const deadline = Date.now() + timeoutMs;
+    while (ended.size < partitions.length) {
+      if (Date.now() > deadline) throw new Error(`reading ${topic} (read_committed): ${messages.length} message(s) after ${timeoutMs} ms, at the end of partition(s) ${[...ended].join(', ') || 'none'} of ${partitions.join(', ')}`);
+      const batch = await new Promise<Message[]>((resolve, reject) => consumer.consume(1000, (error, got) => (error ? reject(error) : resolve(got))));
+      messages.push(...batch);
+    }
+    return messages.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+  } finally {
+    await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+  }
+}
+
 /** A message's headers as one object (node-rdkafka gives a list of one-entry objects). */
 export function headersOf(message: Message): Record<string, string> {
   const out: Record<string, string> = {};
