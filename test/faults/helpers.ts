@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,7 +116,7 @@ export interface LogEntry {
 export interface PipelineChild {
   readonly name: string;
   readonly pid: number;
-  /** Its working directory: the JSON log is `.state/logs/user-pipeline.log` under it. */
+  /** Its working directory: the JSON log is `.state/logs/<topology name>.log` under it. */
   readonly dir: string;
   readonly spawnedAt: number;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -143,12 +143,15 @@ const children = new Set<PipelineChild>();
 /**
  * Runs `bin/run.ts --topology user-pipeline --no-services ...args` (npm start, without npm in
  * between so that signals reach the pipeline itself) with `env` over this process's environment. It
- * runs in a fresh folder, so its JSON log is its own. Ends with `stopAll` (called from `after`).
+ * runs in a fresh folder, so its JSON log is its own. `options.topology` runs another topology file
+ * instead (a copy of config/user-pipeline.yaml that a test edits, for hot swaps). Ends with `stopAll`
+ * (called from `after`).
  */
-export function startPipeline(name: string, args: string[], env: Record<string, string>): PipelineChild {
+export function startPipeline(name: string, args: string[], env: Record<string, string>, options: { topology?: string } = {}): PipelineChild {
   const dir = mkdtempSync(path.join(tmpdir(), `faults-${name}-`));
   const { NODE_TEST_CONTEXT: _runner, ...inherited } = process.env;
-  const child: ChildProcess = spawn(process.execPath, ['--import', TSX, path.join(REPO, 'bin/run.ts'), '--topology', 'user-pipeline', '--no-services', ...args], {
+  const topology = options.topology ?? 'user-pipeline';
+  const child: ChildProcess = spawn(process.execPath, ['--import', TSX, path.join(REPO, 'bin/run.ts'), '--topology', topology, '--no-services', ...args], {
     cwd: dir,
     env: { ...inherited, KAFKA_BROKERS: brokers, CASSANDRA_CONTACT_POINTS: contactPoints, CASSANDRA_LOCAL_DC: localDc, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -171,11 +174,14 @@ export function startPipeline(name: string, args: string[], env: Record<string, 
       resolve({ code, signal });
     }),
   );
-  const logFile = path.join(dir, '.state/logs/user-pipeline.log');
+  // The folder is the child's own, so its one log is its topology's: .state/logs/<topology name>.log,
+  // a link to the day's file (<name>-<date>.log), which may not exist yet.
+  const logDir = path.join(dir, '.state/logs');
   const log = (): LogEntry[] => {
-    if (!existsSync(logFile)) return [];
+    const logFile = existsSync(logDir) ? readdirSync(logDir).find((file) => file.endsWith('.log') && !/-\d{4}-\d{2}-\d{2}\.log$/.test(file)) : undefined;
+    if (logFile === undefined || !existsSync(path.join(logDir, logFile))) return [];
     const entries: LogEntry[] = [];
-    for (const line of readFileSync(logFile, 'utf8').split('\n')) {
+    for (const line of readFileSync(path.join(logDir, logFile), 'utf8').split('\n')) {
       try {
         if (line) entries.push(JSON.parse(line) as LogEntry);
       } catch {
@@ -326,6 +332,17 @@ export async function topicKeys(topic: string): Promise<string[]> {
       }
     }
     return keys;
+  } finally {
+    await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+  }
+}
+
+/** The state changelog topics of `group`'s pipelines (their names carry the consumer group). */
+export async function changelogTopics(group: string): Promise<string[]> {
+  const consumer = await offsetReader();
+  try {
+    const metadata = await kafkaCall<Kafka.Metadata>((done) => consumer.getMetadata({ timeout: 10_000 }, done));
+    return metadata.topics.map((t) => t.name).filter((name) => name.endsWith('-changelog') && name.includes(`.${group}`));
   } finally {
     await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
   }
