@@ -15,6 +15,7 @@ import './operators/flat-map.ts';
 import './operators/key-by.ts';
 import './operators/map.ts';
 import './operators/mapping.ts';
+import './operators/repartition.ts';
 import './operators/validate.ts';
 import './operators/window/index.ts';
 

@@ -16,6 +16,7 @@ import { defineComponent, problem, type ConfigProblem } from '../topology/regist
 import { required, withDefault, type ConfigOf } from '../topology/spec.ts';
 import { taskOf, type BatchScope, type Operator, type StoreEntries, type StreamRecord, type TaskId } from '../topology/types.ts';
 import { perBatch, type BatchHandler } from './per-record.ts';
+import { repartitionSteps } from './repartition.ts';
 import { AGGREGATIONS_DESCRIPTION, Aggregations, GROUP_BY_DESCRIPTION, GroupFields, Grouping, collidingOutputs, type Aggregates } from './grouping.ts';
 
 const fields = {
@@ -150,5 +151,6 @@ defineComponent({
   fields,
   examples: ['type: aggregate\ngroupBy: [{ path: location.nat, name: nat }]\naggregations:\n  users: { fn: count }\n  mean_age: { fn: avg, path: dob.age }\n  last_seen: { fn: latest, path: registered.date }'],
   check: aggregateProblems,
+  repartition: (config) => repartitionSteps(config.groupBy),
   create: aggregateOperator,
 });

@@ -16,6 +16,7 @@ import { defineComponent } from '../topology/registry.ts';
 import { optional, withDefault, type ConfigOf } from '../topology/spec.ts';
 import { taskOf, type BatchScope, type ComponentContext, type Operator, type StreamRecord, type TaskId } from '../topology/types.ts';
 import { compilePath, kindOf, PathText, scalarText } from './path.ts';
+import { repartitionSteps } from './repartition.ts';
 
 
 const fields = {
@@ -158,5 +159,7 @@ defineComponent({
     'A record without a key (null record key; missing, null or non-scalar field) goes to the dead-letter output. Metrics: duplicatesDropped, keysInState, tasks.',
   fields,
   examples: ['type: dedupe', 'type: dedupe\nfield: login.uuid\nmaxKeys: 100000\nttl: 1h'],
+  // Compared by the record key, records are in the partition of their key already.
+  repartition: (config) => (config.field === undefined ? undefined : repartitionSteps([config.field])),
   create: dedupeOperator,
 });

@@ -25,6 +25,7 @@ export function describeTopology(config: TopologyConfig, file: string | undefine
     const policy = runner.sinkPolicy;
     lines.push(`      --> Sink: ${runner.sink.describe()} (chunks of ${policy.batch.maxRows} rows, ${policy.batch.concurrency} at once, ${policy.retry.maxAttempts} attempts)`);
     lines.push(`      --> Dead letters: ${runner.deadLetterSink ? runner.deadLetterSink.describe() : 'logged as warnings (no deadLetter sink configured)'}`);
+    for (const store of runner.storeLines()) lines.push(`      --> State: ${store}`);
   }
   return lines.join('\n');
 }

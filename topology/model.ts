@@ -30,6 +30,14 @@ const failureFields = {
 };
 const defaultFailure = { action: 'retry' as const, initialBackoff: 1000, maxBackoff: 30_000 };
 
+const repartitionFields = {
+  enabled: withDefault(BooleanFromAny, true, 'false keeps every stateful operator\'s state in the tasks of the input itself: then a group may be split over tasks, merged only within one process — run such a pipeline as a single process.'),
+  partitions: withDefault(PositiveInt, 6, 'Partitions of each repartition topic (created when missing): the most processes that can share the stateful work.'),
+  replicationFactor: withDefault(PositiveInt, 1, 'Replication factor of each repartition topic (3 on a production cluster).'),
+};
+export type RepartitionConfig = ConfigOf<typeof repartitionFields>;
+const defaultRepartition: RepartitionConfig = { enabled: true, partitions: 6, replicationFactor: 1 };
+
 const PipelineName = new t.Type<string, unknown, unknown>(
   'a pipeline name (letters, digits, "_" or "-")',
   (u): u is string => typeof u === 'string',
@@ -48,6 +56,11 @@ function pipelineFields(registry: Registry) {
     state: optional(
       registry.codec('state'),
       'Where stateful operators (window, dedupe, aggregate) make their state durable: a changelog per store, written in each batch\'s checkpoint and restored when a task (an input partition) is assigned. Without it, state lives in memory only, and a restart or a swap starts it empty.',
+    ),
+    repartition: withDefault(
+      objectCodec('repartition settings', repartitionFields),
+      defaultRepartition,
+      'A stateful operator that groups by something other than the record key (a window or aggregate `groupBy`, a dedupe `field`) reads through an internal repartition topic keyed by its group, so that each group lives in one task and several processes can share the work (docs/scaling.md). Needs a source that offers one (kafka); not with `trigger.mode: availableNow`.',
     ),
     trigger: withDefault(TriggerCodec, defaultTrigger, 'When micro-batches run and how large they may be.'),
     maxInFlight: withDefault(PositiveInt, 1, 'Micro-batches being written at once; the next read waits for a free slot (backpressure).'),

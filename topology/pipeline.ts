@@ -167,6 +167,11 @@ export class PipelineRunner {
     return this.done;
   }
 
+  /** Where each of the operators' stores is kept (after `create`), for --describe. */
+  storeLines(): string[] {
+    return this.stores.describe();
+  }
+
   /** Records read but not yet committed (in flight between source and commit). */
   inFlightRecords(): number {
     return this.ledger.records();

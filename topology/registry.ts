@@ -39,7 +39,44 @@ export interface ComponentDefinition<K extends ComponentKind = ComponentKind, F 
    * loaded, after every field decoded; each problem is listed by its path like any config error.
    */
   check?(config: ConfigOf<F>, where: CheckContext): ConfigProblem[];
+  /**
+   * Stateful operators: the steps that let the operator's state be split by group across tasks, when its
+   * state is not keyed by the record key — a step before the repartition topic that keys each record by
+   * its group, and steps after it (topology/stages.ts). Undefined when the input's own partitioning
+   * already keeps each group in one task.
+   */
+  repartition?(config: ConfigOf<F>): RepartitionSteps | undefined;
+  /**
+   * Sources whose positions outlive the process (Kafka): the sink and source configs, in this source's
+   * system, of an internal topic that one stage of a pipeline writes and the next reads
+   * (topology/stages.ts). Undefined configs are decoded like any component's.
+   */
+  exchange?(config: ConfigOf<F>, channel: ExchangeChannel): Exchange;
   create(config: ConfigOf<F>, ctx: ComponentContext): ComponentInstanceByKind[K] | Promise<ComponentInstanceByKind[K]>;
+}
+
+/** Operator configs (not yet decoded) around a repartition: `before` keys records by group, `after` reads them back. */
+export interface RepartitionSteps {
+  before: unknown[];
+  after: unknown[];
+}
+
+/** An internal topic between two stages of a pipeline. */
+export interface ExchangeChannel {
+  topology: string;
+  pipeline: string;
+  /** Unique in the pipeline, e.g. `repartition` or `repartition-2`: part of the topic's name and the reader's group. */
+  name: string;
+  partitions: number;
+  replicationFactor: number;
+}
+
+/** The two ends of an exchange (component configs, not yet decoded), and what it is called in the source's system. */
+export interface Exchange {
+  sink: unknown;
+  source: unknown;
+  /** e.g. `topic user-pipeline.nat_minute.user-pipeline-nat-minute.repartition` */
+  describe: string;
 }
 
 /** What a component's `check` may know about where it stands. */
@@ -85,6 +122,8 @@ interface Entry<K extends ComponentKind> {
   create(config: ComponentConfig, ctx: ComponentContext): Promise<ComponentInstanceByKind[K]>;
   check(config: ComponentConfig, where: CheckContext): ConfigProblem[];
   endpoints(config: ComponentConfig): Endpoint[];
+  repartition(config: ComponentConfig): RepartitionSteps | undefined;
+  exchange: ((config: ComponentConfig, channel: ExchangeChannel) => Exchange) | undefined;
 }
 
 /** Fields the framework adds to every component of a kind (and handles itself), e.g. a sink's `batch` and `retry`. */
@@ -116,6 +155,8 @@ export class Registry {
       create: async (config, ctx) => definition.create(typed(config), ctx),
       check: (config, where) => definition.check?.(typed(config), where) ?? [],
       endpoints: (config) => definition.endpoints?.(typed(config)) ?? [],
+      repartition: (config) => definition.repartition?.(typed(config)),
+      exchange: definition.exchange ? (config, channel) => definition.exchange!(typed(config), channel) : undefined,
     });
     return definition;
   }
@@ -192,6 +233,16 @@ export class Registry {
     const policy = sinkPolicyCodec.decode({ batch: config.batch, retry: config.retry });
     if (policy._tag === 'Left') throw new Error(`sink ${config.type} at ${ctx.path}: its batch and retry policy did not decode (was the config decoded first?)`);
     return { sink: await this.create('sink', config, ctx), policy: policy.right };
+  }
+
+  /** An operator's repartition steps (ComponentDefinition.repartition); undefined when it needs none. */
+  repartitionOf(config: ComponentConfig): RepartitionSteps | undefined {
+    return this.entry('operator', config.type).repartition(config);
+  }
+
+  /** The exchange a source offers for repartitioning (ComponentDefinition.exchange); undefined when it offers none. */
+  exchangeOf(config: ComponentConfig, channel: ExchangeChannel): Exchange | undefined {
+    return this.entry('source', config.type).exchange?.(config, channel);
   }
 
   /** The external services a configured component will connect to. */

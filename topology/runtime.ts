@@ -1,6 +1,7 @@
 /**
- * Runs a topology: one PipelineRunner per enabled (or selected) pipeline, all in one process, each
- * with its own micro-batch loop. Every runtime event of every pipeline — progress, failed batches,
+ * Runs a topology: one PipelineRunner per stage of each enabled (or selected) pipeline — a pipeline
+ * with a repartition runs as several stages (topology/stages.ts) — all in one process, each with its
+ * own micro-batch loop. Every runtime event of every pipeline — progress, failed batches,
  * starts and stops, swaps — is published on `events$` (topology/events.ts), and written to the log.
  */
 import { Subject, asyncScheduler, filter, type Observable } from 'rxjs';
@@ -11,6 +12,7 @@ import type { RuntimeEvent, SwapApplied, SwapRefused } from './events.ts';
 import { PipelineRunner } from './pipeline.ts';
 import type { ProgressEvent } from './progress.ts';
 import { registry as defaultRegistry, type Registry } from './registry.ts';
+import { stagesOf, type Stage } from './stages.ts';
 import type { TopologyConfig } from './model.ts';
 import type { SchedulerLike } from './types.ts';
 import { UserFacingError } from './errors.ts';
@@ -31,6 +33,7 @@ export class TopologyRuntime {
   readonly events$ = new Subject<RuntimeEvent>();
   /** The progress events alone. */
   readonly progress$: Observable<ProgressEvent> = this.events$.pipe(filter((e): e is ProgressEvent => e.event === 'progress'));
+  /** By stage name (a pipeline's name, or `<pipeline>.repartition…` for the stages before a repartition). */
   readonly runners = new Map<string, PipelineRunner>();
   private readonly registry: Registry;
   private readonly scheduler: SchedulerLike;
@@ -43,12 +46,17 @@ export class TopologyRuntime {
     this.registry = options.registry ?? defaultRegistry;
     this.scheduler = options.scheduler ?? asyncScheduler;
     this.events$.subscribe((event) => logEvent(options.logger, event));
-    const names = selectPipelines(config, options.pipelines);
-    for (const name of names) this.runners.set(name, this.runner(name));
+    for (const stage of this.stages(config).values()) this.runners.set(stage.name, this.runner(stage, config));
   }
 
-  private runner(name: string, config: TopologyConfig = this.config): PipelineRunner {
-    return new PipelineRunner(name, config.pipelines[name], {
+  /** The stages of the selected pipelines of `config`, by name. */
+  private stages(config: TopologyConfig): Map<string, Stage> {
+    const stages = selectPipelines(config, this.options.pipelines).flatMap((name) => stagesOf(config.name, name, config.pipelines[name], this.registry));
+    return new Map(stages.map((stage) => [stage.name, stage]));
+  }
+
+  private runner(stage: Stage, config: TopologyConfig): PipelineRunner {
+    return new PipelineRunner(stage.name, stage.config, {
       topology: config.name,
       registry: this.registry,
       logger: this.options.logger,
@@ -116,8 +124,10 @@ export class TopologyRuntime {
 
   private async swap(next: TopologyConfig): Promise<SwapReport> {
     const logger = this.options.logger;
-    const wanted = new Set(selectPipelines(next, this.options.pipelines));
-    const same = (name: string) => canonical(this.config.pipelines[name]) === canonical(next.pipelines[name]);
+    const before = this.stages(this.config);
+    const after = this.stages(next);
+    const wanted = new Set(after.keys());
+    const same = (name: string) => canonical(before.get(name)?.config) === canonical(after.get(name)!.config);
     const current = [...this.runners.keys()];
     const changed = current.filter((name) => wanted.has(name) && !same(name));
     const removed = current.filter((name) => !wanted.has(name));
@@ -133,7 +143,7 @@ export class TopologyRuntime {
 
     const fresh = new Map<string, PipelineRunner>();
     for (const name of [...changed, ...added]) {
-      const runner = this.runner(name, next);
+      const runner = this.runner(after.get(name)!, next);
       await runner.create();
       fresh.set(name, runner);
     }
@@ -156,7 +166,7 @@ export class TopologyRuntime {
           // The new version cannot start (e.g. an unreachable address): go back to the old one.
           logger.error(`swap: pipeline ${name} failed to start with the new config; restarting its previous version`, { error: errorMessage(error) });
           await runner.stop();
-          const revert = this.runner(name, previous);
+          const revert = this.runner(before.get(name)!, previous);
           await revert.start();
           this.runners.set(name, revert);
           report.revertedTo = { ...report.revertedTo, [name]: 'previous config' };
@@ -164,7 +174,9 @@ export class TopologyRuntime {
         report.pauseMs = Math.max(report.pauseMs, this.scheduler.now() - pausedAt);
       }),
     );
-    this.config = report.revertedTo ? { ...next, pipelines: { ...next.pipelines, ...Object.fromEntries(Object.keys(report.revertedTo).map((n) => [n, previous.pipelines[n]])) } } : next;
+    // A stage that went back to its previous version takes its pipeline's previous config along.
+    const reverted = Object.keys(report.revertedTo ?? {}).map((name) => before.get(name)!.pipeline);
+    this.config = reverted.length > 0 ? { ...next, pipelines: { ...next.pipelines, ...Object.fromEntries(reverted.map((p) => [p, previous.pipelines[p]])) } } : next;
     const summary = [changed.length && `changed ${changed.join(', ')}`, added.length && `added ${added.join(', ')}`, removed.length && `removed ${removed.join(', ')}`].filter(Boolean).join('; ');
     const inFlight = Object.values(report.inFlightRecords).reduce((a, b) => a + b, 0);
     report.summary = `${summary}; paused ${report.pauseMs} ms; ${inFlight} record(s) were in flight and were committed before the switch`;

@@ -45,6 +45,11 @@ export class PipelineStores {
     return this.ids.flatMap((byName, operator) => [...byName].map(([store, id]) => ({ operator, store, id })));
   }
 
+  /** Each store and where it is kept, for --describe: `operators[1] windows: kafka changelog topic … (compacted)`. */
+  describe(): string[] {
+    return this.all().map(({ operator, store, id }) => `operators[${operator}] ${store}: ${this.backend ? this.backend.describe(id) : 'in memory only (no state backend)'}`);
+  }
+
   /** Whether some operator keeps state that a backend makes durable. */
   get durable(): boolean {
     return this.backend !== undefined && this.all().length > 0;

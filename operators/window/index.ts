@@ -17,6 +17,7 @@
 import { defineComponent } from '../../topology/registry.ts';
 import { fields, windowProblems } from './config.ts';
 import { windowOperator } from './operator.ts';
+import { repartitionSteps } from '../repartition.ts';
 
 export { windowOperator };
 export type { WindowConfig } from './config.ts';
@@ -39,5 +40,6 @@ defineComponent({
     'type: window\nkind: sliding\nsize: 10m\nslide: 1m\neventTime: { field: created_at }\ngroupBy: [{ path: location.country, name: country }]\naggregations:\n  users: { fn: count }\n  mean_age: { fn: avg, path: dob.age }\nallowedLateness: 1m\nlateRecords: deadLetter\noutputMode: update',
   ],
   check: windowProblems,
+  repartition: (config) => repartitionSteps(config.groupBy),
   create: windowOperator,
 });

@@ -15,6 +15,7 @@
 import { defineComponent } from '../../topology/registry.ts';
 import { kafkaSourceFields } from './config.ts';
 import { KafkaSource } from './source.ts';
+import { kafkaExchange } from './exchange.ts';
 
 defineComponent({
   kind: 'source',
@@ -29,5 +30,6 @@ defineComponent({
     'source:\n  type: kafka\n  brokers: broker1:9093,broker2:9093\n  topics: users_created\n  groupId: user-archive\n  format: string\n  sasl: { mechanism: SCRAM-SHA-512, username: archive, password: ${KAFKA_PASSWORD} }\n  ssl: { caLocation: /etc/kafka/ca.pem }',
   ],
   endpoints: (config) => [{ service: 'kafka', address: config.brokers }],
+  exchange: kafkaExchange,
   create: (config, ctx) => new KafkaSource(config, ctx),
 });

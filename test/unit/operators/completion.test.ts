@@ -8,6 +8,7 @@ import '../../../operators/flat-map.ts';
 import '../../../operators/key-by.ts';
 import '../../../operators/map.ts';
 import '../../../operators/mapping.ts';
+import '../../../operators/repartition.ts';
 import '../../../operators/validate.ts';
 import * as t from 'io-ts';
 import { registerFunction, registerSchema } from '../../../topology/functions.ts';
@@ -27,6 +28,8 @@ const configs = [
   { type: 'validate', schema: 'completion-test-any' },
   { type: 'dedupe', field: 'id' },
   { type: 'mapping', fields: { id: 'id' } },
+  { type: 'repartition-key', groupBy: ['id'] },
+  { type: 'replay-filter' },
 ];
 
 test('every record-level operator is registered and covered here', () => {

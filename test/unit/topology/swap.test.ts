@@ -115,7 +115,7 @@ pipelines:
     writeFileSync(file, version('-5ms').replace('sink:', 'sinc:'));
     for (let i = 0; i < 200 && outcomes.length < 1; i++) await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(outcomes[0].refused, [
-      'pipelines.p.sinc: unknown field "sinc"; known fields: description, enabled, source, operators, sink, deadLetter, state, trigger, maxInFlight, processing, onFailure, stopTimeout',
+      'pipelines.p.sinc: unknown field "sinc"; known fields: description, enabled, source, operators, sink, deadLetter, state, repartition, trigger, maxInFlight, processing, onFailure, stopTimeout',
       'pipelines.p.sink: required field is missing (Where records go: a sink component, chosen by `type`.)',
       'pipelines.p.trigger.interval: expected a duration such as 500ms, 2s, 1m or 1h, got "-5ms"',
     ]);
