@@ -11,7 +11,7 @@ import { createTopologyLogger } from '../operations/logger.ts';
 import { TopologyRuntime } from '../topology/runtime.ts';
 import { describeTopology } from '../topology/describe.ts';
 import { registry } from '../topology/registry.ts';
-import type { TopologyConfig } from '../topology/model.ts';
+import type { PipelineConfig } from '../topology/model.ts';
 import { ensureEndpoints } from './endpoints.ts';
 import { reportError } from './errors.ts';
 import { stopSignals } from './signals.ts';
@@ -113,7 +113,7 @@ async function run(options: Options): Promise<number> {
     return 0;
   }
 
-  await ensureEndpoints(endpointsOf(config, [...runtime.runners.keys()]), { startLocal: options.services, log: (line) => logger.info(line) });
+  await ensureEndpoints(endpointsOf([...runtime.runners.values()].map((runner) => runner.config)), { startLocal: options.services, log: (line) => logger.info(line) });
   const metricsAt = metricsEndpoint(config.metrics, options.metrics);
   // Before the log file opens: a busy metrics port refuses the start without writing anything.
   const metrics = metricsAt && (await startMetrics(runtime, metricsAt));
@@ -155,9 +155,9 @@ async function run(options: Options): Promise<number> {
   return code;
 }
 
-function endpointsOf(config: TopologyConfig, pipelines: string[]) {
-  return pipelines.flatMap((name) => {
-    const p = config.pipelines[name];
+/** The services the running stages connect to. */
+function endpointsOf(pipelines: PipelineConfig[]) {
+  return pipelines.flatMap((p) => {
     return [
       ...registry.endpoints('source', p.source),
       ...p.operators.flatMap((op) => registry.endpoints('operator', op)),
