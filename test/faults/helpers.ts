@@ -447,10 +447,14 @@ export function report(f: Figures): void {
   console.log(`| ${f.fault} | ${n(f.messages)} (${n(f.produced)} ids) | ${n(f.rows)} | ${f.lost} | ${f.doubled} | ${f.reprocessed} | ${f.recovery} | ${f.seconds} s |`);
 }
 
-/** Deletes a run's topics (the users topic and its dead-letter topic) and keyspace. */
+/**
+ * Deletes a run's topics — the users topic, its dead-letter topic, and the state changelogs of its
+ * consumer groups (named after the group: `<topology>.<pipeline>.<group>….-changelog`) — and keyspace.
+ */
 export async function dropRun(names: RunNames, client: cassandra.Client | undefined): Promise<void> {
+  const changelogs = await changelogTopics(names.group).catch(() => []);
   const admin = Kafka.AdminClient.create({ 'bootstrap.servers': brokers, log_level: 0 });
-  for (const topic of [names.topic, `${names.topic}_dead`]) await new Promise<void>((resolve) => admin.deleteTopic(topic, 10_000, () => resolve()));
+  for (const topic of [names.topic, `${names.topic}_dead`, ...changelogs]) await new Promise<void>((resolve) => admin.deleteTopic(topic, 10_000, () => resolve()));
   admin.disconnect();
   await client?.execute(`DROP KEYSPACE IF EXISTS ${names.keyspace}`);
 }
