@@ -19,7 +19,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Kafka from 'node-rdkafka';
-import { changelogTopics, brokers, prng, sleep, startPipeline, stopAll, stopGracefully, until, type PipelineChild } from './helpers.ts';
+import { internalTopics, brokers, prng, sleep, startPipeline, stopAll, stopGracefully, until, type PipelineChild } from './helpers.ts';
 import { createTopic, deleteTopics, readCommitted, readTopic } from '../integration/read-topic.ts';
 
 const KILLS = 5;
@@ -134,7 +134,7 @@ before(async () => {
 
 after(async () => {
   await stopAll();
-  await deleteTopics(brokers, [input, output, dead, ...(await changelogTopics(group).catch(() => []))]);
+  await deleteTopics(brokers, [input, output, dead, ...(await internalTopics(group).catch(() => []))]);
 });
 
 test(`exactly-once kafka → window → kafka, kill -9 ${KILLS} times mid-stream: every window once in the output topic, exactly counted`, { timeout: 600_000 }, async () => {

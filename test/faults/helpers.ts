@@ -337,12 +337,15 @@ export async function topicKeys(topic: string): Promise<string[]> {
   }
 }
 
-/** The state changelog topics of `group`'s pipelines (their names carry the consumer group). */
-export async function changelogTopics(group: string): Promise<string[]> {
+/**
+ * The internal topics of `group`'s pipelines — state changelogs and repartition topics, named
+ * `<topology>.<pipeline>.<group>…` — and of the groups derived from it (`<group>-nat-minute`).
+ */
+export async function internalTopics(group: string): Promise<string[]> {
   const consumer = await offsetReader();
   try {
     const metadata = await kafkaCall<Kafka.Metadata>((done) => consumer.getMetadata({ timeout: 10_000 }, done));
-    return metadata.topics.map((t) => t.name).filter((name) => name.endsWith('-changelog') && name.includes(`.${group}`));
+    return metadata.topics.map((t) => t.name).filter((name) => name.includes(`.${group}`));
   } finally {
     await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
   }
@@ -448,11 +451,11 @@ export function report(f: Figures): void {
 }
 
 /**
- * Deletes a run's topics — the users topic, its dead-letter topic, and the state changelogs of its
- * consumer groups (named after the group: `<topology>.<pipeline>.<group>….-changelog`) — and keyspace.
+ * Deletes a run's topics — the users topic, its dead-letter topic, and the internal topics of its
+ * consumer groups (state changelogs, repartition topics) — and keyspace.
  */
 export async function dropRun(names: RunNames, client: cassandra.Client | undefined): Promise<void> {
-  const changelogs = await changelogTopics(names.group).catch(() => []);
+  const changelogs = await internalTopics(names.group).catch(() => []);
   const admin = Kafka.AdminClient.create({ 'bootstrap.servers': brokers, log_level: 0 });
   for (const topic of [names.topic, `${names.topic}_dead`, ...changelogs]) await new Promise<void>((resolve) => admin.deleteTopic(topic, 10_000, () => resolve()));
   admin.disconnect();

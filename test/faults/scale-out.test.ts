@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type cassandra from 'cassandra-driver';
 import Kafka from 'node-rdkafka';
-import { brokers, cassandraClient, contactPoints, offsetReader, prng, sleep, startPipeline, stopAll, stopGracefully, until, type PipelineChild } from './helpers.ts';
+import { brokers, cassandraClient, contactPoints, internalTopics, prng, sleep, startPipeline, stopAll, stopGracefully, until, type PipelineChild } from './helpers.ts';
 import { createTopic, deleteTopics, readTopic } from '../integration/read-topic.ts';
 
 const SEED = Number(process.env.FAULTS_SEED ?? 20261206);
@@ -160,11 +160,7 @@ before(async () => {
 
 after(async () => {
   await stopAll();
-  // Changelogs and repartition topics carry the consumer groups in their names.
-  const reader = await offsetReader();
-  const metadata = await new Promise<Kafka.Metadata>((resolve, reject) => reader.getMetadata({ timeout: 10_000 }, (error, m) => (error ? reject(error) : resolve(m))));
-  await new Promise<void>((resolve) => reader.disconnect(() => resolve()));
-  await deleteTopics(brokers, [input, `${input}_dead`, ...metadata.topics.map((t) => t.name).filter((name) => name.includes(group))]);
+  await deleteTopics(brokers, [input, `${input}_dead`, ...(await internalTopics(group))]);
   await client?.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
   await client?.shutdown();
 });
