@@ -33,6 +33,8 @@ const topologyName = `faults-scale-${run}`;
 const input = `faults_scale_in_${run}`;
 const keyspace = `faults_scale_${run}`;
 const group = `faults-scale-${run}`;
+/** `false` shows what the repartition buys: each process then counts part of every window. */
+const repartition = process.env.FAULTS_SCALE_REPARTITION ?? 'true';
 
 const cassandraSink = (table: string, columns: string, primaryKey: string) => `
     sink:
@@ -68,6 +70,7 @@ pipelines:
 ${cassandraSink('counts', '{ window_start: timestamp, nat: text, users: bigint }', '{ partition: [window_start], clustering: [nat] }')}
     deadLetter: { type: dead-letter, brokers: "${brokers}", topic: ${input}_dead, createTopic: { partitions: 1, replicationFactor: 1 } }
     state: { type: kafka, brokers: "${brokers}" }
+    repartition: { enabled: ${repartition} }
     trigger: { interval: 500ms }
   totals:
     source: ${source('totals')}
@@ -76,6 +79,7 @@ ${cassandraSink('counts', '{ window_start: timestamp, nat: text, users: bigint }
 ${cassandraSink('totals', '{ nat: text, users: bigint }', '{ partition: [nat] }')}
     deadLetter: { type: dead-letter, brokers: "${brokers}", topic: ${input}_dead, createTopic: { partitions: 1, replicationFactor: 1 } }
     state: { type: kafka, brokers: "${brokers}" }
+    repartition: { enabled: ${repartition} }
     trigger: { interval: 500ms }
 logging:
   console: pretty
