@@ -30,6 +30,8 @@ export class PartitionPositions {
   private readonly owned = new Set<string>();
   private readonly firstUncommitted = new Map<string, number>();
   private readonly next = new Map<string, number>();
+  /** The last offset + 1 of the records handed out (EOF events do not move it, unlike `next`). */
+  private readonly handedOut = new Map<string, number>();
   private readonly ends = new Map<string, number>();
 
   /** Partitions added to this member (eager protocol: its whole new assignment). They start afresh. */
@@ -62,6 +64,16 @@ export class PartitionPositions {
   noteRead(key: string, offset: number): void {
     if (!this.firstUncommitted.has(key)) this.firstUncommitted.set(key, offset);
     this.next.set(key, Math.max(this.next.get(key) ?? 0, offset + 1));
+    this.handedOut.set(key, Math.max(this.handedOut.get(key) ?? 0, offset + 1));
+  }
+
+  /**
+   * Whether records of `key` were handed out and not committed yet: a batch in flight holds them. A
+   * rollback ends that (the records are read again later); so does a commit up to the last of them.
+   */
+  uncommitted(key: string): boolean {
+    const end = this.handedOut.get(key);
+    return end !== undefined && end > (this.firstUncommitted.get(key) ?? end);
   }
 
   /** The consumer reached the end of the partition at `offset` (librdkafka's partition EOF). */
@@ -97,6 +109,7 @@ export class PartitionPositions {
   rewind(): TopicPartitionOffset[] {
     const targets: TopicPartitionOffset[] = [];
     for (const key of this.owned) {
+      this.handedOut.delete(key);
       const first = this.firstUncommitted.get(key);
       const next = this.next.get(key);
       if (first === undefined || next === undefined || next <= first) continue;
@@ -141,6 +154,7 @@ export class PartitionPositions {
   private forget(key: string): void {
     this.firstUncommitted.delete(key);
     this.next.delete(key);
+    this.handedOut.delete(key);
     this.ends.delete(key);
   }
 }

@@ -1,6 +1,7 @@
 /**
  * The kafka source's offset bookkeeping, without a broker: batch offsets, what a commit commits after
- * a rebalance, where a rollback seeks to, caught-up detection and lag.
+ * a rebalance, where a rollback seeks to, which partitions have records in flight (what a revoke waits
+ * for), caught-up detection and lag.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -69,6 +70,35 @@ test('after a rebalance, a commit covers only partitions still owned; a re-assig
     { topic: 'users', partition: 1, offset: 4 },
     { topic: 'users', partition: 2, offset: 0 },
   ]);
+});
+
+test('records in flight: handed out and neither committed nor rolled back; end-of-partition events and transaction markers do not count', () => {
+  const positions = new PartitionPositions();
+  positions.assign(['users/0', 'users/1']);
+  assert.equal(positions.uncommitted('users/0'), false, 'nothing read yet');
+  positions.noteEnd('users/1', 7);
+  assert.equal(positions.uncommitted('users/1'), false, 'an end-of-partition event is no record');
+
+  read(positions, 0, 0, 9); // batch 1
+  read(positions, 0, 10, 14); // batch 2
+  assert.equal(positions.uncommitted('users/0'), true);
+  positions.markCommitted([{ topic: 'users', partition: 0, offset: 10 }]);
+  assert.equal(positions.uncommitted('users/0'), true, 'batch 2 is still in flight');
+  positions.markCommitted([{ topic: 'users', partition: 0, offset: 15 }]);
+  assert.equal(positions.uncommitted('users/0'), false, 'both committed');
+  // A transactional topic: the commit marker after offset 15 moves the end to 17, not what was handed out.
+  positions.noteEnd('users/0', 17);
+  assert.equal(positions.uncommitted('users/0'), false);
+
+  read(positions, 0, 17, 19);
+  read(positions, 1, 7, 8);
+  positions.rewind();
+  assert.equal(positions.uncommitted('users/0'), false, 'a rollback ends what was in flight');
+  assert.equal(positions.uncommitted('users/1'), false);
+  read(positions, 0, 17, 18); // read again
+  assert.equal(positions.uncommitted('users/0'), true);
+  positions.revoke(['users/0']);
+  assert.equal(positions.uncommitted('users/0'), false, 'a revoked partition has nothing in flight here');
 });
 
 test('caught up: assignment known, and every owned partition read to its end', () => {
