@@ -1,8 +1,10 @@
 /**
  * The kafka source at work: a consumer-group member that hands out micro-batches, commits exactly the
- * acknowledged ones (confirmed by reading them back) and seeks back to the committed offsets on a rollback.
+ * acknowledged ones (confirmed by reading them back), seeks back to the committed offsets on a rollback,
+ * and gives a revoked partition up only once the batch in flight that holds its records committed.
  *
- * See also: ./index.ts (the component, and what it promises), ./positions.ts, ./assignments.ts, ./records.ts.
+ * See also: ./index.ts (the component, and what it promises), ./positions.ts, ./assignments.ts,
+ * ./revokes.ts, ./records.ts.
  */
 import Kafka from 'node-rdkafka';
 import type { LibrdKafkaError, Message, TopicPartition, TopicPartitionOffset } from 'node-rdkafka';
@@ -14,6 +16,7 @@ import { describeKafkaSource, type KafkaSourceConfig } from './config.ts';
 import { PartitionPositions, parsePartitionKey, partitionKey } from './positions.ts';
 import { batchOffsets, messageToRecord } from './records.ts';
 import { Assignments, committedOffsets } from './assignments.ts';
+import { PendingRevokes, type Revoke } from './revokes.ts';
 import { KafkaTransactions } from '../../clients/kafka-transactions.ts';
 
 const ERR = Kafka.CODES.ERRORS;
@@ -26,6 +29,17 @@ const COMMIT_TIMEOUT_MS = 15_000;
 
 /** How long a rollback's seek of one partition may take. */
 const SEEK_TIMEOUT_MS = 5000;
+
+/**
+ * How long a cooperative revoke waits for the batch in flight that holds records of its partitions to
+ * commit. Meanwhile the partitions have no reader at all: the new owner gets them only once this member
+ * gives them up, and librdkafka pauses this member's other partitions too until it does. A batch
+ * normally commits within seconds; one that takes longer (a sink retrying, a commit not confirmed
+ * within COMMIT_TIMEOUT_MS) is not worth stalling the group for: after this long the partitions are
+ * given up anyway, and their new owner re-reads that batch's records of them. Well under
+ * `maxPollInterval` (5 minutes by default); the source does not know the pipeline's `stopTimeout`.
+ */
+const REVOKE_WAIT_MS = 20_000;
 
 function formatOffsets(offsets: TopicPartitionOffset[]): string {
   return offsets.map((o) => `${partitionKey(o.topic, o.partition)}@${o.offset}`).join(', ');
@@ -61,7 +75,11 @@ export class KafkaSource implements Source {
   private readonly description: string;
   private readonly positions = new PartitionPositions();
   private readonly assignments = new Assignments();
+  /** Cooperative revokes waiting for the batch in flight to commit. */
+  private readonly revokes: PendingRevokes;
   private consumer: Kafka.KafkaConsumer | undefined;
+  /** From close() on, a revoke is done at once: nothing in flight will commit any more. */
+  private closing = false;
   private missingTopicWarned = false;
   /** Under `processing: exactly-once`: each batch's transaction, which its commit completes with the offsets. */
   private readonly transactions: KafkaTransactions | undefined;
@@ -78,6 +96,12 @@ export class KafkaSource implements Source {
     this.log = ctx.logger;
     this.description = describeKafkaSource(config);
     this.transactions = ctx.processing === 'exactly-once' ? KafkaTransactions.of(ctx, config) : undefined;
+    this.revokes = new PendingRevokes(ctx.scheduler, REVOKE_WAIT_MS, (revoke) => {
+      this.log.warn(
+        `${this.description}: revoking ${revoke.keys.join(', ')} without the batch in flight: it did not commit within ${REVOKE_WAIT_MS / 1000} s; their new owner re-reads its records of them`,
+      );
+      this.giveUp(revoke);
+    });
   }
 
   async start(): Promise<void> {
@@ -97,11 +121,17 @@ export class KafkaSource implements Source {
     const { positions } = this;
     const c = this.connected();
     c.setDefaultConsumeTimeout(Math.max(1, waitMs));
-    const messages = await this.consume(c, maxRecords);
+    const consumed = await this.consume(c, maxRecords);
     // Before any record is handed out: the tasks assigned since the last read, with their committed positions.
     const tasks = await this.assignments.report(c).catch((error: LibrdKafkaError) => {
       throw new Error(`${this.description}: reading the group's committed offsets of newly assigned partitions failed: ${error.message}`, { cause: error });
     });
+    // A message of a partition being revoked (or revoked while this read waited) is not handed out: this
+    // member will not commit it, and the partition's next owner reads it from the committed offset.
+    // While a revoke waits, librdkafka pauses the member's partitions and discards what it had fetched
+    // of them, so only messages consumed just before the revoke arrived are left out here.
+    const messages = consumed.filter((m) => this.handsOut(partitionKey(m.topic, m.partition)));
+    if (messages.length < consumed.length) this.log.debug(`${this.description}: left ${consumed.length - messages.length} message(s) of revoked partitions to their next owner`);
     const now = this.ctx.scheduler.now();
     const records: StreamRecord[] = [];
     const rejected: NonNullable<SourceBatch['rejected']> = [];
@@ -138,6 +168,7 @@ export class KafkaSource implements Source {
       // The offsets join the batch's transaction: its messages, changelog entries and offsets commit together.
       await this.transactions.commit(owned, c);
       this.positions.markCommitted(owned);
+      this.revokeCommitted();
       return;
     }
     if (owned.length === 0) return;
@@ -148,21 +179,30 @@ export class KafkaSource implements Source {
     } catch (error) {
       if (REBALANCE_CODES.has((error as LibrdKafkaError).code)) {
         log.warn(`${description}: commit refused during a rebalance (${errorMessage(error)}); the partitions' owner re-reads from the last committed offset`);
+        // No later commit of this generation would be accepted either: waiting for one is pointless.
+        for (const revoke of this.revokes.takeAll()) this.giveUp(revoke);
         return;
       }
       throw new Error(`${description}: commit failed: ${errorMessage(error)}`, { cause: error });
     }
     await this.confirmCommit(c, owned);
+    this.revokeCommitted();
   }
 
   async rollback(): Promise<void> {
     // What the failed batch wrote in its transaction is discarded: read_committed consumers never see it.
     await this.transactions?.abort();
     const c = this.connected();
+    // Nothing is in flight any more: partitions waiting to be revoked go first, without a seek (their
+    // new owner starts from the committed offset), then the others return to theirs.
+    for (const revoke of this.revokes.takeAll()) this.giveUp(revoke);
     for (const target of this.positions.rewind()) await this.seekBack(c, target);
   }
 
   async close(): Promise<void> {
+    this.closing = true;
+    // Whatever is still in flight was abandoned: give its partitions up before leaving the group.
+    for (const revoke of this.revokes.takeAll()) this.giveUp(revoke);
     const c = this.consumer;
     this.consumer = undefined;
     if (c) await disconnectClient(c, 10_000);
@@ -208,7 +248,11 @@ export class KafkaSource implements Source {
 
   /**
    * librdkafka hands the rebalance to JavaScript and waits for assign/unassign; a cooperative group
-   * needs the incremental variants.
+   * needs the incremental variants. A cooperative revoke of partitions that a batch in flight holds
+   * records of waits until that batch committed (the commit is still this member's: the group's
+   * generation stays valid until it gives the partitions up and rejoins), or was rolled back, or
+   * REVOKE_WAIT_MS passed. An eager revoke (every partition, before the group rejoins) is done at once:
+   * a batch in flight then commits only what the member gets back.
    */
   private rebalance(consumer: Kafka.KafkaConsumer, error: LibrdKafkaError, assignment: TopicPartition[]): void {
     const { positions, assignments, log, description } = this;
@@ -222,13 +266,14 @@ export class KafkaSource implements Source {
         else consumer.assign(assignment);
         log.info(`${description}: assigned ${keys.length > 0 ? keys.join(', ') : 'no new partitions'}; owns ${positions.ownedPartitions().length} partition(s)`);
       } else if (error.code === ERR.ERR__REVOKE_PARTITIONS) {
-        positions.revoke(keys);
-        assignments.remove(keys, (key) => positions.owns(key), positions.ownedPartitions());
-        if (cooperative) consumer.incrementalUnassign(assignment);
-        else consumer.unassign();
-        log.info(`${description}: revoked ${keys.join(', ') || 'no partitions'}`);
+        const revoke = { keys, partitions: assignment };
+        if (cooperative && !this.closing && keys.some((key) => positions.uncommitted(key))) {
+          this.revokes.add(revoke);
+          log.info(`${description}: revoking ${keys.join(', ')} after the batch in flight commits (at most ${REVOKE_WAIT_MS / 1000} s)`);
+        } else this.giveUp(revoke, consumer);
       } else {
         log.warn(`${description}: rebalance failed: ${error.message}; dropping the assignment`);
+        this.revokes.takeAll();
         const owned = positions.ownedPartitions();
         positions.revoke(owned);
         assignments.remove(owned, () => false, []);
@@ -238,6 +283,32 @@ export class KafkaSource implements Source {
       // During disconnect librdkafka revokes once more, after the client is gone.
       if (consumer.isConnected()) log.warn(`${description}: handling a rebalance failed: ${errorMessage(failure)}`);
     }
+  }
+
+  /** The revokes waiting for batches that have now committed, done. */
+  private revokeCommitted(): void {
+    for (const revoke of this.revokes.takeDue((key) => this.positions.uncommitted(key))) this.giveUp(revoke);
+  }
+
+  /** Give `revoke`'s partitions up: forget them, report their tasks as revoked, and unassign them. */
+  private giveUp({ keys, partitions }: Revoke, consumer = this.consumer): void {
+    const { positions, assignments, log, description } = this;
+    positions.revoke(keys);
+    assignments.remove(keys, (key) => positions.owns(key), positions.ownedPartitions());
+    try {
+      if (!consumer) return;
+      if (consumer.rebalanceProtocol() === 'COOPERATIVE') consumer.incrementalUnassign(partitions);
+      else consumer.unassign();
+      log.info(`${description}: revoked ${keys.join(', ') || 'no partitions'}`);
+    } catch (failure) {
+      // During disconnect librdkafka revokes once more, after the client is gone.
+      if (consumer?.isConnected()) log.warn(`${description}: revoking ${keys.join(', ')} failed: ${errorMessage(failure)}`);
+    }
+  }
+
+  /** Whether a record of `key` may be handed out: the partition is owned, and not waiting to be revoked. */
+  private handsOut(key: string): boolean {
+    return this.positions.owns(key) && !this.revokes.includes(key);
   }
 
   private consume(c: Kafka.KafkaConsumer, maxRecords: number): Promise<Message[]> {

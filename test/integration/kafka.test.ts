@@ -1,7 +1,8 @@
 /**
  * The Kafka components against a real broker (KAFKA_BROKERS, default 127.0.0.1:9092), driven directly
  * through their factories with a context whose dead-letter output is an array: round trips, commits
- * seen by the next member of the group, rollback redelivery, dead-lettering, rebalances, caught-up
+ * seen by the next member of the group, rollback redelivery, dead-lettering, rebalances (a cooperative
+ * revoke that waits for the batch in flight, at-least-once and exactly-once; an eager one), caught-up
  * detection and start-up failures. Every test uses its own topics and group ids, deleted afterwards.
  */
 import assert from 'node:assert/strict';
@@ -14,7 +15,7 @@ import Transport from 'winston-transport';
 import { checkKafka } from '../../clients/kafka.ts';
 import { formatErrors, UserFacingError } from '../../topology/errors.ts';
 import { registry } from '../../topology/registry.ts';
-import type { ComponentContext, DeadLetterValue, Sink, Source, SourceBatch, StreamRecord } from '../../topology/types.ts';
+import type { ComponentContext, DeadLetterValue, Processing, SharedResource, Sink, Source, SourceBatch, StreamRecord } from '../../topology/types.ts';
 import '../../sources/kafka/index.ts';
 import '../../sinks/kafka/index.ts';
 import '../../sinks/dead-letter.ts';
@@ -33,29 +34,37 @@ function topicName(what: string): string {
 interface Harness {
   ctx: ComponentContext;
   warnings: string[];
+  infos: string[];
 }
 
 class Capture extends Transport {
-  constructor(private readonly warnings: string[]) {
+  constructor(
+    private readonly warnings: string[],
+    private readonly infos: string[],
+  ) {
     super();
   }
   override log(info: { level: string; message: string }, next: () => void): void {
     if (info.level === 'warn' || info.level === 'error') this.warnings.push(info.message);
+    else if (info.level === 'info') this.infos.push(info.message);
     next();
   }
 }
 
-function harness(): Harness {
+function harness(processing: Processing = 'at-least-once'): Harness {
   const warnings: string[] = [];
-  const logger = winston.createLogger({ level: 'debug', transports: [new Capture(warnings)] });
+  const infos: string[] = [];
+  const logger = winston.createLogger({ level: 'debug', transports: [new Capture(warnings, infos)] });
   const ctx: ComponentContext = componentContext({
-    topology: 'kafka-test',
+    // The run's own name: an exactly-once source's transactional id is made of it.
+    topology: `kafka-test-${runId}`,
     pipeline: 'main',
     path: 'pipelines.main.source',
     logger,
     scheduler: asyncScheduler,
+    processing,
   });
-  return { ctx, warnings };
+  return { ctx, warnings, infos };
 }
 
 function decode(kind: 'source' | 'sink', config: Record<string, unknown>) {
@@ -97,6 +106,34 @@ async function readUntil(s: Source, want: (records: StreamRecord[], batches: Sou
     records.push(...batch.records);
   }
   return { records, batches };
+}
+
+/** The group's committed offset of each of `partitions` of `topic` (-1: none), asked without joining the group. */
+async function groupCommitted(group: string, topic: string, partitions: number[]): Promise<Record<number, number>> {
+  const consumer = new Kafka.KafkaConsumer({ 'bootstrap.servers': brokers, 'group.id': group, 'enable.auto.commit': false, log_level: 0 }, {});
+  await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 15_000 }, (error) => (error ? reject(error) : resolve())));
+  try {
+    const offsets = await new Promise<Kafka.TopicPartitionOffset[]>((resolve, reject) =>
+      consumer.committed(
+        partitions.map((partition) => ({ topic, partition })),
+        10_000,
+        (error, committed) => (error ? reject(error) : resolve(committed)),
+      ),
+    );
+    return Object.fromEntries(offsets.map((o) => [o.partition, o.offset ?? -1]));
+  } finally {
+    await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+  }
+}
+
+/** The transactional producer an exactly-once source of `h` made (a pipeline would close it). */
+async function closeTransactions(h: Harness): Promise<void> {
+  let made = true;
+  const shared = h.ctx.shared<SharedResource>('kafka-transactions', () => {
+    made = false;
+    return { close: async () => undefined };
+  });
+  if (made) await shared.close();
 }
 
 const rejectedIn = (batches: SourceBatch[]) => batches.flatMap((b) => b.rejected ?? []);
@@ -348,60 +385,117 @@ describe(`kafka components against ${brokers}`, () => {
     await close(out);
   });
 
-  for (const strategy of ['cooperative-sticky', 'range'] as const) {
-    test(`a rebalance (${strategy}) moves a partition to a new member; committing it afterwards warns instead of failing`, async () => {
-      const topic = topicName(`rebalance-${strategy}`);
+  for (const processing of ['at-least-once', 'exactly-once'] as const) {
+    test(`a cooperative revoke (${processing}) waits for the batch in flight: its commit covers the partition that moves, where the new owner starts`, async (t) => {
+      const topic = topicName(`revoke-${processing}`);
       const out = await sink({ topic, createTopic: { partitions: 2 } });
       await out.write(Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: { i }, timestamp: Date.now() })));
       await close(out);
 
-      const group = `g-rebalance-${strategy}-${runId}`;
-      const rdkafka = strategy === 'range' ? { 'partition.assignment.strategy': 'range' } : {};
-      const ha = harness();
-      const a = await source({ topics: topic, groupId: group, rdkafka }, ha);
+      const group = `g-revoke-${processing}-${runId}`;
+      const ha = harness(processing);
+      t.after(() => closeTransactions(ha));
+      const a = await source({ topics: topic, groupId: group }, ha);
       const first = await readUntil(a, (r) => r.length === 40);
+      const count = (partition: number) => first.records.filter((r) => r.origin?.partition === partition).length;
       assert.deepEqual([...new Set(first.records.map((r) => r.origin?.partition))].sort(), [0, 1], 'the only member reads both partitions');
-      const inPartition = (partition: number | undefined) => first.records.filter((r) => r.origin?.partition === partition);
+      // Under exactly-once the batch's transaction is open while it is in flight.
+      await a.prepareBatch?.();
 
-      const b = await source({ topics: topic, groupId: group, rdkafka });
-      // Rebalance callbacks are served while members read: keep both reading until each owns one partition.
+      const b = await source({ topics: topic, groupId: group });
+      // Rebalance callbacks are served while members read: keep both reading until a's revoke waits.
+      const deadline = Date.now() + 30_000;
+      while (!ha.infos.some((m) => m.includes(': revoking ') && m.includes('after the batch in flight commits'))) {
+        assert.ok(Date.now() < deadline, `a's revoke did not wait for its batch; a logged: ${ha.infos.join(' | ')}`);
+        const [ba, bb] = await Promise.all([a.read(100, 200), b.read(100, 200)]);
+        assert.deepEqual([...ba.records, ...bb.records], [], 'nobody reads while the revoke waits');
+        assert.equal(ba.metrics?.assignedPartitions, 2, 'a still owns both partitions');
+      }
+      const moved = Number(/revoking \S+\/(\d+) after/.exec(ha.infos.find((m) => m.includes(': revoking '))!)![1]);
+
+      // a's batches covered both partitions: committing them commits the moved one too, and only then gives it up.
+      for (const batch of first.batches.filter((bt) => bt.records.length > 0)) {
+        await a.prepareBatch?.(); // exactly-once: each commit completes a transaction
+        await a.commit(batch);
+      }
+      assert.deepEqual(await groupCommitted(group, topic, [0, 1]), { 0: count(0), 1: count(1) }, "the group's committed offsets include the moved partition");
+      assert.ok(ha.infos.some((m) => m.endsWith(`: revoked ${topic}/${moved}`)), `a gave ${topic}/${moved} up after its commit; a logged: ${ha.infos.join(' | ')}`);
+      assert.deepEqual(
+        ha.warnings.filter((w) => w.includes('not committing') || w.includes('without the batch in flight')),
+        [],
+        'nothing skipped, nothing timed out',
+      );
+
+      // b gets the moved partition at a's committed offset: nothing of it is read twice.
       const fromA: StreamRecord[] = [];
       const fromB: StreamRecord[] = [];
-      const deadline = Date.now() + 30_000;
-      let ownedByA = 2;
       let ownedByB = 0;
-      while (!(ownedByA === 1 && ownedByB === 1 && fromB.length > 0 && fromB.length === inPartition(fromB[0].origin?.partition).length)) {
-        assert.ok(Date.now() < deadline, `rebalance did not settle (a owns ${ownedByA}, b owns ${ownedByB}, b read ${fromB.length})`);
+      while (ownedByB !== 1) {
+        assert.ok(Date.now() < deadline + 30_000, `b was not assigned the moved partition (b owns ${ownedByB})`);
         const [ba, bb] = await Promise.all([a.read(100, 200), b.read(100, 200)]);
         fromA.push(...ba.records);
         fromB.push(...bb.records);
-        ownedByA = Number(ba.metrics?.assignedPartitions);
         ownedByB = Number(bb.metrics?.assignedPartitions);
       }
-      const moved = fromB[0].origin?.partition;
-      const kept = moved === 0 ? 1 : 0;
-      assert.deepEqual(
-        fromB.map(where),
-        inPartition(moved).map(where),
-        'the new owner reads the moved partition from the last committed offset (none: the start)',
-      );
-      if (strategy === 'cooperative-sticky') assert.deepEqual(fromA, [], 'incremental: a keeps its position on the partition it still owns');
-      else assert.ok(fromA.every((r) => r.origin?.partition === kept), 'eager: a re-reads at most the partition it got back');
-
-      // a's batches covered both partitions; committing them must not fail for the one it lost.
-      for (const batch of first.batches) if (batch.records.length > 0) await a.commit(batch);
-      assert.ok(
-        ha.warnings.some((w) => w.includes(`not committing ${topic}/${moved}`)),
-        `a warning names the moved partition; got: ${ha.warnings.join(' | ')}`,
-      );
+      fromB.push(...(await readUntil(b, (_, bs) => bs.at(-1)?.caughtUp === true)).records);
+      assert.deepEqual([...fromA, ...fromB].map(where), [], 'everything was committed: neither member reads a record again');
       await close(a);
       await close(b);
-      // What a committed for the partition it kept is the group's position: a new member reads nothing there.
-      const c = await source({ topics: topic, groupId: group });
-      const rest = await readUntil(c, (_, bs) => bs.at(-1)?.caughtUp === true);
-      assert.deepEqual(rest.records.map(where), inPartition(moved).map(where), 'only the moved partition, never committed, is read again');
     });
   }
+
+  test('an eager rebalance (range) revokes at once; committing a moved partition afterwards warns instead of failing', async () => {
+    const topic = topicName('rebalance-range');
+    const out = await sink({ topic, createTopic: { partitions: 2 } });
+    await out.write(Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: { i }, timestamp: Date.now() })));
+    await close(out);
+
+    const group = `g-rebalance-range-${runId}`;
+    const rdkafka = { 'partition.assignment.strategy': 'range' };
+    const ha = harness();
+    const a = await source({ topics: topic, groupId: group, rdkafka }, ha);
+    const first = await readUntil(a, (r) => r.length === 40);
+    assert.deepEqual([...new Set(first.records.map((r) => r.origin?.partition))].sort(), [0, 1], 'the only member reads both partitions');
+    const inPartition = (partition: number | undefined) => first.records.filter((r) => r.origin?.partition === partition);
+
+    const b = await source({ topics: topic, groupId: group, rdkafka });
+    // Rebalance callbacks are served while members read: keep both reading until each owns one partition.
+    const fromA: StreamRecord[] = [];
+    const fromB: StreamRecord[] = [];
+    const deadline = Date.now() + 30_000;
+    let ownedByA = 2;
+    let ownedByB = 0;
+    while (!(ownedByA === 1 && ownedByB === 1 && fromB.length > 0 && fromB.length === inPartition(fromB[0].origin?.partition).length)) {
+      assert.ok(Date.now() < deadline, `rebalance did not settle (a owns ${ownedByA}, b owns ${ownedByB}, b read ${fromB.length})`);
+      const [ba, bb] = await Promise.all([a.read(100, 200), b.read(100, 200)]);
+      fromA.push(...ba.records);
+      fromB.push(...bb.records);
+      ownedByA = Number(ba.metrics?.assignedPartitions);
+      ownedByB = Number(bb.metrics?.assignedPartitions);
+    }
+    const moved = fromB[0].origin?.partition;
+    const kept = moved === 0 ? 1 : 0;
+    assert.deepEqual(
+      fromB.map(where),
+      inPartition(moved).map(where),
+      'the new owner reads the moved partition from the last committed offset (none: the start)',
+    );
+    assert.ok(fromA.every((r) => r.origin?.partition === kept), 'eager: a re-reads at most the partition it got back');
+    assert.ok(!ha.infos.some((m) => m.includes('after the batch in flight commits')), 'an eager revoke does not wait');
+
+    // a's batches covered both partitions; committing them must not fail for the one it lost.
+    for (const batch of first.batches) if (batch.records.length > 0) await a.commit(batch);
+    assert.ok(
+      ha.warnings.some((w) => w.includes(`not committing ${topic}/${moved}`)),
+      `a warning names the moved partition; got: ${ha.warnings.join(' | ')}`,
+    );
+    await close(a);
+    await close(b);
+    // What a committed for the partition it kept is the group's position: a new member reads nothing there.
+    const c = await source({ topics: topic, groupId: group });
+    const rest = await readUntil(c, (_, bs) => bs.at(-1)?.caughtUp === true);
+    assert.deepEqual(rest.records.map(where), inPartition(moved).map(where), 'only the moved partition, never committed, is read again');
+  });
 
   test('a source started before its topic exists waits for it, then reads it', async () => {
     const topic = topicName('late');
