@@ -5,8 +5,13 @@
  * written, holding its messages, its changelog entries and its consumer offsets, committed at its commit,
  * aborted at its rollback. A read_committed consumer sees a batch's messages all or none.
  *
- * The transactional id is the pipeline's (`user-stream.<topology>.<pipeline>`): a second process of the
- * same pipeline fences the first when it initialises its transactions, so a zombie can commit nothing.
+ * The transactional id is `user-stream.<topology>.<pipeline>.<instance>` (ComponentContext.instance, see
+ * operations/instance.ts): unique among the live processes of the pipeline, so that several of them work
+ * side by side in one consumer group — Kafka (≥ 2.5, KIP-447) fences a zombie member through the group
+ * generation its sendOffsetsToTransaction carries (the source passes the consumer) — and the same after
+ * a restart of one of them, whose new producer then aborts at once the transaction the dead one left
+ * open, instead of read_committed consumers of the outputs waiting for transaction.timeout.ms. A second
+ * process with the same instance fences the first when it initialises its transactions.
  *
  * See also: sinks/kafka/producer.ts (writes through it), sources/kafka/source.ts (begins and commits).
  */
@@ -35,6 +40,11 @@ function call(what: string, run: (done: (error: LibrdKafkaError | null | undefin
   return new Promise((resolve, reject) => run((error) => (error ? reject(Object.assign(new Error(`${what}: ${error.message}`, { cause: error }), { code: error.code })) : resolve())));
 }
 
+/** The transactional id of a pipeline's producer in one instance: `user-stream.<topology>.<pipeline>.<instance>`. */
+export function transactionalId(ctx: Pick<ComponentContext, 'topology' | 'pipeline' | 'instance'>): string {
+  return `user-stream.${ctx.topology}.${ctx.pipeline}.${ctx.instance}`;
+}
+
 export class KafkaTransactions implements SharedResource {
   private producer: Kafka.Producer | undefined;
   private connecting: Promise<Kafka.Producer> | undefined;
@@ -43,15 +53,20 @@ export class KafkaTransactions implements SharedResource {
   /** Another process of the pipeline initialised the same transactional id: this one can commit nothing more. */
   private fenced: Error | undefined;
 
+  /** `user-stream.<topology>.<pipeline>.<instance>`. */
+  readonly transactionalId: string;
+
   private constructor(
     private readonly client: KafkaClientConfig,
-    readonly transactionalId: string,
+    private readonly ctx: Pick<ComponentContext, 'topology' | 'pipeline' | 'instance'>,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.transactionalId = transactionalId(ctx);
+  }
 
-  /** The pipeline's one instance; every Kafka component of an exactly-once pipeline must use the same brokers. */
+  /** The pipeline's one producer; every Kafka component of an exactly-once pipeline must use the same brokers. */
   static of(ctx: ComponentContext, client: KafkaClientConfig): KafkaTransactions {
-    const shared = ctx.shared('kafka-transactions', () => new KafkaTransactions(client, `user-stream.${ctx.topology}.${ctx.pipeline}`, ctx.logger));
+    const shared = ctx.shared('kafka-transactions', () => new KafkaTransactions(client, ctx, ctx.logger));
     if (shared.client.brokers !== client.brokers) {
       throw new Error(`${ctx.path}: processing: exactly-once needs every Kafka component of the pipeline on the same brokers (${shared.client.brokers}, not ${client.brokers}): one transaction spans them all`);
     }
@@ -77,6 +92,7 @@ export class KafkaTransactions implements SharedResource {
       await disconnectClient(p, 5000);
       throw error;
     }
+    this.log.info(`exactly-once: transactional id ${this.transactionalId} (instance ${this.ctx.instance})`);
     this.producer = p;
     return p;
   }
@@ -124,9 +140,15 @@ export class KafkaTransactions implements SharedResource {
   }
 
   private noteFenced(error: unknown): void {
+    if (this.fenced) return;
     const code = (error as { code?: number }).code;
     if (code === ERR.ERR__FENCED || code === ERR.ERR_PRODUCER_FENCED || code === ERR.ERR_INVALID_PRODUCER_EPOCH) {
-      this.fenced = new Error(`${this.transactionalId}: fenced: another process of this pipeline took over its transactions; this one commits nothing more (stop it)`, { cause: error });
+      const { topology, pipeline, instance } = this.ctx;
+      this.fenced = new Error(
+        `${this.transactionalId}: fenced by another producer with the same transactional id — another process running pipeline ${pipeline} of topology ${topology} as instance ${instance}, started after this one — so this one commits nothing more: stop it. ` +
+          `Check that no two processes were given the same --instance (or USER_STREAM_INSTANCE), and that the processes of the topology on one machine claim their instance in one folder (.state/instances of one working directory, or one USER_STREAM_INSTANCE_DIR) (${(error as Error).message})`,
+        { cause: error },
+      );
       this.log.error(this.fenced.message);
     }
   }

@@ -6,13 +6,14 @@
 import { asyncScheduler } from 'rxjs';
 import type { Logger } from 'winston';
 import { silentLogger } from '../operations/logger.ts';
-import type { ComponentContext, SchedulerLike, SharedResource } from '../topology/types.ts';
+import { DEFAULT_INSTANCE, type ComponentContext, type SchedulerLike, type SharedResource } from '../topology/types.ts';
 
 export function componentContext(given: Partial<Omit<ComponentContext, 'shared'>> & { logger?: Logger; scheduler?: SchedulerLike } = {}): ComponentContext {
   const shared = new Map<string, SharedResource>();
   return {
     topology: 'test',
     pipeline: 'main',
+    instance: DEFAULT_INSTANCE,
     path: 'pipelines.main',
     logger: silentLogger(),
     scheduler: asyncScheduler,

@@ -36,6 +36,8 @@ export type { PipelineSummary };
 
 export interface PipelineDeps {
   topology: string;
+  /** The process's instance (ComponentContext.instance). */
+  instance: string;
   registry: Registry;
   logger: Logger;
   scheduler: SchedulerLike;
@@ -115,6 +117,7 @@ export class PipelineRunner {
     return {
       topology: this.deps.topology,
       pipeline: this.name,
+      instance: this.deps.instance,
       path: `pipelines.${this.name}.${path}`,
       logger: this.log,
       scheduler: this.deps.scheduler,

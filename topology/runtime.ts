@@ -14,7 +14,7 @@ import type { ProgressEvent } from './progress.ts';
 import { registry as defaultRegistry, type Registry } from './registry.ts';
 import { stagesOf, type Stage } from './stages.ts';
 import type { TopologyConfig } from './model.ts';
-import type { SchedulerLike } from './types.ts';
+import { DEFAULT_INSTANCE, type SchedulerLike } from './types.ts';
 import { UserFacingError } from './errors.ts';
 
 /** What a hot swap did: its `swap` event. */
@@ -26,6 +26,12 @@ export interface RuntimeOptions {
   scheduler?: SchedulerLike;
   /** Run only these pipelines (default: every enabled one). */
   pipelines?: string[];
+  /**
+   * Which of the processes that run the topology this one is (ComponentContext.instance; `npm start`
+   * claims one, operations/instance.ts). Default `default`: runtimes given none share it, so the second
+   * of them to start an exactly-once pipeline fences the first.
+   */
+  instance?: string;
 }
 
 export class TopologyRuntime {
@@ -49,6 +55,11 @@ export class TopologyRuntime {
     for (const stage of this.stages(config).values()) this.runners.set(stage.name, this.runner(stage, config));
   }
 
+  /** Which of the processes that run the topology this one is (RuntimeOptions.instance). */
+  get instance(): string {
+    return this.options.instance ?? DEFAULT_INSTANCE;
+  }
+
   /** The stages of the selected pipelines of `config`, by name. */
   private stages(config: TopologyConfig): Map<string, Stage> {
     const stages = selectPipelines(config, this.options.pipelines).flatMap((name) => stagesOf(config.name, name, config.pipelines[name], this.registry));
@@ -58,6 +69,7 @@ export class TopologyRuntime {
   private runner(stage: Stage, config: TopologyConfig): PipelineRunner {
     return new PipelineRunner(stage.name, stage.config, {
       topology: config.name,
+      instance: this.instance,
       registry: this.registry,
       logger: this.options.logger,
       scheduler: this.scheduler,

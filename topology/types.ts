@@ -117,6 +117,13 @@ export interface ComponentContext {
   /** The topology and pipeline this component belongs to. */
   topology: string;
   pipeline: string;
+  /**
+   * Which of the processes that run the topology this one is: `npm start` claims `<host>-<n>` or takes
+   * `--instance NAME` (operations/instance.ts); a runtime given none has `default`. Unique among the
+   * live processes of a pipeline and the same after a restart, it ends the transactional id of an
+   * exactly-once pipeline.
+   */
+  instance: string;
   /** Where in the topology file this component is, e.g. `pipelines.process.operators[1]`. */
   path: string;
   logger: Logger;
@@ -130,6 +137,9 @@ export interface ComponentContext {
    */
   shared<T extends SharedResource>(key: string, create: () => T): T;
 }
+
+/** The instance of a runtime given none (ComponentContext.instance). */
+export const DEFAULT_INSTANCE = 'default';
 
 export type Processing = 'at-least-once' | 'exactly-once';
 
