@@ -17,6 +17,7 @@ import { reportError } from './errors.ts';
 import { stopSignals } from './signals.ts';
 import { watchTopology } from '../operations/reload.ts';
 import { metricsEndpoint, portOption, startMetrics } from '../operations/metrics.ts';
+import { checkInstanceName, INSTANCE_VARIABLES, instanceFolder, resolveInstance, type Instance } from '../operations/instance.ts';
 
 const HELP = `Usage: npm start -- --topology NAME|PATH [options]
 
@@ -26,6 +27,8 @@ Ctrl-C (graceful: the batch in flight finishes and its offsets are committed).
 Options:
   --topology NAME|PATH     the topology to run (known: ${listTopologies().join(', ') || 'none'})
   --pipeline NAME          run only this pipeline (repeatable; default: every enabled one)
+  --instance NAME          this process's instance, unique among those running the topology (sets
+                           USER_STREAM_INSTANCE; default <host>-<n>, the lowest n free on this machine)
   --describe               print the topology's graph (sources, operators, sinks, topics, tables) and exit
   --offline                start the bundled RandomUser-compatible server and point RANDOMUSER_URL at it
   --brokers HOST:PORT      Kafka bootstrap servers (sets KAFKA_BROKERS; default 127.0.0.1:9092)
@@ -35,6 +38,13 @@ Options:
   --metrics-port N         serve Prometheus metrics at http://127.0.0.1:N/metrics (0 picks a free port)
   --metrics-host ADDRESS   the address the metrics server listens on (default 127.0.0.1; 0.0.0.0 in a container)
   -h, --help               this text
+
+Several processes may run one exactly-once pipeline in one consumer group, each as an instance of its
+own, which ends its transactional id (user-stream.<topology>.<pipeline>.<instance>). The default is
+claimed with a file in .state/instances/<topology>/ of the working directory (USER_STREAM_INSTANCE_DIR
+instead of .state/instances), removed at exit; a restart after a crash claims the same one, and so aborts
+at once what the crashed process left open. In containers, whose host names and pids say nothing, give
+each process its own --instance, the same across restarts.
 
 When Kafka or Cassandra does not answer at the local defaults, the local services are started first
 (npm run services -- up); they keep running afterwards (npm run services -- down stops them).
@@ -49,6 +59,7 @@ Logs: JSON lines in .state/logs/<topology>.log (progress events included); one l
 interface Options {
   topology?: string;
   pipelines: string[];
+  instance?: string;
   describe: boolean;
   offline: boolean;
   services: boolean;
@@ -61,6 +72,7 @@ function parse(argv: string[]): Options | 'help' {
     options: {
       topology: { type: 'string', short: 't' },
       pipeline: { type: 'string', short: 'p', multiple: true },
+      instance: { type: 'string' },
       describe: { type: 'boolean' },
       offline: { type: 'boolean' },
       brokers: { type: 'string' },
@@ -77,8 +89,11 @@ function parse(argv: string[]): Options | 'help' {
   if (values.brokers) process.env.KAFKA_BROKERS = values.brokers;
   if (values['contact-points']) process.env.CASSANDRA_CONTACT_POINTS = values['contact-points'];
   if (values['source-url']) process.env.RANDOMUSER_URL = values['source-url'];
+  // --instance, else USER_STREAM_INSTANCE (empty: not set); a name Kafka would refuse is refused before anything runs.
+  const instance = values.instance ?? (process.env[INSTANCE_VARIABLES.name] || undefined);
+  if (instance !== undefined) process.env[INSTANCE_VARIABLES.name] = checkInstanceName(instance, values.instance !== undefined ? '--instance' : INSTANCE_VARIABLES.name);
   const metrics = { port: values['metrics-port'] === undefined ? undefined : portOption('--metrics-port', values['metrics-port']), host: values['metrics-host'] };
-  return { topology: values.topology, pipelines: values.pipeline ?? [], describe: values.describe ?? false, offline: values.offline ?? false, services: !values['no-services'], metrics };
+  return { topology: values.topology, pipelines: values.pipeline ?? [], instance, describe: values.describe ?? false, offline: values.offline ?? false, services: !values['no-services'], metrics };
 }
 
 /** Start the bundled RandomUser-compatible server and point the topology's source at it. */
@@ -101,9 +116,21 @@ async function run(options: Options): Promise<number> {
   if (options.offline) closers.push(await startOfflineSource(say));
 
   const { config, file } = loadTopology(options.topology);
+  // Before the components are made (an exactly-once pipeline's transactional id ends with the instance);
+  // freed however the run ends. --describe runs nothing, so it claims nothing.
+  const instance = options.describe ? undefined : await resolveInstance({ topology: config.name, folder: instanceFolder(process.env), given: options.instance });
+  try {
+    return await runTopology(options, config, file, instance, closers);
+  } finally {
+    await instance?.release();
+  }
+}
+
+async function runTopology(options: Options, config: TopologyConfig, file: string, instance: Instance | undefined, closers: Array<() => Promise<void>>): Promise<number> {
+  const say = (line: string) => process.stderr.write(`${line}\n`);
   // The log file is opened only once start-up checks pass: a refused start writes nothing.
   const { logger, file: logFile, openFile, close: closeLogger } = createTopologyLogger(config.name, config.logging, { file: false });
-  const runtime = new TopologyRuntime(config, { logger, pipelines: options.pipelines });
+  const runtime = new TopologyRuntime(config, { logger, pipelines: options.pipelines, instance: instance?.name });
   await runtime.create();
 
   if (options.describe) {
@@ -118,7 +145,8 @@ async function run(options: Options): Promise<number> {
   // Before the log file opens: a busy metrics port refuses the start without writing anything.
   const metrics = metricsAt && (await startMetrics(runtime, metricsAt));
   openFile();
-  logger.info(`running topology ${config.name} (${file}); pipelines: ${[...runtime.runners.keys()].join(', ')}; log file ${logFile}`);
+  const claimed = instance?.slot ? ` (slot file ${instance.slot.file})` : '';
+  logger.info(`running topology ${config.name} (${file}); pipelines: ${[...runtime.runners.keys()].join(', ')}; instance ${runtime.instance}${claimed}; log file ${logFile}`);
   if (metrics) {
     closers.push(metrics.close);
     logger.info(`metrics: Prometheus metrics at ${metrics.url}`);
