@@ -11,7 +11,7 @@ import { createTopologyLogger } from '../operations/logger.ts';
 import { TopologyRuntime } from '../topology/runtime.ts';
 import { describeTopology } from '../topology/describe.ts';
 import { registry } from '../topology/registry.ts';
-import type { PipelineConfig } from '../topology/model.ts';
+import type { PipelineConfig, TopologyConfig } from '../topology/model.ts';
 import { ensureEndpoints } from './endpoints.ts';
 import { reportError } from './errors.ts';
 import { stopSignals } from './signals.ts';

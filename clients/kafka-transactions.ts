@@ -106,13 +106,18 @@ export class KafkaTransactions implements SharedResource {
     this.open = true;
   }
 
-  /** Adds the consumer's offsets to the open transaction and commits it: the batch's messages and offsets, together. */
-  async commit(offsets: TopicPartitionOffset[], consumer: Kafka.KafkaConsumer): Promise<void> {
+  /**
+   * Adds the consumer's offsets to the open transaction and commits it: the batch's messages and offsets,
+   * together. `beforeCommit`, called once the offsets are in the transaction, may throw to leave it open
+   * (the batch fails, and its rollback aborts it).
+   */
+  async commit(offsets: TopicPartitionOffset[], consumer: Kafka.KafkaConsumer, beforeCommit?: () => void): Promise<void> {
     if (this.fenced) throw this.fenced;
     const p = await this.producer$();
     if (!this.open) throw new Error(`${this.transactionalId}: commit without a transaction`);
     try {
       if (offsets.length > 0) await call(`adding offsets to the transaction of ${this.transactionalId}`, (done) => p.sendOffsetsToTransaction(offsets, consumer, TRANSACTION_CALL_TIMEOUT_MS, done));
+      beforeCommit?.();
       await call(`committing the transaction of ${this.transactionalId}`, (done) => p.commitTransaction(TRANSACTION_CALL_TIMEOUT_MS, done));
       this.open = false;
     } catch (error) {

@@ -83,6 +83,8 @@ export class KafkaSource implements Source {
   private missingTopicWarned = false;
   /** Under `processing: exactly-once`: each batch's transaction, which its commit completes with the offsets. */
   private readonly transactions: KafkaTransactions | undefined;
+  /** Partitions revoked since the last read began (exactly-once: one batch in flight, so since its read). */
+  private readonly revokedSinceRead = new Set<string>();
 
   /** The consumer group: its committed offsets are the positions durable state is kept with. */
   get positionScope(): string {
@@ -120,6 +122,7 @@ export class KafkaSource implements Source {
   async read(maxRecords: number, waitMs: number): Promise<SourceBatch> {
     const { positions } = this;
     const c = this.connected();
+    this.revokedSinceRead.clear();
     c.setDefaultConsumeTimeout(Math.max(1, waitMs));
     const consumed = await this.consume(c, maxRecords);
     // Before any record is handed out: the tasks assigned since the last read, with their committed positions.
@@ -161,15 +164,25 @@ export class KafkaSource implements Source {
     const { log, description } = this;
     const c = this.connected();
     const { owned, notOwned } = this.positions.commitTargets(batch.endOffsets);
-    if (notOwned.length > 0) {
-      log.warn(`${description}: not committing ${notOwned.join(', ')}: the partition(s) moved to another member in a rebalance, which re-reads from the last committed offset`);
-    }
     if (this.transactions) {
       // The offsets join the batch's transaction: its messages, changelog entries and offsets commit together.
-      await this.transactions.commit(owned, c);
+      // A partition of the batch that was revoked since its read (even if assigned back) fails the batch:
+      // committing its outputs without its offsets would publish records its owner now reads again.
+      // Checked again once the offsets are in the transaction: from then on, a new owner's read_committed
+      // fetch of the committed offsets waits for the transaction to end.
+      const moved = () => Object.keys(batch.endOffsets).filter((key) => this.revokedSinceRead.has(key) || !this.positions.owns(key));
+      const refuseMoved = () => {
+        const keys = moved();
+        if (keys.length > 0) throw new Error(`${description}: ${keys.join(', ')} moved in a rebalance while the batch was in flight; its transaction is aborted and its records are read again by their owner`);
+      };
+      refuseMoved();
+      await this.transactions.commit(owned, c, refuseMoved);
       this.positions.markCommitted(owned);
       this.revokeCommitted();
       return;
+    }
+    if (notOwned.length > 0) {
+      log.warn(`${description}: not committing ${notOwned.join(', ')}: the partition(s) moved to another member in a rebalance, which re-reads from the last committed offset`);
     }
     if (owned.length === 0) return;
     try {
@@ -275,6 +288,7 @@ export class KafkaSource implements Source {
         log.warn(`${description}: rebalance failed: ${error.message}; dropping the assignment`);
         this.revokes.takeAll();
         const owned = positions.ownedPartitions();
+        owned.forEach((key) => this.revokedSinceRead.add(key));
         positions.revoke(owned);
         assignments.remove(owned, () => false, []);
         consumer.unassign();
@@ -293,6 +307,8 @@ export class KafkaSource implements Source {
   /** Give `revoke`'s partitions up: forget them, report their tasks as revoked, and unassign them. */
   private giveUp({ keys, partitions }: Revoke, consumer = this.consumer): void {
     const { positions, assignments, log, description } = this;
+    // Exactly-once: a batch in flight holding records of these partitions can no longer commit them.
+    keys.forEach((key) => this.revokedSinceRead.add(key));
     positions.revoke(keys);
     assignments.remove(keys, (key) => positions.owns(key), positions.ownedPartitions());
     try {
