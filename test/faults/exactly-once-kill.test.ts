@@ -4,8 +4,9 @@
  * 5-second window of their Kafka timestamp and nationality, and writes each window once, when it
  * closes (append mode), to an output topic — with its state changes and input offsets in the same
  * transaction. It is SIGKILLed at seeded random moments, each in the 400 ms after windows close, and
- * restarted each time; the restart fences the dead process's open transaction and restores the
- * windows from their changelog.
+ * restarted each time; the restart claims the dead process's instance slot (the runs share one slot
+ * folder), so it has the same transactional id, fences the dead process's open transaction at once and
+ * restores the windows from their changelog.
  *
  * The verdict, window by window: a read_committed consumer of the output topic sees every
  * (window, nationality) of the input topic exactly once, with its true count (messages of the topic
@@ -124,6 +125,12 @@ async function resumedAt(child: PipelineChild): Promise<number> {
   return Date.parse(assignment()!.timestamp);
 }
 
+/** The instance a run claimed, from its start line. */
+function instanceOf(child: PipelineChild): string | undefined {
+  const start = child.log().find((e) => e.message.startsWith('running topology '));
+  return start && /; instance ([^ ;]+)/.exec(start.message)?.[1];
+}
+
 let topologyFile: string;
 
 before(async () => {
@@ -142,7 +149,9 @@ test(`exactly-once kafka → window → kafka, kill -9 ${KILLS} times mid-stream
   const random = prng(SEED);
   const producer = steadyProducer();
   const recoveries: number[] = [];
-  const env = {};
+  // One slot folder for every run, as for processes started in one working directory.
+  const env = { USER_STREAM_INSTANCE_DIR: mkdtempSync(path.join(tmpdir(), 'faults-eos-slots-')) };
+  const instances: Array<string | undefined> = [];
   const options = { topology: topologyFile };
   let killedAt: number | undefined;
   let stopped = false;
@@ -151,6 +160,7 @@ test(`exactly-once kafka → window → kafka, kill -9 ${KILLS} times mid-stream
       const child = startPipeline(`eos-${kill}`, [], env, options);
       const resumed = await resumedAt(child);
       if (killedAt !== undefined) recoveries.push(resumed - killedAt);
+      instances.push(instanceOf(child));
       // A window closes (and is written) when the watermark, 30 s behind the newest timestamp, passes
       // its end: just after each 5-second boundary of the clock. The kill lands in the first 400 ms
       // after one, so that it often cuts a batch between writing windows and committing.
@@ -166,6 +176,7 @@ test(`exactly-once kafka → window → kafka, kill -9 ${KILLS} times mid-stream
 
     const last = startPipeline('eos-final', [], env, options);
     recoveries.push((await resumedAt(last)) - killedAt!);
+    instances.push(instanceOf(last));
     await sleep(5000);
     await producer.stop();
     stopped = true;
@@ -190,6 +201,8 @@ test(`exactly-once kafka → window → kafka, kill -9 ${KILLS} times mid-stream
       `| exactly-once kafka → window → kafka, kill -9 × ${KILLS} (seed ${SEED}) | ${users.toLocaleString('en-US')} users, ${expected.size} windows | ${rows.length} rows | ` +
         `missing ${missing.length}, twice ${twice.length}, wrong ${wrong.length} | kill → partitions back: max ${(Math.max(...recoveries) / 1000).toFixed(1)} s | ${Math.round((Date.now() - started) / 1000)} s |`,
     );
+    assert.match(instances[0] ?? '', /-0$/, 'the first run claims slot 0');
+    assert.deepEqual(instances, instances.map(() => instances[0]), 'every restart after a kill -9 claims the same instance');
     assert.deepEqual(twice, [], 'no window twice in the output topic');
     assert.deepEqual(missing, [], 'no window missing');
     assert.deepEqual(wrong, [], 'every window holds its true count');
