@@ -150,7 +150,7 @@ export class KafkaTransactions implements SharedResource {
     if (code === ERR.ERR__FENCED || code === ERR.ERR_PRODUCER_FENCED || code === ERR.ERR_INVALID_PRODUCER_EPOCH) {
       const { topology, pipeline, instance } = this.ctx;
       this.fenced = new Error(
-        `${this.transactionalId}: fenced by another producer with the same transactional id — another process running pipeline ${pipeline} of topology ${topology} as instance ${instance}, started after this one — so this one commits nothing more: stop it. ` +
+        `${this.transactionalId}: fenced by another producer with the same transactional id — another process running pipeline ${pipeline} of topology ${topology} as instance ${instance}, which initialised its transactions after this one — so this one commits nothing more: stop it. ` +
           `Check that no two processes were given the same --instance (or USER_STREAM_INSTANCE), and that the processes of the topology on one machine claim their instance in one folder (.state/instances of one working directory, or one USER_STREAM_INSTANCE_DIR) (${(error as Error).message})`,
         { cause: error },
       );

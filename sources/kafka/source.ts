@@ -170,10 +170,9 @@ export class KafkaSource implements Source {
       // committing its outputs without its offsets would publish records its owner now reads again.
       // Checked again once the offsets are in the transaction: from then on, a new owner's read_committed
       // fetch of the committed offsets waits for the transaction to end.
-      const moved = () => Object.keys(batch.endOffsets).filter((key) => this.revokedSinceRead.has(key) || !this.positions.owns(key));
       const refuseMoved = () => {
-        const keys = moved();
-        if (keys.length > 0) throw new Error(`${description}: ${keys.join(', ')} moved in a rebalance while the batch was in flight; its transaction is aborted and its records are read again by their owner`);
+        const moved = Object.keys(batch.endOffsets).filter((key) => this.revokedSinceRead.has(key) || !this.positions.owns(key));
+        if (moved.length > 0) throw new Error(`${description}: ${moved.join(', ')} moved in a rebalance while the batch was in flight; its transaction is aborted and its records are read again by their owner`);
       };
       refuseMoved();
       await this.transactions.commit(owned, c, refuseMoved);
