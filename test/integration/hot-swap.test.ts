@@ -90,7 +90,7 @@ test('batch size, mapping and pipelines change under load; every id lands exactl
     edit('batch: { maxRows: 1000, concurrency: 4 }', 'batch: { maxRows: 250, concurrency: 4 }');
     await swapped(1);
     assert.deepEqual(outcomes[0].report?.changed, ['process']);
-    assert.deepEqual(outcomes[0].report?.unchanged, ['ingest', 'nat_minute'], 'the other pipelines kept running');
+    assert.deepEqual(outcomes[0].report?.unchanged, ['ingest', 'nat_minute.repartition', 'nat_minute'], 'the other pipelines kept running');
 
     // 2. A changed mapping: the picture column takes the large picture from now on.
     const mappingChangeStarted = Date.now();
