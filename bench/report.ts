@@ -26,19 +26,35 @@ export interface ResourceFigures {
   peakHeapUsed: number;
 }
 
+/** One stage of a pipeline run (topology/stages.ts; the whole pipeline when it has no repartition). */
+export interface StageRunFigures {
+  /** `<pipeline>.repartition` (source → repartition topic) or the pipeline's name (its last stage). */
+  stage: string;
+  batches: number;
+  meanBatch: number;
+  /** Mean ms per batch in each step (they overlap when maxInFlight > 1). */
+  stepMsPerBatch: { getBatch: number; process: number; write: number; commit: number };
+  stateChangesPerBatch: number;
+  /** Repeats of the repartition topic a replay-filter dropped. */
+  replaysDropped: number;
+}
+
 /** One flat-out run of a pipeline over the prepared topic (the process and window legs). */
 export interface PipelineRunFigures extends ResourceFigures {
   rowsWritten: number;
   deadLetters: number;
-  /** From the first batch's trigger to the last commit, less a state restore within that time. */
+  /** From the first batch's trigger to the last stage's last commit, less a state restore within that time. */
   seconds: number;
   groupJoinSeconds: number;
+  /** Batches, their mean size, durations and steps: of the last stage (each stage's in `stages`). */
   batches: number;
   meanBatch: number;
   batchMs: Distribution;
   writeMs: Distribution;
   /** Mean ms per batch in each step (they overlap when maxInFlight > 1). */
   stepMsPerBatch: { getBatch: number; process: number; write: number; commit: number };
+  stages: StageRunFigures[];
+  /** CPU of the process (all its stages) per record of the source. */
   cpuUsPerRecord: number;
   /** 1-minute load average when the run ended. */
   loadAverage: number;
@@ -81,18 +97,28 @@ export interface ProcessFigures extends ResourceFigures {
 
 export type WindowState = 'durable' | 'memory';
 
+/**
+ * durable: the file as it is (state in kafka, read through the repartition topic); memory: its `state`
+ * removed; noRepartition: durable, with `repartition: { enabled: false }` (one stage).
+ */
+export type WindowPass = 'durable' | 'memory' | 'noRepartition';
+
 export interface WindowRun extends PipelineRunFigures {
-  /** durable: the file's `state` (kafka); memory: the pipeline's `state` removed. */
+  pass: WindowPass;
   state: WindowState;
+  /** Whether it ran as two stages joined by a repartition topic. */
+  repartition: boolean;
   records: number;
   /** Input records consumed per second (the sink writes only a row per closed window and group). */
   recordsPerSecond: number;
-  /** Keys of window state the batches changed, in all and per batch. */
+  /** Keys of window state the batches changed, in all, and per batch of the last stage. */
   stateChanges: number;
   stateChangesPerBatch: number;
   /** Messages in the run's changelog topics when it ended (0 in memory). */
   changelogMessages: number;
-  /** The restore of the (empty) changelog when the tasks were assigned, its topic created (left out of `seconds` when within it). */
+  /** Messages in its repartition topic when it ended: the records, and any repeats (0 without a repartition). */
+  repartitionMessages: number;
+  /** The restore of the (empty) changelogs when the tasks were assigned, their topics created (left out of `seconds` when within it). */
   startupRestoreMs: number;
   servers: ServerCpu;
 }
@@ -101,9 +127,21 @@ export interface WindowRound {
   round: number;
   durable: WindowRun;
   memory: WindowRun;
+  noRepartition: WindowRun;
   /** durable ÷ memory, records/s and CPU µs per record. */
   ratio: number;
   cpuRatio: number;
+  /** durable ÷ noRepartition: with ÷ without the repartition topic, records/s and CPU µs per record. */
+  repartitionRatio: number;
+  repartitionCpuRatio: number;
+}
+
+interface WindowSummary {
+  recordsPerSecond: number;
+  cpuUsPerRecord: number;
+  stateChangesPerBatch: number;
+  changelogMessages: number;
+  peakRss: number;
 }
 
 export interface WindowFigures {
@@ -111,11 +149,15 @@ export interface WindowFigures {
   settings: Record<string, unknown>;
   rounds: WindowRound[];
   /** Medians over the rounds (peak RSS: the largest). */
-  durable: { recordsPerSecond: number; cpuUsPerRecord: number; stateChangesPerBatch: number; changelogMessages: number; peakRss: number };
-  memory: { recordsPerSecond: number; cpuUsPerRecord: number; stateChangesPerBatch: number; changelogMessages: number; peakRss: number };
+  durable: WindowSummary;
+  memory: WindowSummary;
+  noRepartition: WindowSummary;
   /** durable ÷ memory, of the medians. */
   ratio: number;
   cpuRatio: number;
+  /** durable ÷ noRepartition, of the medians. */
+  repartitionRatio: number;
+  repartitionCpuRatio: number;
 }
 
 /** The restore leg: the figures of state-restore.ts, and the load when it ended. */
@@ -222,25 +264,41 @@ function latencyRows(phases: LatencyPhase[]): string[] {
   );
 }
 
+/** `read, process, write, commit` ms per batch of each stage, the stages apart by `/`. */
+const stageSteps = (run: PipelineRunFigures): string => run.stages.map(({ stepMsPerBatch: s }) => `${n(s.getBatch)}, ${n(s.process)}, ${n(s.write)}, ${n(s.commit)}`).join(' / ');
+/** The local servers' CPU µs per record, when their pids are known. */
+const serversCell = (cpu: ServerCpu): string => `${n(cpu.kafkaUsPerRecord ?? NaN, 1)} / ${n(cpu.cassandraUsPerRecord ?? NaN, 1)}`;
+const stageBatches = (run: PipelineRunFigures): string => run.stages.map((s) => `${s.batches} × ${n(s.meanBatch)}`).join(' / ');
+
 function windowSection(w: WindowFigures): string[] {
-  const lines = ['## Window: Kafka → validate → 1-minute window per nationality and gender → Cassandra, state durable vs in memory', ''];
+  const lines = ['## Window: Kafka → validate → 1-minute window per nationality and gender → Cassandra, state durable vs in memory, repartition vs none', ''];
+  const trigger = Object.entries(w.settings.trigger as Record<string, unknown>).map(([k, v]) => `${k} \`${String(v)}\``).join(', ');
+  const repartition = w.settings.repartition as { partitions?: number };
   lines.push(
-    `Median of ${w.rounds.length} rounds over the same ${n(w.records)} users: state durable (kafka changelog) **${n(w.durable.recordsPerSecond)} records/s**, ${n(w.durable.cpuUsPerRecord, 1)} CPU µs/record; in memory (the pipeline's \`state\` removed) **${n(w.memory.recordsPerSecond)} records/s**, ${n(w.memory.cpuUsPerRecord, 1)} CPU µs/record: durable ÷ memory **${n(w.ratio, 2)}** in records/s, ${n(w.cpuRatio, 2)} in CPU per record. Each round runs both, one after the other in alternating order, each in a process and consumer group of its own, with the trigger interval ${String(w.settings.benchTriggerInterval)} (flat out; the file's trigger: ${Object.entries(w.settings.trigger as Record<string, unknown>).map(([k, v]) => `${k} \`${String(v)}\``).join(', ')}). Records/s are records read (the sink writes one row per closed minute and group); the time runs from the first batch to the last commit, less the start-up restore (of an empty changelog, its topic created) when it falls within it.`,
+    `Median of ${w.rounds.length} rounds over the same ${n(w.records)} users, one process each: state durable (kafka changelog) **${n(w.durable.recordsPerSecond)} records/s**, ${n(w.durable.cpuUsPerRecord, 1)} CPU µs/record; in memory (the pipeline's \`state\` removed) **${n(w.memory.recordsPerSecond)} records/s**, ${n(w.memory.cpuUsPerRecord, 1)} CPU µs/record: durable ÷ memory **${n(w.ratio, 2)}** in records/s, ${n(w.cpuRatio, 2)} in CPU per record.`,
+    '',
+    `Both run as the file has them, in two stages joined by a repartition topic of ${String(repartition.partitions ?? '–')} partitions (\`nat_minute.repartition\`: source → validate → key by group → topic; \`nat_minute\`: topic → replay-filter → window → Cassandra). Without it (\`repartition: { enabled: false }\`, state durable, one stage): **${n(w.noRepartition.recordsPerSecond)} records/s**, ${n(w.noRepartition.cpuUsPerRecord, 1)} CPU µs/record: with ÷ without the repartition **${n(w.repartitionRatio, 2)}** in records/s, **${n(w.repartitionCpuRatio, 2)}** in CPU per record.`,
+    '',
+    `Each round runs the three one after the other in alternating order, each in a process and consumer group of its own, with the trigger interval ${String(w.settings.benchTriggerInterval)} (flat out; the file's trigger: ${trigger}). Records/s are source records (counted once, at the first stage; the sink writes one row per closed minute and group); the time runs from the first batch to the last stage's last commit, less the start-up restore (of empty changelogs, their topics created) when it falls within it. CPU is the whole process's (both stages) per source record.`,
     '',
   );
   lines.push(
-    '| round | state | records/s | CPU µs/record | batches × mean | state changes/batch | changelog messages | start-up restore ms | peak RSS MiB | ms/batch: read, process, write, commit |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| round | pass | records/s | CPU µs/record | Kafka / Cassandra CPU µs/record | batches × mean (per stage) | state changes/batch | changelog messages | repartition messages | start-up restore ms | peak RSS MiB | ms/batch: read, process, write, commit (per stage) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   );
+  const label: Record<WindowPass, string> = { durable: 'durable', memory: 'memory', noRepartition: 'durable, no repartition' };
   for (const r of w.rounds) {
-    for (const run of [r.durable, r.memory]) {
-      const s = run.stepMsPerBatch;
+    for (const run of [r.durable, r.memory, r.noRepartition]) {
       lines.push(
-        `| ${r.round} | ${run.state} | ${n(run.recordsPerSecond)} | ${n(run.cpuUsPerRecord, 1)} | ${run.batches} × ${n(run.meanBatch)} | ${n(run.stateChangesPerBatch, 1)} | ${n(run.changelogMessages)} | ${run.state === 'durable' ? n(run.startupRestoreMs) : '–'} | ${n(run.peakRss)} | ${n(s.getBatch)}, ${n(s.process)}, ${n(s.write)}, ${n(s.commit)} |`,
+        `| ${r.round} | ${label[run.pass]} | ${n(run.recordsPerSecond)} | ${n(run.cpuUsPerRecord, 1)} | ${serversCell(run.servers)} | ${stageBatches(run)} | ${n(run.stateChangesPerBatch, 1)} | ${n(run.changelogMessages)} | ${run.repartition ? n(run.repartitionMessages) : '–'} | ${run.state === 'durable' ? n(run.startupRestoreMs) : '–'} | ${n(run.peakRss)} | ${stageSteps(run)} |`,
       );
     }
   }
-  lines.push('', `Durable ÷ memory per round: ${w.rounds.map((r) => `${n(r.ratio, 2)} (CPU ${n(r.cpuRatio, 2)})`).join('; ')}. The changelog is written in each batch's commit step.`, '');
+  lines.push(
+    '',
+    `Per round, durable ÷ memory: ${w.rounds.map((r) => `${n(r.ratio, 2)} (CPU ${n(r.cpuRatio, 2)})`).join('; ')}; with ÷ without the repartition: ${w.rounds.map((r) => `${n(r.repartitionRatio, 2)} (CPU ${n(r.repartitionCpuRatio, 2)})`).join('; ')}. The changelog is written in each batch's commit step; the state lives in the last stage.`,
+    '',
+  );
   return lines;
 }
 

@@ -30,10 +30,11 @@ Legs (each in processes of their own, one after the other):
   process   a topic of 500,000 users (quick: 50,000) → Cassandra, rows/s, beside the raw node-rdkafka
             consume ceiling and the raw cassandra-driver write ceiling measured on the same data;
             CPU s per 100k records, peak RSS and heap of the pipeline process
-  window    the nat_minute pipeline (1-minute windows) over that topic (quick: a topic of 250,000 users
-            of its own), its state durable (kafka changelog) and in memory, in alternating rounds:
-            records/s, CPU µs per record, state changes per batch, changelog messages, peak RSS, and
-            durable ÷ memory
+  window    the nat_minute pipeline (1-minute windows, through its repartition topic) over that topic
+            (quick: a topic of 100,000 users of its own), its state durable (kafka changelog) and in
+            memory, and durable without the repartition, in alternating rounds: records/s, CPU µs per
+            record, state changes per batch, changelog messages, peak RSS, durable ÷ memory and with ÷
+            without the repartition
   latency   end-to-end latency per record at 100, 1,000 and 5,000 records/s, open loop
   steady    RSS and heap over 10 minutes at 1,000 records/s (quick: 1 minute)
   restore   restore time of a store of 1,000,000 keys (quick: 100,000) with the kafka state backend
@@ -52,8 +53,8 @@ Options:
   -h, --help           this text
 
 Kafka and Cassandra come from KAFKA_BROKERS / CASSANDRA_CONTACT_POINTS / CASSANDRA_LOCAL_DC, else the
-local services (npm run services). Topics and keyspaces are named bench_<run>_… (the window leg's
-changelog topics …bench-<run>-…-changelog); a run deletes its own.`;
+local services (npm run services). Topics and keyspaces are named bench_<run>_… (the changelog and
+repartition topics of the window leg …bench-<run>-…); a run deletes its own.`;
 
 const LEGS = ['ingest', 'process', 'window', 'latency', 'steady', 'restore'] as const;
 type Leg = (typeof LEGS)[number];

@@ -92,19 +92,29 @@ export function processSinkColumns(): Record<string, string> {
 export const WINDOW_PIPELINE = 'nat_minute';
 
 /**
- * The file as it is (its window pipeline's state durable, in the `state` backend it names), or with that
- * pipeline's `state` removed: its windows then live in the process's memory only.
+ * The file as it is (its window pipeline's state durable, in the `state` backend it names, and read
+ * through a repartition topic, topology/stages.ts), or with that pipeline's `state` removed (its windows
+ * then live in the process's memory only), or with `repartition: { enabled: false }` (one stage: each
+ * task of the input holds part of every group, which only one process can merge).
  */
-export function windowPipeline(durable: boolean): string {
-  if (durable) return userPipeline();
+export function windowPipeline(options: { durable: boolean; repartition: boolean } = { durable: true, repartition: true }): string {
+  if (options.durable && options.repartition) return userPipeline();
   const doc = load();
-  delete doc.pipelines[WINDOW_PIPELINE].state;
+  const pipeline = doc.pipelines[WINDOW_PIPELINE];
+  if (!options.durable) delete pipeline.state;
+  if (!options.repartition) pipeline.repartition = { ...pipeline.repartition, enabled: false };
   return stringify(doc);
 }
 
-/** The window pipeline's trigger, window and state settings as the file sets them, for the report. */
+/** The window pipeline's trigger, window, state and repartition settings as the file sets them, for the report. */
 export function fileWindowSettings(): Record<string, unknown> {
   const pipeline = load().pipelines[WINDOW_PIPELINE];
   const window = pipeline.operators.find((op: { type: string }) => op.type === 'window');
-  return { trigger: pipeline.trigger, window: { kind: window.kind, size: window.size, groupBy: window.groupBy, allowedLateness: window.allowedLateness }, state: { type: pipeline.state?.type } };
+  return {
+    trigger: pipeline.trigger,
+    window: { kind: window.kind, size: window.size, groupBy: window.groupBy, allowedLateness: window.allowedLateness },
+    state: { type: pipeline.state?.type },
+    // The defaults of topology/model.ts when the file says nothing.
+    repartition: { enabled: true, partitions: 6, ...pipeline.repartition },
+  };
 }

@@ -4,7 +4,9 @@
  *
  * - `pipeline`: runs one pipeline of a topology with the real runtime, as `npm start` would (file log
  *   included), and measures itself: CPU (process.cpuUsage covers librdkafka's and libuv's threads too),
- *   RSS and heap sampled on a timer, peak RSS from getrusage, and marks the parent asks for.
+ *   RSS and heap sampled on a timer, peak RSS from getrusage, and marks the parent asks for. A pipeline
+ *   with a repartition runs as stages (topology/stages.ts), each with progress events of its own: the
+ *   figures are kept per stage, and the pipeline's input is counted once, at its first stage.
  * - `server`: the bundled RandomUser-compatible server, optionally with seeded pages rendered ahead.
  * - `ingest-ceilings`, `process-ceilings`: the raw client measurements of ceilings.ts.
  * - `state-restore`: the restore time of a store of N keys with the kafka state backend (state-restore.ts).
@@ -12,8 +14,8 @@
 import { mkdirSync } from 'node:fs';
 import '../components.ts';
 import { parseTopology } from '../topology/load.ts';
-import type { TopologyConfig } from '../topology/model.ts';
 import { registry } from '../topology/registry.ts';
+import { stagesOf, type Stage } from '../topology/stages.ts';
 import { PipelineStores } from '../topology/stores.ts';
 import type { Operator } from '../topology/types.ts';
 import { changelogTopic } from '../state/kafka/changelog.ts';
@@ -32,7 +34,10 @@ export interface PipelineTask {
   topology: string;
   env: Record<string, string>;
   pipeline: string;
-  /** `finished`: until the pipeline ends by itself; a number: until that many records were read; `stop`: until told. */
+  /**
+   * `finished`: until the pipeline ends by itself; a number: until that many source records went through
+   * the whole pipeline (`completedRows`); `stop`: until told.
+   */
   until: 'finished' | 'stop' | number;
   sampleMs: number;
   logDir: string;
@@ -73,6 +78,8 @@ export interface Mark {
 /** One batch as the latency analysis needs it. */
 export interface BatchEvent {
   kind: 'batch';
+  /** The stage it belongs to (the pipeline's name when it runs as one stage). */
+  stage: string;
   /** µs since the epoch, when its progress event was emitted (right after its commit). */
   committedAtUs: number;
   startedAt: number;
@@ -84,15 +91,47 @@ export interface BatchEvent {
   endOffset: Record<string, number | string>;
 }
 
+/** What one stage of the pipeline did (topology/stages.ts): its committed batches, from their progress events. */
+export interface StageResult {
+  /** The runner's name: the pipeline's for its last stage, `<pipeline>.repartition` for the one before it. */
+  name: string;
+  batches: number;
+  inputRows: number;
+  outputRows: number;
+  deadLetters: number;
+  stateChanges: number;
+  /** Records a replay-filter dropped as repeats of an at-least-once write into the repartition topic (cumulative). */
+  replaysDropped: number;
+  /** ms spent in each step of a batch, summed over the stage's batches. */
+  stepTotals: Omit<ProgressEvent['durationMs'], 'triggerExecution'>;
+  /** Epoch ms: the stage's first batch's trigger, its last commit. */
+  firstBatchAt: number | undefined;
+  lastCommitAt: number | undefined;
+}
+
 export interface PipelineResult {
-  /** Epoch ms: started (connected, subscribed), first non-empty batch's trigger, last commit. */
+  /**
+   * Epoch ms: started (connected, subscribed), first non-empty batch's trigger (of any stage: the first
+   * stage's), the last commit of the last stage.
+   */
   startedAt: number;
   firstBatchAt: number | undefined;
   lastCommitAt: number | undefined;
   endedAt: number;
+  /** The stages in order; the last one's sink is the pipeline's sink. One stage without a repartition. */
+  stages: StageResult[];
+  /** Batches of the last stage (the whole pipeline when it runs as one stage); each stage's in `stages`. */
   batches: number;
+  /** Records the pipeline read from its source: its first stage's input. */
   inputRows: number;
+  /**
+   * Source records that went through the whole pipeline: taken in by its last stage (less repeats its
+   * replay-filter dropped), or dead-lettered by a stage before it. `inputRows` when it runs as one stage.
+   */
+  completedRows: number;
+  /** Rows the pipeline's sink wrote (its last stage's). */
   outputRows: number;
+  /** Over every stage. */
   deadLetters: number;
   retries: number;
   /** CPU seconds from start to end. */
@@ -100,17 +139,19 @@ export interface PipelineResult {
   /** Bytes; peakRss from getrusage (the whole life of the process), the rest sampled. */
   memory: { peakRss: number; peakHeapUsed: number; samples: MemorySample[] };
   marks: Mark[];
-  /** Batch durations (ms) of the whole run, unless every batch was reported as an event. */
+  /** Batch durations (ms) of the last stage, unless every batch was reported as an event. */
   batchDurations: number[];
   writeDurations: number[];
-  /** ms spent in each step of a batch, summed over the batches. */
+  /** ms spent in each step of a batch, summed over the last stage's batches. */
   stepTotals: Omit<ProgressEvent['durationMs'], 'triggerExecution'>;
-  /** Keys of operator state the batches changed (each one changelog message when the state is in Kafka). */
+  /** Keys of operator state the batches of every stage changed (each one changelog message when the state is in Kafka). */
   stateChanges: number;
-  /** State restores (when tasks were assigned); `at`: epoch ms when it ended. */
+  /** State restores (when tasks were assigned), of every stage; `at`: epoch ms when it ended. */
   restores: Array<{ at: number; ms: number; keys: number; entriesRead: number }>;
-  /** The changelog topics of the pipeline's stores, when its `state` backend is kafka. */
+  /** The changelog topics of the stages' stores, when the pipeline's `state` backend is kafka. */
   changelogTopics: string[];
+  /** The repartition topics between its stages (the runtime creates them). */
+  internalTopics: string[];
 }
 
 function send(message: WorkerMessage): Promise<void> {
@@ -123,35 +164,65 @@ const cpuSeconds = (since: NodeJS.CpuUsage) => {
 };
 
 /**
- * The changelog topics a pipeline with a kafka `state` backend writes to: its store ids, from its
- * components created as the runtime creates them (no I/O), named as the backend names them.
+ * The changelog topics a stage writes to when the pipeline's `state` backend is kafka: its store ids, from
+ * its components created as the runtime creates them (no I/O), named as the backend names them.
  */
-async function changelogTopics(config: TopologyConfig, pipeline: string): Promise<string[]> {
-  const p = config.pipelines[pipeline];
+async function changelogTopics(topology: string, stage: Stage): Promise<string[]> {
+  const p = stage.config;
   if (p.state?.type !== 'kafka') return [];
-  const context = (path: string) => componentContext({ topology: config.name, pipeline, path });
+  const context = (path: string) => componentContext({ topology, pipeline: stage.name, path });
   const source = await registry.create('source', p.source, context('source'));
   const operators: Operator[] = [];
   for (const [i, op] of p.operators.entries()) operators.push(await registry.create('operator', op, context(`operators[${i}]`)));
-  const where = { topology: config.name, pipeline, operatorTypes: p.operators.map((op) => op.type), positionScope: source.positionScope };
+  const where = { topology, pipeline: stage.name, operatorTypes: p.operators.map((op) => op.type), positionScope: source.positionScope };
   return new PipelineStores(where, operators, undefined).all().map((store) => changelogTopic(store.id));
 }
 
+/** The topics a stage's sink writes for the next stage to read: the repartition topics (each stage but the last). */
+function internalTopics(stages: readonly Stage[]): string[] {
+  return stages.slice(0, -1).flatMap((stage) => {
+    const topic = (stage.config.sink as { topic?: unknown }).topic;
+    return typeof topic === 'string' ? [topic] : [];
+  });
+}
+
+const emptyStage = (name: string): StageResult => ({
+  name,
+  batches: 0,
+  inputRows: 0,
+  outputRows: 0,
+  deadLetters: 0,
+  stateChanges: 0,
+  replaysDropped: 0,
+  stepTotals: { getBatch: 0, process: 0, write: 0, commit: 0 },
+  firstBatchAt: undefined,
+  lastCommitAt: undefined,
+});
+
 async function runPipeline(task: PipelineTask): Promise<PipelineResult> {
   const config = parseTopology(task.topology, 'bench topology', { env: { ...process.env, ...task.env } });
-  const changelogs = await changelogTopics(config, task.pipeline);
+  const stages = stagesOf(config.name, task.pipeline, config.pipelines[task.pipeline], registry);
+  const changelogs: string[] = [];
+  for (const stage of stages) changelogs.push(...(await changelogTopics(config.name, stage)));
+  const internal = internalTopics(stages);
   // Before anything is created: the parent deletes them at the end, whatever happens to this process.
   if (changelogs.length > 0) await send({ type: 'event', event: { kind: 'changelogs', topics: changelogs } });
+  if (internal.length > 0) await send({ type: 'event', event: { kind: 'internal-topics', topics: internal } });
   mkdirSync(task.logDir, { recursive: true });
   const { logger, close } = createTopologyLogger(config.name, { ...config.logging, dir: task.logDir, console: 'off' });
   const runtime = new TopologyRuntime(config, { logger, pipelines: [task.pipeline] });
+  const byName = new Map(stages.map((stage) => [stage.name, emptyStage(stage.name)]));
+  const first = byName.get(stages[0].name)!;
+  const last = byName.get(stages.at(-1)!.name)!;
   const result: PipelineResult = {
     startedAt: 0,
     firstBatchAt: undefined,
     lastCommitAt: undefined,
     endedAt: 0,
+    stages: [...byName.values()],
     batches: 0,
     inputRows: 0,
+    completedRows: 0,
     outputRows: 0,
     deadLetters: 0,
     retries: 0,
@@ -164,6 +235,7 @@ async function runPipeline(task: PipelineTask): Promise<PipelineResult> {
     stateChanges: 0,
     restores: [],
     changelogTopics: changelogs,
+    internalTopics: internal,
   };
   let stopRequested!: () => void;
   const stopped = new Promise<void>((resolve) => (stopRequested = resolve));
@@ -192,20 +264,38 @@ async function runPipeline(task: PipelineTask): Promise<PipelineResult> {
   });
   runtime.progress$.subscribe((event) => {
     const at = nowUs();
-    result.batches++;
-    result.inputRows += event.numInputRows;
-    result.outputRows += event.sink.numOutputRows;
+    const stage = byName.get(event.pipeline);
+    if (!stage) return;
+    const startedAt = Date.parse(event.timestamp);
+    stage.batches++;
+    stage.inputRows += event.numInputRows;
+    stage.outputRows += event.sink.numOutputRows;
+    stage.deadLetters += event.numDeadLetterRows;
+    stage.stateChanges += event.numStateChanges ?? 0;
+    // A cumulative count of the operator's, in its metrics.
+    stage.replaysDropped = event.stateOperators.reduce((sum, op) => sum + (op.metrics.replaysDropped ?? 0), 0);
+    for (const step of ['getBatch', 'process', 'write', 'commit'] as const) stage.stepTotals[step] += event.durationMs[step];
+    stage.firstBatchAt ??= startedAt;
+    stage.lastCommitAt = at / 1000;
+    result.firstBatchAt = Math.min(result.firstBatchAt ?? startedAt, startedAt);
+    result.inputRows = first.inputRows;
+    result.outputRows = last.outputRows;
     result.deadLetters += event.numDeadLetterRows;
     result.retries += event.sink.retries;
     result.stateChanges += event.numStateChanges ?? 0;
-    result.firstBatchAt ??= Date.parse(event.timestamp);
-    result.lastCommitAt = at / 1000;
-    for (const step of ['getBatch', 'process', 'write', 'commit'] as const) result.stepTotals[step] += event.durationMs[step];
+    const deadBefore = result.stages.slice(0, -1).reduce((sum, s) => sum + s.deadLetters, 0);
+    result.completedRows = last.inputRows - last.replaysDropped + deadBefore;
+    if (stage === last) {
+      result.batches = last.batches;
+      result.lastCommitAt = at / 1000;
+      for (const step of ['getBatch', 'process', 'write', 'commit'] as const) result.stepTotals[step] += event.durationMs[step];
+    }
     if (task.batchEvents) {
       const batch: BatchEvent = {
         kind: 'batch',
+        stage: stage.name,
         committedAtUs: at,
-        startedAt: Date.parse(event.timestamp),
+        startedAt,
         input: event.numInputRows,
         output: event.sink.numOutputRows,
         dead: event.numDeadLetterRows,
@@ -216,11 +306,13 @@ async function runPipeline(task: PipelineTask): Promise<PipelineResult> {
       void send({ type: 'event', event: batch });
     } else {
       // Kept here only when the parent does not receive every batch: the steady run's memory is measured.
-      result.batchDurations.push(event.durationMs.triggerExecution);
-      result.writeDurations.push(event.durationMs.write);
-      void send({ type: 'event', event: { kind: 'progress', inputRows: result.inputRows } });
+      if (stage === last) {
+        result.batchDurations.push(event.durationMs.triggerExecution);
+        result.writeDurations.push(event.durationMs.write);
+      }
+      void send({ type: 'event', event: { kind: 'progress', stage: stage.name, inputRows: result.inputRows, completedRows: result.completedRows, at: at / 1000 } });
     }
-    if (typeof task.until === 'number' && result.inputRows >= task.until) stopRequested();
+    if (typeof task.until === 'number' && result.completedRows >= task.until) stopRequested();
   });
 
   await runtime.start();

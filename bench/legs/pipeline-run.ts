@@ -1,14 +1,14 @@
 /**
- * What the process and window legs share: one flat-out run of a topology pipeline over the prepared
- * topic, in a worker process and a consumer group of its own, with its figures and the local servers'
- * CPU over it; the order of a round's passes; the servers' CPU per record of a pass.
+ * What the process, window and scale legs share: one flat-out run of a topology pipeline over the
+ * prepared topic, in a worker process and a consumer group of its own, with its figures and the local
+ * servers' CPU over it; the order of a round's passes; the servers' CPU per record of a pass.
  */
 import os from 'node:os';
 import { startWorker } from '../child.ts';
 import { CpuMeter } from '../cpu.ts';
-import type { PipelineRunFigures, ServerCpu } from '../report.ts';
+import type { PipelineRunFigures, ServerCpu, StageRunFigures } from '../report.ts';
 import { distribution, mib, round } from '../stats.ts';
-import type { PipelineResult } from '../worker.ts';
+import type { PipelineResult, StageResult } from '../worker.ts';
 import { cpuPer100k, type Context } from './context.ts';
 
 export interface PipelineRun {
@@ -22,9 +22,10 @@ export interface PipelineRun {
 }
 
 /**
- * Run the pipeline until it has read `records`; its changelog topics (a kafka `state` backend) are
- * deleted with the run's other topics. The time runs from its first batch's trigger to its last commit,
- * less a state restore within it (a start-up cost, reported by the caller on its own).
+ * Run the pipeline until `records` source records went through all of it (its last stage, when it runs
+ * as stages); its changelog topics (a kafka `state` backend) and repartition topics are deleted with the
+ * run's other topics. The time runs from its first batch's trigger to its last stage's last commit, less
+ * a state restore within it (a start-up cost, reported by the caller on its own).
  */
 export async function pipelineRun(ctx: Context, run: PipelineRun): Promise<{ result: PipelineResult; figures: PipelineRunFigures; servers: ServerCpu }> {
   const meter = new CpuMeter(ctx.servicePids);
@@ -33,24 +34,26 @@ export async function pipelineRun(ctx: Context, run: PipelineRun): Promise<{ res
     {
       cpuProfileDir: run.cpuProfileDir,
       nodeOptions: ctx.options.nodeOptions,
-      onEvent: (e) => e.kind === 'changelogs' && ctx.cleanup.topics.push(...(e.topics as string[])),
+      onEvent: (e) => (e.kind === 'changelogs' || e.kind === 'internal-topics') && ctx.cleanup.topics.push(...(e.topics as string[])),
     },
   ).result;
   const servers = serverCpu(meter, result.inputRows);
   const restoring = restoreMsWithin(result);
   const seconds = (result.lastCommitAt! - result.firstBatchAt! - restoring) / 1000;
   const cpu = result.cpu.user + result.cpu.system;
-  const perBatch = (ms: number) => round(ms / result.batches, 1);
+  const stages = result.stages.map(stageFigures);
+  const last = stages.at(-1)!;
   const figures: PipelineRunFigures = {
     rowsWritten: result.outputRows,
     deadLetters: result.deadLetters,
     seconds: round(seconds, 2),
     groupJoinSeconds: round((result.firstBatchAt! - result.startedAt) / 1000, 2),
-    batches: result.batches,
-    meanBatch: round(result.inputRows / result.batches),
+    batches: last.batches,
+    meanBatch: last.meanBatch,
     batchMs: distribution(result.batchDurations),
     writeMs: distribution(result.writeDurations),
-    stepMsPerBatch: { getBatch: perBatch(result.stepTotals.getBatch), process: perBatch(result.stepTotals.process), write: perBatch(result.stepTotals.write), commit: perBatch(result.stepTotals.commit) },
+    stepMsPerBatch: last.stepMsPerBatch,
+    stages,
     cpuSecondsPer100k: round(cpuPer100k(cpu, result.inputRows), 2),
     cpuUsPerRecord: round((cpu * 1e6) / result.inputRows, 1),
     peakRss: mib(result.memory.peakRss),
@@ -60,14 +63,30 @@ export async function pipelineRun(ctx: Context, run: PipelineRun): Promise<{ res
   return { result, figures, servers };
 }
 
+/** A stage's batches: how many, how large, ms per step, state changes per batch. */
+export function stageFigures(stage: StageResult): StageRunFigures {
+  const perBatch = (ms: number) => round(ms / stage.batches, 1);
+  return {
+    stage: stage.name,
+    batches: stage.batches,
+    meanBatch: round(stage.inputRows / stage.batches),
+    stepMsPerBatch: { getBatch: perBatch(stage.stepTotals.getBatch), process: perBatch(stage.stepTotals.process), write: perBatch(stage.stepTotals.write), commit: perBatch(stage.stepTotals.commit) },
+    stateChangesPerBatch: round(stage.stateChanges / stage.batches, 1),
+    replaysDropped: stage.replaysDropped,
+  };
+}
+
 /** ms of the run's state restores that ended after its first batch had started (so inside its timing). */
 function restoreMsWithin(result: PipelineResult): number {
   return result.restores.filter((r) => result.firstBatchAt !== undefined && r.at > result.firstBatchAt).reduce((sum, r) => sum + r.ms, 0);
 }
 
-/** A round's two passes, in alternating order (ABBA), so that a load that drifts weighs on both alike. */
-export function alternating<T>(round: number, first: T, second: T): [T, T] {
-  return round % 2 === 1 ? [first, second] : [second, first];
+/**
+ * A round's passes in alternating order: as given in odd rounds, reversed in even ones (ABBA; ABC CBA),
+ * so that a load that drifts weighs on every pass alike.
+ */
+export function alternating<T>(round: number, ...passes: T[]): T[] {
+  return round % 2 === 1 ? passes : [...passes].reverse();
 }
 
 export const round3 = (value: number): number => round(value, 3);

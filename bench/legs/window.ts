@@ -1,11 +1,18 @@
 /**
  * The window leg: the topology's nat_minute pipeline (Kafka topic → validate → 1-minute window per
- * nationality and gender → Cassandra) over a topic of the ingest leg, with its window state durable (the
- * file's `state`: a compacted changelog topic written in every batch's checkpoint) and in memory (the
- * pipeline's `state` removed), in rounds of both in alternating order: what durable state costs per record.
+ * nationality and gender → Cassandra) over a topic of the ingest leg, in one process, three ways:
+ *
+ * - `durable`: as the file has it: its window state durable (the file's `state`: a compacted changelog
+ *   topic written in every batch's checkpoint), read through the repartition topic (two stages,
+ *   `nat_minute.repartition` and `nat_minute`, topology/stages.ts);
+ * - `memory`: the same with the pipeline's `state` removed;
+ * - `noRepartition`: durable, with `repartition: { enabled: false }` (one stage).
+ *
+ * Each round runs the three in alternating order: durable ÷ memory is what durable state costs per
+ * record, durable ÷ noRepartition what the repartition hop costs a single process.
  */
 import { topicOffsets } from '../kafka.ts';
-import type { WindowFigures, WindowRound, WindowRun, WindowState } from '../report.ts';
+import type { WindowFigures, WindowPass, WindowRound, WindowRun } from '../report.ts';
 import { median, round } from '../stats.ts';
 import { fileWindowSettings, WINDOW_PIPELINE, windowPipeline } from '../topology.ts';
 import { baseEnv, fmt, log, type Context } from './context.ts';
@@ -15,51 +22,83 @@ import { alternating, pipelineRun, round3 } from './pipeline-run.ts';
  * The file's trigger interval (1 s) would hold the pipeline to one batch of at most
  * `maxRecordsPerTrigger` (10,000) a second; the leg measures it flat out, as the process pipeline runs.
  */
-const TRIGGER_INTERVAL = '0';
+export const TRIGGER_INTERVAL = '0';
+
+const PASSES: Record<WindowPass, { durable: boolean; repartition: boolean }> = {
+  durable: { durable: true, repartition: true },
+  memory: { durable: false, repartition: true },
+  noRepartition: { durable: true, repartition: false },
+};
+
+/** The messages in the run's topics: its changelogs, its repartition topics. */
+async function messages(ctx: Context, topics: readonly string[]): Promise<number> {
+  let total = 0;
+  for (const topic of topics) total += await topicOffsets(ctx.addresses.kafkaBrokers, topic);
+  return total;
+}
 
 /** One run of the window pipeline over the whole topic, in a consumer group (so with state) and worker of its own. */
-async function windowRun(ctx: Context, topic: string, keyspace: string, state: WindowState, r: number): Promise<WindowRun> {
+async function windowRun(ctx: Context, topic: string, keyspace: string, pass: WindowPass, r: number): Promise<WindowRun> {
+  const { durable, repartition } = PASSES[pass];
   const { result, figures, servers } = await pipelineRun(ctx, {
-    topology: windowPipeline(state === 'durable'),
+    topology: windowPipeline(PASSES[pass]),
     pipeline: WINDOW_PIPELINE,
-    env: { ...baseEnv(ctx), USERS_TOPIC: topic, CASSANDRA_KEYSPACE: keyspace, CONSUMER_GROUP: `bench-${ctx.run}-window-${state}-${r}`, WINDOW_TRIGGER_INTERVAL: TRIGGER_INTERVAL },
+    env: { ...baseEnv(ctx), USERS_TOPIC: topic, CASSANDRA_KEYSPACE: keyspace, CONSUMER_GROUP: `bench-${ctx.run}-window-${pass}-${r}`, WINDOW_TRIGGER_INTERVAL: TRIGGER_INTERVAL },
     records: ctx.settings.windowUsers,
   });
-  if ((state === 'durable') !== (result.changelogTopics.length > 0)) throw new Error(`the ${state} window run has ${result.changelogTopics.length} changelog topics`);
-  let changelogMessages = 0;
-  for (const changelog of result.changelogTopics) changelogMessages += await topicOffsets(ctx.addresses.kafkaBrokers, changelog);
+  if (durable !== result.changelogTopics.length > 0) throw new Error(`the ${pass} window run has ${result.changelogTopics.length} changelog topics`);
+  if (repartition !== (result.stages.length === 2 && result.internalTopics.length === 1)) {
+    throw new Error(`the ${pass} window run has stages ${result.stages.map((s) => s.name).join(', ')} and repartition topics ${result.internalTopics.join(', ') || 'none'}`);
+  }
+  const last = figures.stages.at(-1)!;
   return {
-    state,
+    pass,
+    state: durable ? 'durable' : 'memory',
+    repartition,
     records: result.inputRows,
     recordsPerSecond: round(result.inputRows / figures.seconds),
     ...figures,
     stateChanges: result.stateChanges,
-    stateChangesPerBatch: round(result.stateChanges / result.batches, 1),
-    changelogMessages,
+    stateChangesPerBatch: last.stateChangesPerBatch,
+    changelogMessages: await messages(ctx, result.changelogTopics),
+    repartitionMessages: await messages(ctx, result.internalTopics),
     startupRestoreMs: result.restores.reduce((sum, restore) => sum + restore.ms, 0),
     servers,
   };
 }
 
 function describe(run: WindowRun): string {
-  return `${fmt(run.recordsPerSecond)} records/s, ${run.cpuUsPerRecord} CPU µs/record, ${run.batches} batches, ${run.stateChangesPerBatch} state changes/batch, ${fmt(run.changelogMessages)} changelog messages`;
+  const batches = run.stages.map((s) => `${s.stage} ${s.batches} batches`).join(', ');
+  return `${fmt(run.recordsPerSecond)} records/s, ${run.cpuUsPerRecord} CPU µs/record, ${batches}, ${run.stateChangesPerBatch} state changes/batch, ${fmt(run.changelogMessages)} changelog messages, ${fmt(run.repartitionMessages)} repartition messages`;
 }
 
 export async function windowLeg(ctx: Context, topic: string): Promise<void> {
   const keyspace = ctx.cleanup.keyspace(`bench_${ctx.run}_window`);
-  log(`window: ${WINDOW_PIPELINE} over ${fmt(ctx.settings.windowUsers)} users, state durable (kafka) and in memory, ${ctx.settings.windowRounds} rounds`);
+  log(`window: ${WINDOW_PIPELINE} over ${fmt(ctx.settings.windowUsers)} users: durable (kafka) and in memory, through the repartition topic; durable without it; ${ctx.settings.windowRounds} rounds`);
   const rounds: WindowRound[] = [];
   for (let r = 1; r <= ctx.settings.windowRounds; r++) {
-    const runs = new Map<WindowState, WindowRun>();
-    const pass = (state: WindowState) => async () => void runs.set(state, await windowRun(ctx, topic, keyspace, state, r));
-    for (const step of alternating(r, pass('durable'), pass('memory'))) await step();
+    const runs = new Map<WindowPass, WindowRun>();
+    const pass = (p: WindowPass) => async () => void runs.set(p, await windowRun(ctx, topic, keyspace, p, r));
+    for (const step of alternating(r, pass('durable'), pass('memory'), pass('noRepartition'))) await step();
     const durable = runs.get('durable')!;
     const memory = runs.get('memory')!;
-    rounds.push({ round: r, durable, memory, ratio: round3(durable.recordsPerSecond / memory.recordsPerSecond), cpuRatio: round3(durable.cpuUsPerRecord / memory.cpuUsPerRecord) });
-    log(`window round ${r}: durable ${describe(durable)}; in memory ${describe(memory)}; durable ÷ memory ${rounds.at(-1)!.ratio}`);
+    const noRepartition = runs.get('noRepartition')!;
+    rounds.push({
+      round: r,
+      durable,
+      memory,
+      noRepartition,
+      ratio: round3(durable.recordsPerSecond / memory.recordsPerSecond),
+      cpuRatio: round3(durable.cpuUsPerRecord / memory.cpuUsPerRecord),
+      repartitionRatio: round3(durable.recordsPerSecond / noRepartition.recordsPerSecond),
+      repartitionCpuRatio: round3(durable.cpuUsPerRecord / noRepartition.cpuUsPerRecord),
+    });
+    const done = rounds.at(-1)!;
+    log(`window round ${r}: durable ${describe(durable)}; in memory ${describe(memory)}; durable without repartition ${describe(noRepartition)}`);
+    log(`window round ${r}: durable ÷ memory ${done.ratio} (CPU ${done.cpuRatio}); with ÷ without repartition ${done.repartitionRatio} (CPU ${done.repartitionCpuRatio})`);
   }
-  const summary = (state: WindowState): WindowFigures['durable'] => {
-    const runs = rounds.map((r) => r[state]);
+  const summary = (p: WindowPass): WindowFigures['durable'] => {
+    const runs = rounds.map((r) => r[p]);
     return {
       recordsPerSecond: median(runs.map((run) => run.recordsPerSecond)),
       cpuUsPerRecord: round(median(runs.map((run) => run.cpuUsPerRecord)), 1),
@@ -70,14 +109,20 @@ export async function windowLeg(ctx: Context, topic: string): Promise<void> {
   };
   const durable = summary('durable');
   const memory = summary('memory');
+  const noRepartition = summary('noRepartition');
   ctx.report.window = {
     records: ctx.settings.windowUsers,
     settings: { ...fileWindowSettings(), benchTriggerInterval: TRIGGER_INTERVAL },
     rounds,
     durable,
     memory,
+    noRepartition,
     ratio: round3(durable.recordsPerSecond / memory.recordsPerSecond),
     cpuRatio: round3(durable.cpuUsPerRecord / memory.cpuUsPerRecord),
+    repartitionRatio: round3(durable.recordsPerSecond / noRepartition.recordsPerSecond),
+    repartitionCpuRatio: round3(durable.cpuUsPerRecord / noRepartition.cpuUsPerRecord),
   };
-  log(`window: median durable ${fmt(durable.recordsPerSecond)} vs in memory ${fmt(memory.recordsPerSecond)} records/s (${ctx.report.window.ratio}); CPU ${durable.cpuUsPerRecord} vs ${memory.cpuUsPerRecord} µs/record`);
+  const w = ctx.report.window;
+  log(`window: median durable ${fmt(durable.recordsPerSecond)} vs in memory ${fmt(memory.recordsPerSecond)} records/s (${w.ratio}); CPU ${durable.cpuUsPerRecord} vs ${memory.cpuUsPerRecord} µs/record`);
+  log(`window: median with repartition ${fmt(durable.recordsPerSecond)} vs without ${fmt(noRepartition.recordsPerSecond)} records/s (${w.repartitionRatio}); CPU ${durable.cpuUsPerRecord} vs ${noRepartition.cpuUsPerRecord} µs/record (${w.repartitionCpuRatio})`);
 }
