@@ -6,7 +6,7 @@
  *   concurrency as http-poll), and producing the same users with a bare node-rdkafka producer with the
  *   kafka sink's guarantees (idempotent, acks=all) and the same compression and linger;
  * - process: consuming the whole pre-filled topic with a bare node-rdkafka consumer (no parsing, no
- *   commits), then writing the same users' rows (converted beforehand, outside the timing) with bare
+ *   commits; the scale leg measures it alone, on its own topic), then writing the same users' rows (converted beforehand, outside the timing) with bare
  *   cassandra-driver prepared INSERTs, sweeping how many are in flight, the best setting then writing
  *   every row.
  */
@@ -151,8 +151,11 @@ async function writeRows(client: cassandra.Client, insert: string, rows: unknown
   );
 }
 
+/** What a raw consume reads: the whole topic, `consumeBatch` messages per consume call. */
+type ConsumeTask = Pick<ProcessCeilingsTask, 'brokers' | 'topic' | 'records' | 'consumeBatch'>;
+
 /** Every message of the topic, as fast as node-rdkafka hands them out, in a consumer group of its own. */
-async function consumeAll(task: ProcessCeilingsTask): Promise<{ values: Buffer[]; firstAt: number; connectedAt: number }> {
+async function consumeAll(task: ConsumeTask): Promise<{ values: Buffer[]; firstAt: number; connectedAt: number }> {
   const consumer = await connectConsumer(task.brokers, task.topic, `bench-raw-${randomUUID().slice(0, 8)}`);
   // The kafka source's read wait (trigger.readWait).
   consumer.setDefaultConsumeTimeout(100);
@@ -173,12 +176,21 @@ async function consumeAll(task: ProcessCeilingsTask): Promise<{ values: Buffer[]
 }
 
 /** Timed from the first message on: the group join is reported apart. */
-async function timedConsume(task: ProcessCeilingsTask): Promise<{ result: Measured & { groupJoinMs: number }; values: Buffer[] }> {
+async function timedConsume(task: ConsumeTask): Promise<{ result: Measured & { groupJoinMs: number }; values: Buffer[] }> {
   const cpu = process.cpuUsage();
   const { values, firstAt, connectedAt } = await consumeAll(task);
   const ms = performance.now() - firstAt;
   const used = process.cpuUsage(cpu);
   return { result: { ...throughput(values.length, ms), cpuUsPerRecord: round((used.user + used.system) / values.length, 1), groupJoinMs: Math.round(firstAt - connectedAt) }, values };
+}
+
+/** The raw consume ceiling alone, of another topic (the scale leg's): one timed pass. */
+export interface ConsumeCeilingTask extends ConsumeTask {
+  kind: 'consume-ceiling';
+}
+
+export async function consumeCeiling(task: ConsumeCeilingTask): Promise<Measured & { groupJoinMs: number }> {
+  return (await timedConsume(task)).result;
 }
 
 /**

@@ -117,3 +117,58 @@ export async function topicOffsets(brokers: string, topic: string): Promise<numb
     await disconnect(producer);
   }
 }
+
+/**
+ * How far consumer groups have committed: the messages of their topics not yet committed, summed over
+ * every partition (high watermark − committed offset; a partition with nothing committed counts from
+ * its low watermark). One consumer per group, never subscribed, so it does not join the group: it only
+ * asks the group coordinator for the committed offsets.
+ */
+export class GroupBacklog {
+  private constructor(
+    private readonly readers: Array<{ consumer: Kafka.KafkaConsumer; topics: string[] }>,
+    private readonly timeoutMs: number,
+  ) {}
+
+  static async open(brokers: string, groups: ReadonlyArray<{ groupId: string; topics: string[] }>, timeoutMs = 10_000): Promise<GroupBacklog> {
+    const readers: Array<{ consumer: Kafka.KafkaConsumer; topics: string[] }> = [];
+    try {
+      for (const { groupId, topics } of groups) {
+        const consumer = new Kafka.KafkaConsumer({ 'bootstrap.servers': brokers, 'group.id': groupId, 'enable.auto.commit': false, log_level: 0, 'allow.auto.create.topics': false } as Kafka.ConsumerGlobalConfig, {});
+        await new Promise<void>((resolve, reject) => consumer.connect({ timeout: timeoutMs }, (error) => (error ? reject(error) : resolve())));
+        readers.push({ consumer, topics });
+      }
+    } catch (error) {
+      for (const { consumer } of readers) await disconnect(consumer);
+      throw error;
+    }
+    return new GroupBacklog(readers, timeoutMs);
+  }
+
+  /** Messages not yet committed, over every group and partition. */
+  async messages(): Promise<number> {
+    let total = 0;
+    for (const { consumer, topics } of this.readers) {
+      const partitions: Kafka.TopicPartition[] = [];
+      for (const topic of topics) {
+        const metadata = await new Promise<Kafka.Metadata>((resolve, reject) => consumer.getMetadata({ topic, timeout: this.timeoutMs }, (error, data) => (error ? reject(error) : resolve(data))));
+        const found = metadata.topics.find((t) => t.name === topic)?.partitions ?? [];
+        // A topic not created yet holds everything still to come.
+        if (found.length === 0) return Infinity;
+        for (const { id } of found) partitions.push({ topic, partition: id });
+      }
+      const committed = await new Promise<Kafka.TopicPartitionOffset[]>((resolve, reject) => consumer.committed(partitions, this.timeoutMs, (error, offsets) => (error ? reject(error) : resolve(offsets))));
+      for (const { topic, partition, offset } of committed) {
+        const { lowOffset, highOffset } = await new Promise<Kafka.WatermarkOffsets>((resolve, reject) =>
+          consumer.queryWatermarkOffsets(topic, partition, this.timeoutMs, (error, offsets) => (error ? reject(error) : resolve(offsets))),
+        );
+        total += highOffset - (offset >= 0 ? offset : lowOffset);
+      }
+    }
+    return total;
+  }
+
+  async close(): Promise<void> {
+    for (const { consumer } of this.readers) await disconnect(consumer);
+  }
+}

@@ -160,6 +160,91 @@ export interface WindowFigures {
   repartitionCpuRatio: number;
 }
 
+/** One worker process of a scale run. */
+export interface ScaleWorker {
+  /** Source records its first stage read; records through its last stage (less repeats), or dead-lettered before it. */
+  inputRows: number;
+  completedRows: number;
+  cpuSeconds: number;
+  /** MiB */
+  peakRss: number;
+  /** s from the start signal to its first batch. */
+  firstBatchSeconds: number;
+  stages: StageRunFigures[];
+}
+
+/** The windowed pipeline run by `processes` workers of one consumer group at once, until both stages committed everything. */
+export interface ScaleRun {
+  processes: number;
+  /** The topic's records. */
+  records: number;
+  /** From the first batch of any worker to the last commit of the last stage in any worker. */
+  seconds: number;
+  recordsPerSecond: number;
+  /** CPU of every worker (both stages) per record. */
+  cpuUsPerRecord: number;
+  /** The workers' CPU seconds ÷ seconds: cores the pipeline kept busy. */
+  pipelineCores: number;
+  /** s from the start signal to the first batch, and from the first worker's first batch to the last worker's. */
+  groupJoinSeconds: number;
+  firstBatchSpreadSeconds: number;
+  /** Source records read by the first stages of all workers (more than `records` when a moved partition was read again). */
+  sourceReads: number;
+  /** Messages in the repartition topic: the records, and the repeats of an at-least-once write. */
+  repartitionMessages: number;
+  replaysDropped: number;
+  /** State restores when tasks were assigned (every start, and every partition moved), and their ms and keys summed over the workers. */
+  restores: number;
+  restoreMs: number;
+  restoredKeys: number;
+  workers: ScaleWorker[];
+  servers: ServerCpu;
+  /**
+   * From the moment every process had committed a batch (so had its partitions) to the end: the records
+   * still to go then, their rate, and the CPU spent on them. Absent when nothing was left by then.
+   */
+  steady?: { records: number; seconds: number; recordsPerSecond: number; cpuUsPerRecord: number; pipelineCores: number; machineBusyPercent?: number };
+  loadAverage: number;
+}
+
+export interface ScaleRound {
+  round: number;
+  /** In the order of the settings' process counts (not the order they ran in). */
+  runs: ScaleRun[];
+  /** records/s ÷ the first count's (1 process) in the same round; the same of the steady rates. */
+  speedup: number[];
+  steadySpeedup: number[];
+}
+
+/** Medians over the rounds for one process count. */
+export interface ScaleCount {
+  processes: number;
+  recordsPerSecond: number;
+  /** Median of the rounds' speed-ups. */
+  speedup: number;
+  cpuUsPerRecord: number;
+  pipelineCores: number;
+  machineBusyPercent: number;
+  /** cores × 1,000,000 ÷ cpuUsPerRecord: records/s if the pipeline had every core to itself. */
+  pipelineCpuBound: number;
+  /** records/s ÷ one bare consumer reading the same topic. */
+  ratioToConsume: number;
+  /** Medians of the runs' `steady` figures, and of the rounds' speed-ups in them. */
+  steady: { recordsPerSecond: number; speedup: number; cpuUsPerRecord: number; pipelineCores: number; machineBusyPercent: number };
+}
+
+export interface ScaleFigures {
+  records: number;
+  partitions: number;
+  /** Cores of the machine (os.cpus()). */
+  cores: number;
+  settings: Record<string, unknown>;
+  /** One bare node-rdkafka consumer reading the whole topic (ceilings.ts). */
+  consumeCeiling: Measured & { groupJoinMs: number };
+  rounds: ScaleRound[];
+  counts: ScaleCount[];
+}
+
 /** The restore leg: the figures of state-restore.ts, and the load when it ended. */
 export interface RestoreFigures extends Omit<StateRestoreResult, 'rssAfterRestore'> {
   /** MiB */
@@ -225,6 +310,7 @@ export interface Report {
   ingest?: { trials: IngestTrialResult[]; best: IngestTrialResult; ceilings: IngestCeilings; serverNote: string };
   process?: ProcessFigures;
   window?: WindowFigures;
+  scale?: ScaleFigures;
   restore?: RestoreFigures;
   latency?: { phases: LatencyPhase[]; trigger: Record<string, unknown>; method: string };
   steady?: SteadyLeg;
@@ -302,6 +388,47 @@ function windowSection(w: WindowFigures): string[] {
   return lines;
 }
 
+function scaleSection(s: ScaleFigures): string[] {
+  const lines = [`## Scale: the window pipeline (durable state, repartition) run by ${s.counts.map((c) => c.processes).join(', ')} processes of one consumer group`, ''];
+  const one = s.counts[0];
+  lines.push(
+    `${n(s.records)} users in a topic of ${s.partitions} partitions (the repartition topic has ${String((s.settings.repartition as { partitions?: number }).partitions ?? '–')}); every process a worker of its own in one consumer group, started together, trigger interval ${String(s.settings.benchTriggerInterval)}; a run ends when both stages' groups have committed every message of their topics. Time: from the first batch of any process to the last commit of the last stage. Median of ${s.rounds.length} rounds (each round runs every count, in alternating order): ${s.counts.map((c) => `**${c.processes}: ${n(c.recordsPerSecond)} records/s**${c === one ? '' : ` (× ${n(c.speedup, 2)})`}`).join(', ')}. The machine has ${s.cores} cores, shared with Kafka and Cassandra; one bare consumer reads the same topic at ${n(s.consumeCeiling.perSecond)} msgs/s (${n(s.consumeCeiling.cpuUsPerRecord, 1)} CPU µs/message).`,
+    '',
+  );
+  lines.push(
+    '| processes | records/s (median) | speed-up over 1 | CPU µs/record (all processes) | cores busy in the pipeline | machine busy | records/s if the pipeline had every core | ÷ bare consume | once every process works: records/s, speed-up, CPU µs/record, cores, machine busy |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  );
+  for (const c of s.counts) {
+    const st = c.steady;
+    lines.push(
+      `| ${c.processes} | ${n(c.recordsPerSecond)} | ${n(c.speedup, 2)} | ${n(c.cpuUsPerRecord, 1)} | ${n(c.pipelineCores, 2)} of ${s.cores} | ${n(c.machineBusyPercent)} % | ${n(c.pipelineCpuBound)} | ${n(c.ratioToConsume, 2)} | ${n(st.recordsPerSecond)}, ${n(st.speedup, 2)}, ${n(st.cpuUsPerRecord, 1)}, ${n(st.pipelineCores, 2)}, ${n(st.machineBusyPercent)} % |`,
+    );
+  }
+  lines.push(
+    '',
+    '"Once every process works": from the moment every process had committed a batch (so had its partitions; joining the group and moving partitions come before) to the end, the records still to go then. CPU per record counts every process\'s CPU, both stages, per source record; "cores busy in the pipeline" is that CPU ÷ the time; "machine busy" is every process on the machine (Kafka, Cassandra, anyone else) from /proc/stat.',
+  );
+  lines.push('', 'Every run:', '');
+  lines.push(
+    '| round | processes | records/s | CPU µs/record | Kafka / Cassandra CPU µs/record | cores in the pipeline | machine busy | s to first batch; spread | restores (ms) | source reads | repeats written; dropped | per process: records in, CPU s | once all work: records, s, records/s | load (1 min) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  );
+  for (const r of s.rounds) {
+    for (const run of r.runs) {
+      lines.push(
+        `| ${r.round} | ${run.processes} | ${n(run.recordsPerSecond)} | ${n(run.cpuUsPerRecord, 1)} | ${serversCell(run.servers)} | ${n(run.pipelineCores, 2)} | ${run.servers.machineBusyPercent === undefined ? '–' : `${run.servers.machineBusyPercent} %`} | ${n(run.groupJoinSeconds, 1)}; ${n(run.firstBatchSpreadSeconds, 1)} | ${run.restores} (${n(run.restoreMs)}) | ${n(run.sourceReads)} | ${n(run.repartitionMessages - run.records)}; ${n(run.replaysDropped)} | ${run.workers.map((w) => `${n(w.inputRows)}, ${n(w.cpuSeconds, 1)}`).join(' / ')} | ${run.steady ? `${n(run.steady.records)}, ${n(run.steady.seconds, 1)}, ${n(run.steady.recordsPerSecond)}` : '–'} | ${n(run.loadAverage, 2)} |`,
+      );
+    }
+  }
+  lines.push(
+    '',
+    `Speed-up per round: ${s.rounds.map((r) => r.speedup.map((x) => n(x, 2)).join(', ')).join('; ')}; once every process works: ${s.rounds.map((r) => r.steadySpeedup.map((x) => n(x, 2)).join(', ')).join('; ')}. "Repeats written" are messages of the repartition topic beyond the records (a batch written again after its commit was refused in a rebalance); the replay-filter drops them, so the windows count each record once.`,
+    '',
+  );
+  return lines;
+}
+
 function restoreSection(r: RestoreFigures): string[] {
   return [
     `## Restore: a store of ${n(r.storeKeys)} keys from its changelog (kafka state backend)`,
@@ -361,6 +488,7 @@ export function markdown(report: Report): string {
     lines.push(`Raw Cassandra sweep (rows/s): ${p.sweep.map((t) => `${t.method} × ${t.concurrency}: ${n(t.perSecond)}`).join('; ')}.`, '');
   }
   if (report.window) lines.push(...windowSection(report.window));
+  if (report.scale) lines.push(...scaleSection(report.scale));
   if (report.restore) lines.push(...restoreSection(report.restore));
   if (report.latency) {
     lines.push('## End-to-end latency (open loop), ms', '');

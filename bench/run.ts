@@ -18,6 +18,7 @@ import { latencyLeg } from './legs/latency.ts';
 import { processLeg } from './legs/process.ts';
 import { restoreLeg } from './legs/restore.ts';
 import { steadyLeg } from './legs/steady.ts';
+import { scaleLeg } from './legs/scale.ts';
 import { windowLeg } from './legs/window.ts';
 
 const HELP = `Usage: npm run bench -- [--quick] [--name NAME] [--legs LIST] [--topology FILE] [--node-options=OPTS] [--cpu-prof] [--keep]
@@ -35,6 +36,9 @@ Legs (each in processes of their own, one after the other):
             memory, and durable without the repartition, in alternating rounds: records/s, CPU µs per
             record, state changes per batch, changelog messages, peak RSS, durable ÷ memory and with ÷
             without the repartition
+  scale     the same pipeline (durable) over a topic of 500,000 users (quick: 150,000) in 6 partitions,
+            run by 1, 2 and 3 processes of one consumer group at once: records/s, speed-up over one
+            process, CPU µs per record, cores used, beside one bare consumer reading the same topic
   latency   end-to-end latency per record at 100, 1,000 and 5,000 records/s, open loop
   steady    RSS and heap over 10 minutes at 1,000 records/s (quick: 1 minute)
   restore   restore time of a store of 1,000,000 keys (quick: 100,000) with the kafka state backend
@@ -42,8 +46,8 @@ Legs (each in processes of their own, one after the other):
 Options:
   --quick              small sizes, about 4 minutes in all (services already running: less)
   --name NAME          report name (default: the start time, e.g. 2026-11-21T14-05-00-quick)
-  --legs LIST          comma-separated subset of ingest,process,window,latency,steady,restore (process
-                       and window imply ingest)
+  --legs LIST          comma-separated subset of ingest,process,window,scale,latency,steady,restore
+                       (process, window and scale imply ingest)
   --topology FILE      another version of config/user-pipeline.yaml to benchmark (e.g. other defaults)
   --node-options=OPTS  Node options of the pipeline processes, e.g. --node-options="--max-semi-space-size=64"
                        (with "=": a value that starts with a dash is otherwise taken for an option)
@@ -54,9 +58,9 @@ Options:
 
 Kafka and Cassandra come from KAFKA_BROKERS / CASSANDRA_CONTACT_POINTS / CASSANDRA_LOCAL_DC, else the
 local services (npm run services). Topics and keyspaces are named bench_<run>_… (the changelog and
-repartition topics of the window leg …bench-<run>-…); a run deletes its own.`;
+repartition topics of the window and scale legs …bench-<run>-…); a run deletes its own.`;
 
-const LEGS = ['ingest', 'process', 'window', 'latency', 'steady', 'restore'] as const;
+const LEGS = ['ingest', 'process', 'window', 'scale', 'latency', 'steady', 'restore'] as const;
 type Leg = (typeof LEGS)[number];
 
 interface Options extends RunOptions {
@@ -90,7 +94,7 @@ function parse(argv: string[]): Options | 'help' {
     if (!(LEGS as readonly string[]).includes(leg)) throw new UsageError(`unknown leg "${leg}" (known: ${LEGS.join(', ')})`);
     legs.add(leg as Leg);
   }
-  if (legs.has('process') || legs.has('window')) legs.add('ingest');
+  if (legs.has('process') || legs.has('window') || legs.has('scale')) legs.add('ingest');
   if (values.topology !== undefined) useTopologyFile(path.resolve(values.topology));
   if (values.name !== undefined && !/^[A-Za-z0-9._-]+$/.test(values.name)) throw new UsageError('--name: letters, digits, ".", "_" and "-" only');
   const name = values.name ?? `${new Date().toISOString().slice(0, 19).replace(/:/g, '-')}-${settings.mode}`;
@@ -163,9 +167,10 @@ async function main(): Promise<number> {
     log(`run ${run} (${options.settings.mode}): legs ${[...options.legs].join(', ')}; Kafka ${addresses.kafkaBrokers}, Cassandra ${addresses.cassandraContactPoints}`);
     try {
       if (options.legs.has('ingest')) {
-        const { topic, windowTopic } = await ingestLeg(ctx, options.legs.has('window'));
+        const { topic, windowTopic, scaleTopic } = await ingestLeg(ctx, { window: options.legs.has('window'), scale: options.legs.has('scale') });
         if (options.legs.has('process')) await processLeg(ctx, topic);
         if (options.legs.has('window')) await windowLeg(ctx, windowTopic);
+        if (scaleTopic !== undefined) await scaleLeg(ctx, scaleTopic);
       }
       if (options.legs.has('latency')) await latencyLeg(ctx);
       if (options.legs.has('steady')) await steadyLeg(ctx);

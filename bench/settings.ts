@@ -26,6 +26,13 @@ export interface BenchSettings {
   windowRounds: number;
   /** Users the window pipeline reads in each run: the process leg's topic, or (more users) one of their own. */
   windowUsers: number;
+  /** Users of the scale leg's topic (of `scalePartitions` partitions, its own). */
+  scaleUsers: number;
+  scalePartitions: number;
+  /** How many processes share the window pipeline in the scale leg's runs; each round runs every count. */
+  scaleProcesses: number[];
+  /** Rounds of the scale leg, alternating their order (1, 2, 3; 3, 2, 1; …). */
+  scaleRounds: number;
   /** Keys of the store the restore leg restores. */
   restoreKeys: number;
   cassandraSweep: { methods: WriteMethod[]; concurrencies: number[]; rowsPerTrial: number };
@@ -73,6 +80,12 @@ export const QUICK: BenchSettings = {
   // 50,000 users are 5 batches: too few to see a cost per batch. Through the repartition topic one
   // process reads 10,000–18,000 users a second: 100,000 keep the leg to about a minute.
   windowUsers: 100_000,
+  // About 12 s of one process. Processes that join together take about 6 s to settle their partitions
+  // (two cooperative rebalances, 3 s heartbeats): fewer users would leave too little after it.
+  scaleUsers: 150_000,
+  scalePartitions: 6,
+  scaleProcesses: [1, 2, 3],
+  scaleRounds: 2,
   restoreKeys: 100_000,
   cassandraSweep: { methods: ['lanes', 'executeConcurrent'], concurrencies: [64, 256, 1024], rowsPerTrial: 10_000 },
   latencyRates: [100, 1000, 5000],
@@ -92,6 +105,10 @@ export const FULL: BenchSettings = {
   processRounds: 3,
   windowRounds: 3,
   windowUsers: 500_000,
+  scaleUsers: 500_000,
+  scalePartitions: 6,
+  scaleProcesses: [1, 2, 3],
+  scaleRounds: 3,
   restoreKeys: 1_000_000,
   cassandraSweep: { methods: ['lanes', 'executeConcurrent'], concurrencies: [32, 64, 128, 256, 512, 1024], rowsPerTrial: 50_000 },
   latencyRates: [100, 1000, 5000],

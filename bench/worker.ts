@@ -8,7 +8,7 @@
  *   with a repartition runs as stages (topology/stages.ts), each with progress events of its own: the
  *   figures are kept per stage, and the pipeline's input is counted once, at its first stage.
  * - `server`: the bundled RandomUser-compatible server, optionally with seeded pages rendered ahead.
- * - `ingest-ceilings`, `process-ceilings`: the raw client measurements of ceilings.ts.
+ * - `ingest-ceilings`, `process-ceilings`, `consume-ceiling`: the raw client measurements of ceilings.ts.
  * - `state-restore`: the restore time of a store of N keys with the kafka state backend (state-restore.ts).
  */
 import { mkdirSync } from 'node:fs';
@@ -24,7 +24,7 @@ import { createTopologyLogger } from '../operations/logger.ts';
 import { TopologyRuntime } from '../topology/runtime.ts';
 import type { ProgressEvent } from '../topology/progress.ts';
 import { startRandomUserServer } from '../randomuser/server.ts';
-import { ingestCeilings, processCeilings, type IngestCeilingsTask, type ProcessCeilingsCommand, type ProcessCeilingsTask } from './ceilings.ts';
+import { consumeCeiling, ingestCeilings, processCeilings, type ConsumeCeilingTask, type IngestCeilingsTask, type ProcessCeilingsCommand, type ProcessCeilingsTask } from './ceilings.ts';
 import { stateRestore, type StateRestoreTask } from './state-restore.ts';
 import { nowUs } from './stats.ts';
 
@@ -43,6 +43,11 @@ export interface PipelineTask {
   logDir: string;
   /** Report every batch (with its offsets) as an event. */
   batchEvents: boolean;
+  /**
+   * Load and prepare, report `ready`, and start the pipeline only when the parent says `go`: several
+   * workers of one consumer group then join it at the same moment, not one after another's start-up.
+   */
+  gate?: boolean;
 }
 
 export interface ServerTask {
@@ -52,7 +57,7 @@ export interface ServerTask {
   warm: Array<{ seed: string; results: number; pages: number }>;
 }
 
-export type Task = PipelineTask | ServerTask | IngestCeilingsTask | ProcessCeilingsTask | StateRestoreTask;
+export type Task = PipelineTask | ServerTask | IngestCeilingsTask | ProcessCeilingsTask | ConsumeCeilingTask | StateRestoreTask;
 
 export type WorkerMessage = { type: 'event'; event: Record<string, any> } | { type: 'result'; value: unknown } | { type: 'error'; message: string };
 
@@ -71,6 +76,7 @@ export interface Mark {
   /** CPU seconds (user + system) since the pipeline started */
   cpu: number;
   inputRows: number;
+  completedRows: number;
   rss: number;
   heapUsed: number;
 }
@@ -186,6 +192,18 @@ function internalTopics(stages: readonly Stage[]): string[] {
   });
 }
 
+/** A stage's consumer group and topics, when its source is a kafka one. */
+export interface StageSource {
+  stage: string;
+  groupId?: string;
+  topics: string[];
+}
+
+function stageSource(stage: Stage): StageSource {
+  const { groupId, topics } = stage.config.source as { groupId?: unknown; topics?: unknown };
+  return { stage: stage.name, ...(typeof groupId === 'string' ? { groupId } : {}), topics: Array.isArray(topics) ? topics.filter((t): t is string => typeof t === 'string') : [] };
+}
+
 const emptyStage = (name: string): StageResult => ({
   name,
   batches: 0,
@@ -208,6 +226,8 @@ async function runPipeline(task: PipelineTask): Promise<PipelineResult> {
   // Before anything is created: the parent deletes them at the end, whatever happens to this process.
   if (changelogs.length > 0) await send({ type: 'event', event: { kind: 'changelogs', topics: changelogs } });
   if (internal.length > 0) await send({ type: 'event', event: { kind: 'internal-topics', topics: internal } });
+  // Where each stage reads: the parent may check how far each consumer group has committed.
+  await send({ type: 'event', event: { kind: 'stage-sources', sources: stages.map((stage) => stageSource(stage)) } });
   mkdirSync(task.logDir, { recursive: true });
   const { logger, close } = createTopologyLogger(config.name, { ...config.logging, dir: task.logDir, console: 'off' });
   const runtime = new TopologyRuntime(config, { logger, pipelines: [task.pipeline] });
@@ -239,9 +259,12 @@ async function runPipeline(task: PipelineTask): Promise<PipelineResult> {
   };
   let stopRequested!: () => void;
   const stopped = new Promise<void>((resolve) => (stopRequested = resolve));
+  let go!: () => void;
+  const gone = new Promise<void>((resolve) => (go = resolve));
   process.on('message', (message: { type: string; name?: string }) => {
     if (message.type === 'stop') stopRequested();
     else if (message.type === 'mark') mark(message.name ?? 'mark');
+    else if (message.type === 'go') go();
   });
 
   let cpuStart = process.cpuUsage();
@@ -255,7 +278,7 @@ async function runPipeline(task: PipelineTask): Promise<PipelineResult> {
   const mark = (name: string) => {
     const m = sample();
     const cpu = cpuSeconds(cpuStart);
-    result.marks.push({ name, at: Date.now(), cpu: cpu.user + cpu.system, inputRows: result.inputRows, rss: m.rss, heapUsed: m.heapUsed });
+    result.marks.push({ name, at: Date.now(), cpu: cpu.user + cpu.system, inputRows: result.inputRows, completedRows: result.completedRows, rss: m.rss, heapUsed: m.heapUsed });
     void send({ type: 'event', event: { kind: 'mark', name } });
   };
 
@@ -315,6 +338,11 @@ async function runPipeline(task: PipelineTask): Promise<PipelineResult> {
     if (typeof task.until === 'number' && result.completedRows >= task.until) stopRequested();
   });
 
+  if (task.gate) {
+    await runtime.create();
+    void send({ type: 'event', event: { kind: 'ready' } });
+    await Promise.race([gone, stopped]);
+  }
   await runtime.start();
   startedAt = Date.now();
   cpuStart = process.cpuUsage();
@@ -367,6 +395,7 @@ async function main(task: Task): Promise<void> {
   if (task.kind === 'pipeline') value = await runPipeline(task);
   else if (task.kind === 'ingest-ceilings') value = await ingestCeilings(task);
   else if (task.kind === 'state-restore') value = await stateRestore(task);
+  else if (task.kind === 'consume-ceiling') value = await consumeCeiling(task);
   else await processCeilings(task, (event) => void send({ type: 'event', event }), commands<ProcessCeilingsCommand>());
   await send({ type: 'result', value: value ?? null });
 }

@@ -1,7 +1,7 @@
 /**
  * The ingest leg: the topology's ingest pipeline (bundled RandomUser server → Kafka topic) in users/s,
  * the full run sweeping its settings one knob at a time, beside the GET + parse and bare-producer
- * ceilings; it leaves the users in a topic for the process leg.
+ * ceilings; it leaves the users in topics for the process, window and scale legs.
  */
 import path from 'node:path';
 import { startWorker } from '../child.ts';
@@ -68,11 +68,18 @@ function* sweep(start: IngestTrial, best: () => IngestTrial): Generator<IngestTr
   }
 }
 
-/**
- * Ingest leg; leaves `processUsers` users in the returned topic for the process leg, and for the window
- * leg (with `window`) `windowUsers` users: the same topic, or one of their own when they are more.
- */
-export async function ingestLeg(ctx: Context, window: boolean): Promise<{ topic: string; windowTopic: string }> {
+/** The topics the ingest leg leaves for the legs after it. */
+export interface IngestTopics {
+  /** `processUsers` users (3 partitions, as the file creates it). */
+  topic: string;
+  /** `windowUsers` users: `topic`, or one of their own when they are more. */
+  windowTopic: string;
+  /** With `scale`: `scaleUsers` users in a topic of `scalePartitions` partitions. */
+  scaleTopic?: string;
+}
+
+/** Ingest leg; leaves users in topics for the process, window (`window`) and scale (`scale`) legs. */
+export async function ingestLeg(ctx: Context, legs: { window: boolean; scale: boolean }): Promise<IngestTopics> {
   const { settings } = ctx;
   const sweepResults = settings.ingestSweep ? [...new Set(INGEST_KNOBS.results)] : [settings.ingestStart.results];
   const warm = sweepResults.map((results) => ({ seed: SEED, results, pages: Math.ceil(Math.max(settings.processUsers, settings.ingestTrialUsers) / results) }));
@@ -101,11 +108,19 @@ export async function ingestLeg(ctx: Context, window: boolean): Promise<{ topic:
   const best = await ingestTrial(ctx, url, { results: chosen.results, concurrency: chosen.concurrency, producer: chosen.producer }, settings.processUsers, topic);
   log(`ingest: ${describeTrial(best)}: ${fmt(best.usersPerSecond)} users/s (${fmt(best.users)} users into ${topic})`);
   let windowTopic = topic;
-  if (window && settings.windowUsers > settings.processUsers) {
+  if (legs.window && settings.windowUsers > settings.processUsers) {
     // Not a measurement: the pages after the rendered ones are rendered as they are asked for.
     windowTopic = ctx.cleanup.topic(`bench_${ctx.run}_window_users`);
     const filled = await ingestTrial(ctx, url, best, settings.windowUsers, windowTopic);
     log(`ingest: ${fmt(filled.users)} users into ${windowTopic} for the window leg`);
+  }
+  let scaleTopic: string | undefined;
+  if (legs.scale) {
+    // Created beforehand with the partitions the most processes need (the file creates 3); not a measurement.
+    scaleTopic = ctx.cleanup.topic(`bench_${ctx.run}_scale_users`);
+    await createTopic(ctx.addresses.kafkaBrokers, scaleTopic, settings.scalePartitions);
+    const filled = await ingestTrial(ctx, url, best, settings.scaleUsers, scaleTopic);
+    log(`ingest: ${fmt(filled.users)} users into ${scaleTopic} (${settings.scalePartitions} partitions) for the scale leg`);
   }
   const cpuProfileDir = profileDir(ctx, 'ingest');
   if (cpuProfileDir) {
@@ -141,5 +156,5 @@ export async function ingestLeg(ctx: Context, window: boolean): Promise<{ topic:
     serverNote:
       'The server runs in a process of its own, with every page the pipeline asks for rendered into its cache beforehand (seeded pages), so the figures measure the pipeline, not the user generator (about 40,000 users/s per core, docs/randomuser-server.md).',
   };
-  return { topic, windowTopic };
+  return { topic, windowTopic, ...(scaleTopic === undefined ? {} : { scaleTopic }) };
 }
