@@ -21,7 +21,7 @@ import { steadyLeg } from './legs/steady.ts';
 import { scaleLeg } from './legs/scale.ts';
 import { windowLeg } from './legs/window.ts';
 
-const HELP = `Usage: npm run bench -- [--quick] [--name NAME] [--legs LIST] [--topology FILE] [--node-options=OPTS] [--cpu-prof] [--keep]
+const HELP = `Usage: npm run bench -- [--quick] [--name NAME] [--legs LIST] [--topology FILE] [--node-options=OPTS] [--service-pids LIST] [--cpu-prof] [--keep]
 
 Benchmarks the user pipeline on the local Kafka and Cassandra (started if they are not running) and
 writes bench/results/NAME.json, bench/results/NAME.md and bench/results/latest.md.
@@ -51,6 +51,8 @@ Options:
   --topology FILE      another version of config/user-pipeline.yaml to benchmark (e.g. other defaults)
   --node-options=OPTS  Node options of the pipeline processes, e.g. --node-options="--max-semi-space-size=64"
                        (with "=": a value that starts with a dash is otherwise taken for an option)
+  --service-pids LIST  kafka=PID,cassandra=PID: the servers' processes, for their CPU per record, when
+                       they are not this tool's (given by KAFKA_BROKERS / CASSANDRA_CONTACT_POINTS)
   --cpu-prof           also profile one more ingest and process run (V8 .cpuprofile files in
                        bench/results/profiles/NAME/; summarise one with npx tsx bench/profile.ts FILE)
   --keep               keep the run's topics and keyspaces (default: deleted at the end)
@@ -67,6 +69,7 @@ interface Options extends RunOptions {
   settings: BenchSettings;
   legs: Set<Leg>;
   keep: boolean;
+  servicePids: Record<string, number>;
 }
 
 /** A mistake in the command line (reported with a pointer to --help, exit 2). */
@@ -81,6 +84,7 @@ function parse(argv: string[]): Options | 'help' {
       legs: { type: 'string' },
       topology: { type: 'string' },
       'node-options': { type: 'string' },
+      'service-pids': { type: 'string' },
       'cpu-prof': { type: 'boolean' },
       keep: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -99,7 +103,13 @@ function parse(argv: string[]): Options | 'help' {
   if (values.name !== undefined && !/^[A-Za-z0-9._-]+$/.test(values.name)) throw new UsageError('--name: letters, digits, ".", "_" and "-" only');
   const name = values.name ?? `${new Date().toISOString().slice(0, 19).replace(/:/g, '-')}-${settings.mode}`;
   const nodeOptions = values['node-options']?.split(/\s+/).filter(Boolean) ?? [];
-  return { settings, name, legs, nodeOptions, cpuProf: values['cpu-prof'] ?? false, keep: values.keep ?? false };
+  const servicePids: Record<string, number> = {};
+  for (const entry of values['service-pids']?.split(',').filter(Boolean) ?? []) {
+    const [service, pid] = entry.split('=');
+    if (!['kafka', 'cassandra'].includes(service) || !/^\d+$/.test(pid ?? '')) throw new UsageError(`--service-pids: "${entry}" is not kafka=PID or cassandra=PID`);
+    servicePids[service] = Number(pid);
+  }
+  return { settings, name, legs, nodeOptions, servicePids, cpuProf: values['cpu-prof'] ?? false, keep: values.keep ?? false };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -162,7 +172,7 @@ async function main(): Promise<number> {
       notes: [],
       targets: [],
     };
-    const servicePids = Object.fromEntries((up?.services ?? []).flatMap((s) => (s.pid === undefined ? [] : [[s.name, s.pid]])));
+    const servicePids = { ...Object.fromEntries((up?.services ?? []).flatMap((s) => (s.pid === undefined ? [] : [[s.name, s.pid]]))), ...options.servicePids };
     const ctx: Context = { options, settings: options.settings, run, addresses, servicePids, cleanup, logDir, report };
     log(`run ${run} (${options.settings.mode}): legs ${[...options.legs].join(', ')}; Kafka ${addresses.kafkaBrokers}, Cassandra ${addresses.cassandraContactPoints}`);
     try {
