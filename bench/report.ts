@@ -43,7 +43,7 @@ export interface StageRunFigures {
 export interface PipelineRunFigures extends ResourceFigures {
   rowsWritten: number;
   deadLetters: number;
-  /** From the first batch's trigger to the last stage's last commit, less a state restore within that time. */
+  /** From the first batch's trigger to the last stage's last commit, less a restore of the first stage's state within that time. */
   seconds: number;
   groupJoinSeconds: number;
   /** Batches, their mean size, durations and steps: of the last stage (each stage's in `stages`). */
@@ -118,7 +118,7 @@ export interface WindowRun extends PipelineRunFigures {
   changelogMessages: number;
   /** Messages in its repartition topic when it ended: the records, and any repeats (0 without a repartition). */
   repartitionMessages: number;
-  /** The restore of the (empty) changelogs when the tasks were assigned, their topics created (left out of `seconds` when within it). */
+  /** The restore of the (empty) changelogs when the tasks were assigned, their topics created (left out of `seconds` when within it and of the first stage). */
   startupRestoreMs: number;
   servers: ServerCpu;
 }
@@ -365,7 +365,7 @@ function windowSection(w: WindowFigures): string[] {
     '',
     `Both run as the file has them, in two stages joined by a repartition topic of ${String(repartition.partitions ?? '–')} partitions (\`nat_minute.repartition\`: source → validate → key by group → topic; \`nat_minute\`: topic → replay-filter → window → Cassandra). Without it (\`repartition: { enabled: false }\`, state durable, one stage): **${n(w.noRepartition.recordsPerSecond)} records/s**, ${n(w.noRepartition.cpuUsPerRecord, 1)} CPU µs/record: with ÷ without the repartition **${n(w.repartitionRatio, 2)}** in records/s, **${n(w.repartitionCpuRatio, 2)}** in CPU per record.`,
     '',
-    `Each round runs the three one after the other in alternating order, each in a process and consumer group of its own, with the trigger interval ${String(w.settings.benchTriggerInterval)} (flat out; the file's trigger: ${trigger}). Records/s are source records (counted once, at the first stage; the sink writes one row per closed minute and group); the time runs from the first batch to the last stage's last commit, less the start-up restore (of empty changelogs, their topics created) when it falls within it. CPU is the whole process's (both stages) per source record.`,
+    `Each round runs the three one after the other in alternating order, each in a process and consumer group of its own, with the trigger interval ${String(w.settings.benchTriggerInterval)} (flat out; the file's trigger: ${trigger}). Records/s are source records (counted once, at the first stage; the sink writes one row per closed minute and group); the time runs from the first batch to the last stage's last commit, less the start-up restore (of empty changelogs, their topics created) when it falls within it and holds the source back: in one stage; through the repartition the last stage restores while the first goes on, and catches up, so its restore stays in the time. CPU is the whole process's (both stages) per source record.`,
     '',
   );
   lines.push(

@@ -153,7 +153,7 @@ export interface PipelineResult {
   /** Keys of operator state the batches of every stage changed (each one changelog message when the state is in Kafka). */
   stateChanges: number;
   /** State restores (when tasks were assigned), of every stage; `at`: epoch ms when it ended. */
-  restores: Array<{ at: number; ms: number; keys: number; entriesRead: number }>;
+  restores: Array<{ stage: string; at: number; ms: number; keys: number; entriesRead: number }>;
   /** The changelog topics of the stages' stores, when the pipeline's `state` backend is kafka. */
   changelogTopics: string[];
   /** The repartition topics between its stages (the runtime creates them). */
@@ -283,7 +283,7 @@ async function runPipeline(task: PipelineTask): Promise<PipelineResult> {
   };
 
   runtime.events$.subscribe((event) => {
-    if (event.event === 'state-restored') result.restores.push({ at: Date.now(), ms: event.ms, keys: event.keys, entriesRead: event.entriesRead });
+    if (event.event === 'state-restored') result.restores.push({ stage: event.pipeline, at: Date.now(), ms: event.ms, keys: event.keys, entriesRead: event.entriesRead });
   });
   runtime.progress$.subscribe((event) => {
     const at = nowUs();
