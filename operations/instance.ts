@@ -26,6 +26,7 @@ import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { UserFacingError } from '../topology/errors.ts';
+import { isAlive } from '../services/processes.ts';
 
 /** The environment variables of the instance. */
 export const INSTANCE_VARIABLES = {
@@ -194,14 +195,4 @@ async function removeStale(file: string, token: string, host: SlotHost, depth = 
     if (taker.state === 'stale' && !(await removeStale(marker, taker.token, host, depth + 1))) return false;
   }
   return false;
-}
-
-/** Whether a process with this pid exists (ours or another user's). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

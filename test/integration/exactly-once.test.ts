@@ -15,7 +15,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import Kafka from 'node-rdkafka';
 import '../../components.ts';
 import { parseTopology } from '../../topology/load.ts';
 import { TopologyRuntime } from '../../topology/runtime.ts';
@@ -23,7 +22,7 @@ import type { ProgressEvent } from '../../topology/progress.ts';
 import { CaptureTransport, type LogEntry } from '../../testing/capture.ts';
 import winston from 'winston';
 import { changelogTopic } from '../../state/kafka/changelog.ts';
-import { createTopic, deleteTopics, readCommitted } from './read-topic.ts';
+import { createTopic, deleteTopics, produce, readCommitted } from './read-topic.ts';
 
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const NATS = ['FR', 'DE', 'ES', 'IR', 'UA'];
@@ -76,21 +75,6 @@ interface Message {
   partition?: number;
 }
 
-function produce(topic: string, messages: Message[]): Promise<void> {
-  const producer = new Kafka.Producer({ 'bootstrap.servers': brokers, dr_cb: true, 'enable.idempotence': true, log_level: 0 });
-  return new Promise((resolve, reject) => {
-    let delivered = 0;
-    producer.on('delivery-report', (error) => {
-      if (error) reject(error);
-      else if (++delivered === messages.length) producer.disconnect(() => resolve());
-    });
-    producer.on('ready', () => {
-      for (const m of messages) producer.produce(topic, m.partition ?? null, Buffer.from(m.value), m.key);
-      producer.setPollInterval(10);
-    });
-    producer.connect();
-  });
-}
 
 /** Inputs committed: the pipeline runs in two stages (aggregate by nat repartitions), the first reads the input. */
 const consumed = (events: ProgressEvent[]) => events.filter((e) => e.pipeline === 'count.repartition').reduce((n, e) => n + e.numInputRows, 0);
@@ -157,7 +141,7 @@ test('exactly-once scale-out: two processes with different instances in one grou
         const nat = NATS[n % NATS.length];
         return { key: `u${n}`, value: JSON.stringify({ id: n, nat }), partition: NATS.indexOf(nat) % 2 };
       });
-      await produce(s.input, wave);
+      await produce(brokers, s.input, wave);
       count(truth, wave);
       produced += wave.length;
       await sleep(400);
@@ -196,7 +180,7 @@ test('exactly-once: a second process with the same instance fences the first, wh
   const first = s.start('same');
   const second = s.start('same');
   try {
-    await produce(s.input, users.slice(0, N / 2));
+    await produce(brokers, s.input, users.slice(0, N / 2));
     await first.runtime.start();
     const deadline = Date.now() + 90_000;
     while (consumed(first.events) < 100) {
@@ -205,7 +189,7 @@ test('exactly-once: a second process with the same instance fences the first, wh
     }
     // A second process of the same pipeline with the same instance: its transactions fence the first's.
     await second.runtime.start();
-    await produce(s.input, users.slice(N / 2));
+    await produce(brokers, s.input, users.slice(N / 2));
     await sleep(3000);
     await first.runtime.stop();
     const until = Date.now() + 120_000;

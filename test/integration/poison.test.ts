@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import cassandra from 'cassandra-driver';
-import Kafka from 'node-rdkafka';
 import { asyncScheduler } from 'rxjs';
 import '../../components.ts';
 import { loadTopology } from '../../topology/load.ts';
@@ -25,7 +24,7 @@ import type { ProgressEvent } from '../../topology/progress.ts';
 import { generateUsers } from '../../randomuser/generator.ts';
 import { toCreatedUserRow } from '../../randomuser/row.ts';
 import type { RandomUser } from '../../randomuser/codec.ts';
-import { createTopic, deleteTopics, headersOf, readTopic } from './read-topic.ts';
+import { createTopic, deleteTopics, headersOf, produce, readTopic } from './read-topic.ts';
 import { componentContext } from '../../testing/component-context.ts';
 
 const BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
@@ -80,29 +79,10 @@ after(async () => {
 });
 
 /** Produce every message in order and wait for each delivery report; poisons learn their partition and offset. */
-async function produce(messages: Array<{ key: string; value: Buffer; poison?: Poison }>): Promise<void> {
+async function producePoisoned(messages: Array<{ key: string; value: Buffer; poison?: Poison }>): Promise<void> {
   // The producer's own limit (librdkafka: 1,000,000 bytes) must be raised to write the 1 MiB poison at all.
-  const producer = new Kafka.Producer({ 'bootstrap.servers': BROKERS, 'message.max.bytes': 2 * MIB, dr_cb: true, 'enable.idempotence': true, log_level: 0 });
-  await new Promise<void>((resolve, reject) => producer.connect({ timeout: 15_000 }, (error) => (error ? reject(error) : resolve())));
-  const pending = new Map<number, (error: Kafka.LibrdKafkaError | null, report: Kafka.DeliveryReport) => void>();
-  producer.on('delivery-report', (error, report) => pending.get(report.opaque as number)?.(error, report));
-  producer.setPollInterval(5);
-  try {
-    const delivered = messages.map(
-      (message, i) =>
-        new Promise<void>((resolve, reject) => {
-          pending.set(i, (error, report) => {
-            if (error) return reject(new Error(`message ${message.key}: ${error.message}`));
-            if (message.poison) Object.assign(message.poison, { partition: report.partition, offset: report.offset });
-            resolve();
-          });
-          producer.produce(topic, null, message.value, message.key, Date.now(), i);
-        }),
-    );
-    await Promise.all(delivered);
-  } finally {
-    await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
-  }
+  const reports = await produce(BROKERS, topic, messages, { 'message.max.bytes': 2 * MIB });
+  messages.forEach((m, i) => m.poison && Object.assign(m.poison, reports[i]));
 }
 
 async function rowsById(): Promise<Map<string, Record<string, unknown>>> {
@@ -129,7 +109,7 @@ test('poison messages are dead-lettered with their bytes, reason and origin; eve
     }
   });
   assert.equal(messages.filter((m) => m.poison).length, poison.length);
-  await produce(messages);
+  await producePoisoned(messages);
 
   const env = {
     ...process.env,

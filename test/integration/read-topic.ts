@@ -1,6 +1,6 @@
 /**
- * Test helpers: create a topic, and read a whole topic — exactly what it holds, from each partition's
- * low to its high watermark — so a test can say "the topic contains exactly these messages".
+ * Test helpers: create a topic, produce to it, and read a whole topic — exactly what it holds, from each
+ * partition's low to its high watermark — so a test can say "the topic contains exactly these messages".
  */
 import { randomUUID } from 'node:crypto';
 import Kafka from 'node-rdkafka';
@@ -13,6 +13,41 @@ export async function createTopic(brokers: string, topic: string, partitions: nu
     await new Promise<void>((resolve, reject) => admin.createTopic({ topic, num_partitions: partitions, replication_factor: 1, config }, 15_000, (error) => (error ? reject(error) : resolve())));
   } finally {
     admin.disconnect();
+  }
+}
+
+export interface Produced {
+  key?: string;
+  value: string | Buffer;
+  /** librdkafka's choice by key when absent. */
+  partition?: number;
+  /** Epoch ms; the producer's time when absent. */
+  timestamp?: number;
+}
+
+/**
+ * Produce `messages` in order (idempotent producer) and wait for every delivery report: resolves with each
+ * message's partition and offset, in the order given; rejects with the first delivery error.
+ */
+export async function produce(brokers: string, topic: string, messages: Produced[], config: Record<string, string | number | boolean> = {}): Promise<Array<{ partition: number; offset: number }>> {
+  const producer = new Kafka.Producer({ 'bootstrap.servers': brokers, dr_cb: true, 'enable.idempotence': true, 'linger.ms': 5, log_level: 0, ...config }, { 'message.timeout.ms': 30_000 });
+  await new Promise<void>((resolve, reject) => producer.connect({ timeout: 15_000 }, (error) => (error ? reject(error) : resolve())));
+  try {
+    const reports: Array<{ partition: number; offset: number }> = new Array(messages.length);
+    await new Promise<void>((resolve, reject) => {
+      let delivered = 0;
+      producer.on('delivery-report', (error, report) => {
+        if (error) return reject(new Error(`message ${String(report?.opaque)}: ${error.message}`));
+        reports[report.opaque as number] = { partition: report.partition, offset: report.offset };
+        if (++delivered === messages.length) resolve();
+      });
+      producer.setPollInterval(5);
+      messages.forEach((m, i) => producer.produce(topic, m.partition ?? null, typeof m.value === 'string' ? Buffer.from(m.value) : m.value, m.key, m.timestamp ?? Date.now(), i));
+      if (messages.length === 0) resolve();
+    });
+    return reports;
+  } finally {
+    await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
   }
 }
 

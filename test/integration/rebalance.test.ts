@@ -11,7 +11,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
-import Kafka from 'node-rdkafka';
 import winston from 'winston';
 import '../../components.ts';
 import { parseTopology } from '../../topology/load.ts';
@@ -19,7 +18,7 @@ import { TopologyRuntime } from '../../topology/runtime.ts';
 import { memoryStore } from '../../testing/memory-channels.ts';
 import { CaptureTransport, type LogEntry } from '../../testing/capture.ts';
 import type { StreamRecord } from '../../topology/types.ts';
-import { createTopic, deleteTopics } from './read-topic.ts';
+import { createTopic, deleteTopics, produce } from './read-topic.ts';
 
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const run = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
@@ -34,23 +33,14 @@ after(async () => {
   await deleteTopics(brokers, topics);
 });
 
-function produce(topic: string, wave: number): Promise<void> {
-  const producer = new Kafka.Producer({ 'bootstrap.servers': brokers, dr_cb: true, 'enable.idempotence': true, log_level: 0 });
-  const total = PARTITIONS * PER_PARTITION;
-  return new Promise((resolve, reject) => {
-    let delivered = 0;
-    producer.on('delivery-report', (error) => {
-      if (error) reject(error);
-      else if (++delivered === total) producer.disconnect(() => resolve());
-    });
-    producer.on('ready', () => {
-      for (let partition = 0; partition < PARTITIONS; partition++) {
-        for (let i = 0; i < PER_PARTITION; i++) producer.produce(topic, partition, Buffer.from(JSON.stringify({ wave, partition, i })), `k${partition}-${i}`);
-      }
-      producer.setPollInterval(10);
-    });
-    producer.connect();
+/** A wave of PER_PARTITION messages into each partition. */
+function produceWave(topic: string, wave: number): Promise<unknown> {
+  const messages = Array.from({ length: PARTITIONS * PER_PARTITION }, (_, n) => {
+    const partition = Math.floor(n / PER_PARTITION);
+    const i = n % PER_PARTITION;
+    return { key: `k${partition}-${i}`, value: JSON.stringify({ wave, partition, i }), partition };
   });
+  return produce(brokers, topic, messages);
 }
 
 interface Member {
@@ -98,7 +88,7 @@ describe(`a cooperative rebalance against ${brokers}`, () => {
       topics.push(topic);
       const group = `rebalance-${maxInFlight}-${run}`;
       await createTopic(brokers, topic, PARTITIONS);
-      await produce(topic, 1);
+      await produceWave(topic, 1);
       const wave = PARTITIONS * PER_PARTITION;
 
       const a = await member(`rebalance-a${maxInFlight}-${run}`, topic, group, maxInFlight, SLOW_WRITE_MS);
@@ -110,7 +100,7 @@ describe(`a cooperative rebalance against ${brokers}`, () => {
         const b = await member(`rebalance-b${maxInFlight}-${run}`, topic, group, 1, 0);
         members.push(b);
         await until('B to be assigned partitions', () => ownsSome(b.logs), 60_000);
-        await produce(topic, 2);
+        await produceWave(topic, 2);
         await until('A and B to process both waves', () => new Set([...a.out(), ...b.out()].map(at)).size >= 2 * wave, 60_000);
         // B re-reads what A did not commit as soon as it is assigned: by now any such record is in its output.
         await Promise.all([a.runtime.stop(), b.runtime.stop()]);

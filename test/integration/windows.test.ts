@@ -21,6 +21,7 @@ import type { ProgressEvent } from '../../topology/progress.ts';
 import { generateUsers } from '../../randomuser/generator.ts';
 import { CaptureTransport, type LogEntry } from '../../testing/capture.ts';
 import { useFixtures } from './helpers.ts';
+import { produce } from './read-topic.ts';
 
 const BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const N = 6000;
@@ -30,22 +31,6 @@ const keyspace = `it_windows_${run}`;
 const topic = `it_windows_${run}`;
 const fixtures = useFixtures(keyspace);
 
-function produce(messages: Array<{ key: string; value: string; timestamp: number }>): Promise<void> {
-  const producer = new Kafka.Producer({ 'metadata.broker.list': BROKERS, dr_cb: true, 'enable.idempotence': true, 'linger.ms': 5 }, { 'message.timeout.ms': 30_000 });
-  return new Promise((resolve, reject) => {
-    let delivered = 0;
-    producer.on('delivery-report', (error) => {
-      if (error) reject(error);
-      else if (++delivered === messages.length) producer.disconnect(() => resolve());
-    });
-    producer.on('ready', () => {
-      for (const m of messages) producer.produce(topic, null, Buffer.from(m.value), m.key, m.timestamp);
-      producer.setPollInterval(10);
-    });
-    producer.on('event.error', reject);
-    producer.connect();
-  });
-}
 
 /** Run the process and nat_minute pipelines until each consumed `count` more records, then stop them; their log lines. */
 async function runUntilConsumed(count: number): Promise<{ events: ProgressEvent[]; logs: string[] }> {
@@ -87,9 +72,9 @@ test('every closed window is written, and users equals the created_users rows of
 
   // The first five minutes, one run; then the next five, a second run of the same consumer groups.
   const half = N / 2;
-  await produce(messages.slice(0, half));
+  await produce(BROKERS, topic, messages.slice(0, half));
   const first = await runUntilConsumed(half);
-  await produce(messages.slice(half));
+  await produce(BROKERS, topic, messages.slice(half));
   const second = await runUntilConsumed(N - half);
   const events = [...first.events, ...second.events];
   const restores = second.logs.filter((m) => m.startsWith('restored task(s)'));
