@@ -5,35 +5,9 @@
  * read ahead of what the sink can take). Once Cassandra answers again the pipeline resumes on its own,
  * and every id in the topic has exactly one row.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type cassandra from 'cassandra-driver';
-import type Kafka from 'node-rdkafka';
-import { startRandomUserServer, type RandomUserServer } from '../../randomuser/server.ts';
-import {
-  assertEveryIdOnce,
-  assertOwnLocalServices,
-  cassandraClient,
-  committedAt,
-  dropRun,
-  groupOffsets,
-  offsetReader,
-  partitionsOf,
-  pipelineEnv,
-  report,
-  rolledBackRecords,
-  runNames,
-  servedIds,
-  sleep,
-  startPipeline,
-  startService,
-  stopAll,
-  stopGracefully,
-  stopService,
-  until,
-  untilGroupCommittedEnd,
-  USER_PIPELINES,
-} from './helpers.ts';
+import { assertEveryIdOnce, committedAt, groupOffsets, partitionsOf, pipelineEnv, report, rolledBackRecords, runNames, servedIds, sleep, startPipeline, startService, stopGracefully, stopService, until, untilGroupCommittedEnd, useFaultFixtures, USER_PIPELINES } from './helpers.ts';
 
 const OUTAGE_MS = 30_000;
 const RESULTS = 100;
@@ -49,10 +23,8 @@ const MAX_RECORDS_PER_TRIGGER = 10_000;
 const RSS_GROWTH_BOUND_MIB = 512;
 const names = runNames('cassandra');
 
-let server: RandomUserServer;
-let client: cassandra.Client | undefined;
-let reader: Kafka.KafkaConsumer | undefined;
 let cassandraDown = false;
+const fx = useFaultFixtures(names, { services: ['cassandra'], down: () => (cassandraDown ? 'cassandra' : undefined), connectCassandraFirst: false });
 
 interface Sample {
   at: number;
@@ -61,26 +33,10 @@ interface Sample {
   end: number;
 }
 
-before(async () => {
-  await assertOwnLocalServices(['cassandra']);
-  server = await startRandomUserServer({ host: '127.0.0.1', port: 0 });
-});
-
-after(async () => {
-  await stopAll();
-  // A failed test must not leave Cassandra down for the tests after it.
-  if (cassandraDown) await startService('cassandra');
-  reader?.disconnect();
-  client ??= await cassandraClient();
-  await dropRun(names, client);
-  await client.shutdown();
-  await server?.close();
-});
-
 test(`Cassandra stopped for ${OUTAGE_MS / 1000} s mid-stream: the sink backs off, consumption pauses with bounded memory, the pipeline resumes by itself; no loss`, { timeout: 600_000 }, async () => {
   const started = Date.now();
   const env = pipelineEnv(names, {
-    RANDOMUSER_URL: server.url,
+    RANDOMUSER_URL: fx.server.url,
     RESULTS_PER_REQUEST: String(RESULTS),
     POLL_INTERVAL: '200ms',
     INGEST_MAX_REQUESTS: String(PAGES),
@@ -88,7 +44,7 @@ test(`Cassandra stopped for ${OUTAGE_MS / 1000} s mid-stream: the sink backs off
   });
   const run = startPipeline('cassandra-outage', USER_PIPELINES, env);
   await until(() => run.progress('process').length >= 2, 'both pipelines to be under way', 120_000, () => run.tail());
-  reader = await offsetReader(names.group);
+  const reader = await fx.offsetReader(names.group);
   const partitions = await partitionsOf(reader, names.topic);
 
   // Position, lag and memory every second, from before the outage until the pipeline has resumed.
@@ -149,8 +105,8 @@ test(`Cassandra stopped for ${OUTAGE_MS / 1000} s mid-stream: the sink backs off
     await untilGroupCommittedEnd(reader!, names.topic, partitions, () => run.tail());
     assert.equal(await stopGracefully(run), 0, `the pipeline stops cleanly\n${run.tail()}`);
 
-    client = await cassandraClient();
-    const { keys, ids, produced, lost, doubled } = await assertEveryIdOnce(client, names, await servedIds(server.url, names.seed, RESULTS, PAGES));
+    const client = await fx.cassandra();
+    const { keys, ids, produced, lost, doubled } = await assertEveryIdOnce(client, names, await servedIds(fx.server.url, names.seed, RESULTS, PAGES));
 
     report({
       fault: `Cassandra down ${OUTAGE_MS / 1000} s (stopped ${Math.round((up - stopping) / 1000)} s with stop and restart)`,

@@ -19,8 +19,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import Kafka from 'node-rdkafka';
-import { internalTopics, brokers, prng, sleep, startPipeline, stopAll, stopGracefully, until, type PipelineChild } from './helpers.ts';
+import { brokers, internalTopics, type PipelineChild, prng, sleep, startPipeline, steadyProducer, stopAll, stopGracefully, until } from './helpers.ts';
 import { createTopic, deleteTopics, readCommitted, readTopic } from '../integration/read-topic.ts';
 
 const KILLS = 5;
@@ -65,35 +64,8 @@ logging:
   console: pretty
 `;
 
-/** Produces RATE users a second to the input topic (CreateTime timestamps) until stopped. */
-function steadyProducer(): { produced: () => number; stop: () => Promise<void> } {
-  const producer = new Kafka.Producer({ 'bootstrap.servers': brokers, dr_cb: true, 'enable.idempotence': true, 'linger.ms': 5, log_level: 0 });
-  let sent = 0;
-  let delivered = 0;
-  let failure: Kafka.LibrdKafkaError | undefined;
-  producer.on('delivery-report', (error) => {
-    if (error) failure = error;
-    else delivered++;
-  });
-  const ready = new Promise<void>((resolve) => producer.once('ready', () => resolve()));
-  producer.connect();
-  producer.setPollInterval(20);
-  let timer: NodeJS.Timeout | undefined;
-  void ready.then(() => {
-    timer = setInterval(() => {
-      for (let i = 0; i < RATE / 10; i++, sent++) producer.produce(input, null, Buffer.from(JSON.stringify({ id: sent, nat: NATS[(sent * 5) % NATS.length] })), `u${sent}`);
-    }, 100);
-  });
-  return {
-    produced: () => delivered,
-    stop: async () => {
-      clearInterval(timer);
-      await until(() => failure !== undefined || delivered === sent, 'every produced user delivered', 30_000);
-      assert.equal(failure, undefined, 'the input producer had no delivery failure');
-      await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
-    },
-  };
-}
+/** RATE users a second to the input topic, CreateTime timestamps. */
+const steadyUsers = () => steadyProducer(input, RATE, (n) => ({ key: `u${n}`, value: { id: n, nat: NATS[(n * 5) % NATS.length] } }));
 
 const windowKey = (start: number, nat: string) => `${new Date(start).toISOString()} ${nat}`;
 
@@ -147,7 +119,7 @@ after(async () => {
 test(`exactly-once kafka → window → kafka, kill -9 ${KILLS} times mid-stream: every window once in the output topic, exactly counted`, { timeout: 600_000 }, async () => {
   const started = Date.now();
   const random = prng(SEED);
-  const producer = steadyProducer();
+  const producer = steadyUsers();
   const recoveries: number[] = [];
   // One slot folder for every run, as for processes started in one working directory.
   const env = { USER_STREAM_INSTANCE_DIR: mkdtempSync(path.join(tmpdir(), 'faults-eos-slots-')) };

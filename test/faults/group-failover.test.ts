@@ -5,56 +5,16 @@
  * partitions, re-reads them from the last committed offsets, and at the end every id in the topic has
  * exactly one row.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type cassandra from 'cassandra-driver';
-import type Kafka from 'node-rdkafka';
-import { startRandomUserServer, type RandomUserServer } from '../../randomuser/server.ts';
-import {
-  assertEveryIdOnce,
-  assertOwnLocalServices,
-  cassandraClient,
-  committedAt,
-  dropRun,
-  offsetReader,
-  partitionsOf,
-  pipelineEnv,
-  prng,
-  report,
-  runNames,
-  servedIds,
-  sleep,
-  startPipeline,
-  stopAll,
-  stopGracefully,
-  until,
-  untilGroupCommittedEnd,
-  writesApplied,
-  type PipelineChild,
-} from './helpers.ts';
+import { assertEveryIdOnce, committedAt, partitionsOf, type PipelineChild, pipelineEnv, prng, report, runNames, servedIds, sleep, startPipeline, stopGracefully, until, untilGroupCommittedEnd, useFaultFixtures, writesApplied } from './helpers.ts';
 
 const RESULTS = 100;
 const PAGES = 300;
 const SEED = Number(process.env.FAULTS_SEED ?? 20261121);
 const names = runNames('group');
+const fx = useFaultFixtures(names);
 
-let server: RandomUserServer;
-let client: cassandra.Client;
-let reader: Kafka.KafkaConsumer | undefined;
-
-before(async () => {
-  await assertOwnLocalServices(['kafka', 'cassandra']);
-  server = await startRandomUserServer({ host: '127.0.0.1', port: 0 });
-  client = await cassandraClient();
-});
-
-after(async () => {
-  await stopAll();
-  reader?.disconnect();
-  await dropRun(names, client);
-  await client?.shutdown();
-  await server?.close();
-});
 
 /** The partitions a member owns after the log entries up to `until`, from its `assigned …` / `revoked …` lines. */
 function owned(member: PipelineChild, until = Infinity): Set<string> {
@@ -74,7 +34,7 @@ const partitionsIn = (event: { sources: Array<{ endOffset: Record<string, unknow
 
 test('two process pipelines share a group; one is killed, the other takes over its partitions; no loss', { timeout: 600_000 }, async () => {
   const started = Date.now();
-  const env = pipelineEnv(names, { RANDOMUSER_URL: server.url, RESULTS_PER_REQUEST: String(RESULTS), POLL_INTERVAL: '200ms', INGEST_MAX_REQUESTS: String(PAGES) });
+  const env = pipelineEnv(names, { RANDOMUSER_URL: fx.server.url, RESULTS_PER_REQUEST: String(RESULTS), POLL_INTERVAL: '200ms', INGEST_MAX_REQUESTS: String(PAGES) });
   const ingest = startPipeline('group-ingest', ['--pipeline', 'ingest'], env);
   await until(() => ingest.progress('ingest').length > 0, 'ingest to publish', 120_000, () => ingest.tail());
   const members = [startPipeline('group-a', ['--pipeline', 'process'], env), startPipeline('group-b', ['--pipeline', 'process'], env)];
@@ -100,14 +60,14 @@ test('two process pipelines share a group; one is killed, the other takes over i
   const recovery = committedAt(takenOver()!) - killedAt;
 
   assert.equal(await ingest.exited.then((e) => e.code), 0, `ingest publishes every page and ends\n${ingest.tail()}`);
-  reader = await offsetReader(names.group);
+  const reader = await fx.offsetReader(names.group);
   const partitions = await partitionsOf(reader, names.topic);
   assert.equal(partitions.length, 3);
   await untilGroupCommittedEnd(reader!, names.topic, partitions, () => survivor.tail());
   assert.equal(await stopGracefully(survivor), 0, `the survivor stops cleanly\n${survivor.tail()}`);
 
-  const { keys, ids, produced, lost, doubled } = await assertEveryIdOnce(client, names, await servedIds(server.url, names.seed, RESULTS, PAGES));
-  const writes = await writesApplied(client, names.keyspace);
+  const { keys, ids, produced, lost, doubled } = await assertEveryIdOnce(fx.client, names, await servedIds(fx.server.url, names.seed, RESULTS, PAGES));
+  const writes = await writesApplied(fx.client, names.keyspace);
   assert.ok(writes >= keys.length, `every message written at least once (${writes} rows written for ${keys.length} messages)`);
 
   report({

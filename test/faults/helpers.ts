@@ -9,6 +9,7 @@
  * run by the services tooling — and fail otherwise.
  */
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ import Kafka from 'node-rdkafka';
 import { localServiceAddresses, servicesDown, servicesStatus, servicesUp, useServices, type ServiceName } from '../../services/local.ts';
 import type { ProgressEvent } from '../../topology/progress.ts';
 import type { RandomUser } from '../../randomuser/codec.ts';
+import { startRandomUserServer, type RandomUserServer } from '../../randomuser/server.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const local = localServiceAddresses();
@@ -460,4 +462,99 @@ export async function dropRun(names: RunNames, client: cassandra.Client | undefi
   for (const topic of [names.topic, `${names.topic}_dead`, ...changelogs]) await new Promise<void>((resolve) => admin.deleteTopic(topic, 10_000, () => resolve()));
   admin.disconnect();
   await client?.execute(`DROP KEYSPACE IF EXISTS ${names.keyspace}`);
+}
+
+/** What a fault test of the user pipeline works with; set up before its tests and cleaned up after them. */
+export interface FaultFixtures {
+  /** The bundled RandomUser server the run's ingest polls. */
+  readonly server: RandomUserServer;
+  /** The Cassandra client connected before the tests (not with `connectCassandraFirst: false`). */
+  readonly client: cassandra.Client;
+  /** The Cassandra client, connected now if it is not yet (for a test that stops Cassandra). */
+  cassandra(): Promise<cassandra.Client>;
+  /** An offset reader in `group` (see offsetReader), disconnected after the tests. */
+  offsetReader(group: string): Promise<Kafka.KafkaConsumer>;
+}
+
+/**
+ * Registers the before/after hooks every fault test of the user pipeline needs: the services checked to
+ * be this checkout's own (`services`, the ones the test stops), a RandomUser server, a Cassandra client;
+ * afterwards every pipeline child stopped, a service the test left down (`down()`) started again so the
+ * tests after it have it, the run's topics and keyspace dropped, and everything closed.
+ */
+export function useFaultFixtures(names: RunNames, options: { services?: ServiceName[]; down?: () => ServiceName | undefined; connectCassandraFirst?: boolean } = {}): FaultFixtures {
+  let server: RandomUserServer | undefined;
+  let client: cassandra.Client | undefined;
+  const readers: Kafka.KafkaConsumer[] = [];
+  const fixtures: FaultFixtures = {
+    get server() {
+      assert.ok(server, 'the RandomUser server is started before the tests');
+      return server;
+    },
+    get client() {
+      assert.ok(client, 'the Cassandra client is connected before the tests');
+      return client;
+    },
+    async cassandra() {
+      client ??= await cassandraClient();
+      return client;
+    },
+    async offsetReader(group) {
+      const reader = await offsetReader(group);
+      readers.push(reader);
+      return reader;
+    },
+  };
+  before(async () => {
+    await assertOwnLocalServices(options.services ?? ['kafka', 'cassandra']);
+    server = await startRandomUserServer({ host: '127.0.0.1', port: 0 });
+    if (options.connectCassandraFirst !== false) client = await cassandraClient();
+  });
+  after(async () => {
+    await stopAll();
+    const down = options.down?.();
+    if (down) await startService(down);
+    for (const reader of readers) reader.disconnect();
+    await dropRun(names, await fixtures.cassandra());
+    await client?.shutdown();
+    await server?.close();
+  });
+  return fixtures;
+}
+
+/**
+ * Produces `perSecond` messages a second (in tenths of a second) to `topic` until stopped; message `n`
+ * (0, 1, …) is `message(n)`. `produced()` counts the delivered ones; `stop()` waits for every one sent to
+ * be delivered and fails on a delivery error.
+ */
+export function steadyProducer(topic: string, perSecond: number, message: (n: number) => { key: string; value: unknown }): { produced: () => number; stop: () => Promise<void> } {
+  const producer = new Kafka.Producer({ 'bootstrap.servers': brokers, dr_cb: true, 'enable.idempotence': true, 'linger.ms': 5, log_level: 0 });
+  let sent = 0;
+  let delivered = 0;
+  let failure: Kafka.LibrdKafkaError | undefined;
+  producer.on('delivery-report', (error) => {
+    if (error) failure = error;
+    else delivered++;
+  });
+  const ready = new Promise<void>((resolve) => producer.once('ready', () => resolve()));
+  producer.connect();
+  producer.setPollInterval(20);
+  let timer: NodeJS.Timeout | undefined;
+  void ready.then(() => {
+    timer = setInterval(() => {
+      for (let i = 0; i < perSecond / 10; i++, sent++) {
+        const { key, value } = message(sent);
+        producer.produce(topic, null, Buffer.from(JSON.stringify(value)), key);
+      }
+    }, 100);
+  });
+  return {
+    produced: () => delivered,
+    stop: async () => {
+      clearInterval(timer);
+      await until(() => failure !== undefined || delivered === sent, 'every produced message delivered', 30_000);
+      assert.equal(failure, undefined, 'the input producer had no delivery failure');
+      await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
+    },
+  };
 }

@@ -9,41 +9,16 @@
  * source cannot resume, so a restarted ingest fetches the seeded pages from page 1 again: the topic
  * holds ids more than once, which the upsert by primary key absorbs.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type cassandra from 'cassandra-driver';
-import type Kafka from 'node-rdkafka';
-import { startRandomUserServer, type RandomUserServer } from '../../randomuser/server.ts';
-import {
-  assertEveryIdOnce,
-  assertOwnLocalServices,
-  cassandraClient,
-  committedRecords,
-  dropRun,
-  offsetReader,
-  partitionsOf,
-  pipelineEnv,
-  prng,
-  report,
-  rowCount,
-  runNames,
-  servedIds,
-  sleep,
-  startPipeline,
-  stopAll,
-  stopGracefully,
-  until,
-  untilGroupCommittedEnd,
-  USER_PIPELINES,
-  writesApplied,
-  type PipelineChild,
-} from './helpers.ts';
+import { assertEveryIdOnce, committedRecords, partitionsOf, type PipelineChild, pipelineEnv, prng, report, rowCount, runNames, servedIds, sleep, startPipeline, stopGracefully, until, untilGroupCommittedEnd, useFaultFixtures, USER_PIPELINES, writesApplied } from './helpers.ts';
 
 const KILLS = 5;
 const RESULTS = 100;
 const PAGES = 100;
 const SEED = Number(process.env.FAULTS_SEED ?? 20261121);
 const names = runNames('kill');
+const fx = useFaultFixtures(names);
 
 /** When `run`'s process pipeline got its partitions (it consumes from then on). */
 async function resumedAt(run: PipelineChild): Promise<number> {
@@ -52,28 +27,11 @@ async function resumedAt(run: PipelineChild): Promise<number> {
   return Date.parse(assignment()!.timestamp);
 }
 
-let server: RandomUserServer;
-let client: cassandra.Client;
-let reader: Kafka.KafkaConsumer | undefined;
-
-before(async () => {
-  await assertOwnLocalServices(['kafka', 'cassandra']);
-  server = await startRandomUserServer({ host: '127.0.0.1', port: 0 });
-  client = await cassandraClient();
-});
-
-after(async () => {
-  await stopAll();
-  reader?.disconnect();
-  await dropRun(names, client);
-  await client?.shutdown();
-  await server?.close();
-});
 
 test(`kill -9 of the pipeline process ${KILLS} times mid-stream, restarted each time: every produced id in Cassandra exactly once`, { timeout: 720_000 }, async () => {
   const started = Date.now();
   const random = prng(SEED);
-  const env = pipelineEnv(names, { RANDOMUSER_URL: server.url, RESULTS_PER_REQUEST: String(RESULTS), POLL_INTERVAL: '50ms', INGEST_MAX_REQUESTS: String(PAGES) });
+  const env = pipelineEnv(names, { RANDOMUSER_URL: fx.server.url, RESULTS_PER_REQUEST: String(RESULTS), POLL_INTERVAL: '50ms', INGEST_MAX_REQUESTS: String(PAGES) });
   const runs: PipelineChild[] = [];
   const recoveries: number[] = [];
   let killedAt: number | undefined;
@@ -100,16 +58,16 @@ test(`kill -9 of the pipeline process ${KILLS} times mid-stream, restarted each 
   runs.push(last);
   recoveries.push((await resumedAt(last)) - killedAt!);
   await until(() => last.log().some((e) => e.pipeline === 'ingest' && e.message.startsWith('stopped:')), 'ingest to publish every page', 180_000, () => last.tail());
-  reader = await offsetReader(names.group);
+  const reader = await fx.offsetReader(names.group);
   const partitions = await partitionsOf(reader, names.topic);
   await untilGroupCommittedEnd(reader!, names.topic, partitions, () => last.tail());
   assert.equal(await stopGracefully(last), 0, `the final run stops cleanly\n${last.tail()}`);
 
-  const { keys, ids, produced, lost, doubled } = await assertEveryIdOnce(client, names, await servedIds(server.url, names.seed, RESULTS, PAGES));
+  const { keys, ids, produced, lost, doubled } = await assertEveryIdOnce(fx.client, names, await servedIds(fx.server.url, names.seed, RESULTS, PAGES));
   assert.ok(keys.length > produced.size, `restarted ingests published ids again (${keys.length} messages, ${produced.size} ids)`);
-  assert.equal(await rowCount(client, names.keyspace), PAGES * RESULTS);
+  assert.equal(await rowCount(fx.client, names.keyspace), PAGES * RESULTS);
   // Every message was written at least once: a commit never ran ahead of its write.
-  const writes = await writesApplied(client, names.keyspace);
+  const writes = await writesApplied(fx.client, names.keyspace);
   assert.ok(writes >= keys.length, `${writes} rows written for ${keys.length} messages`);
 
   const seconds = recoveries.map((ms) => ms / 1000).sort((a, b) => a - b);

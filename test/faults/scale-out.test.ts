@@ -17,8 +17,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type cassandra from 'cassandra-driver';
-import Kafka from 'node-rdkafka';
-import { brokers, cassandraClient, contactPoints, internalTopics, prng, sleep, startPipeline, stopAll, stopGracefully, until, type PipelineChild } from './helpers.ts';
+import { brokers, cassandraClient, contactPoints, internalTopics, type PipelineChild, prng, sleep, startPipeline, steadyProducer, stopAll, stopGracefully, until } from './helpers.ts';
 import { createTopic, deleteTopics, readTopic } from '../integration/read-topic.ts';
 
 const SEED = Number(process.env.FAULTS_SEED ?? 20261206);
@@ -85,35 +84,8 @@ logging:
   console: pretty
 `;
 
-/** Produces RATE users a second, keyed by user id, until stopped. */
-function steadyProducer(): { produced: () => number; stop: () => Promise<void> } {
-  const producer = new Kafka.Producer({ 'bootstrap.servers': brokers, dr_cb: true, 'enable.idempotence': true, 'linger.ms': 5, log_level: 0 });
-  let sent = 0;
-  let delivered = 0;
-  let failure: Kafka.LibrdKafkaError | undefined;
-  producer.on('delivery-report', (error) => {
-    if (error) failure = error;
-    else delivered++;
-  });
-  const ready = new Promise<void>((resolve) => producer.once('ready', () => resolve()));
-  producer.connect();
-  producer.setPollInterval(20);
-  let timer: NodeJS.Timeout | undefined;
-  void ready.then(() => {
-    timer = setInterval(() => {
-      for (let i = 0; i < RATE / 10; i++, sent++) producer.produce(input, null, Buffer.from(JSON.stringify({ id: sent, nat: NATS[(sent * 7) % NATS.length] })), `user-${sent}`);
-    }, 100);
-  });
-  return {
-    produced: () => delivered,
-    stop: async () => {
-      clearInterval(timer);
-      await until(() => failure !== undefined || delivered === sent, 'every produced user delivered', 30_000);
-      assert.equal(failure, undefined, 'the input producer had no delivery failure');
-      await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
-    },
-  };
-}
+/** RATE users a second to the input topic, keyed by user id. */
+const steadyUsers = () => steadyProducer(input, RATE, (n) => ({ key: `user-${n}`, value: { id: n, nat: NATS[(n * 7) % NATS.length] } }));
 
 /** The truth from the input topic: users per (window, nationality), and per nationality. */
 async function truth(): Promise<{ windows: Map<string, number>; totals: Map<string, number> }> {
@@ -172,7 +144,7 @@ after(async () => {
 test('three processes share a windowed count and an aggregate; one killed -9, a fourth added: every window and every total exact', { timeout: 600_000 }, async () => {
   const started = Date.now();
   const random = prng(SEED);
-  const producer = steadyProducer();
+  const producer = steadyUsers();
   let producing = true;
   try {
     const processes = [1, 2, 3].map((n) => startPipeline(`scale-${n}`, [], {}, { topology: topologyFile }));

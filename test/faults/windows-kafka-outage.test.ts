@@ -6,59 +6,23 @@
  * is the shipped 1 minute (FAULTS_WINDOW_IDLE_TIMEOUT sets another). Once the input stops, every row of
  * users_by_nat_minute is compared with the true count from the topic: none missing, none wrong.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type cassandra from 'cassandra-driver';
-import type Kafka from 'node-rdkafka';
-import { startRandomUserServer, type RandomUserServer } from '../../randomuser/server.ts';
-import {
-  assertOwnLocalServices,
-  cassandraClient,
-  committedAt,
-  dropRun,
-  offsetReader,
-  pipelineEnv,
-  runNames,
-  sleep,
-  startPipeline,
-  startService,
-  stopAll,
-  stopGracefully,
-  stopService,
-  until,
-} from './helpers.ts';
+import { committedAt, pipelineEnv, runNames, sleep, startPipeline, startService, stopGracefully, stopService, until, useFaultFixtures } from './helpers.ts';
 import { assertEveryWindowExact, compareWindows, lateRecords, MINUTE, reportWindows, trueCounts, untilSecondOfMinute, untilWindowsWritten, windowRows } from './windows.ts';
 
 const OUTAGE_MS = 20_000;
 const RESULTS = 10;
 const names = runNames('wkafka');
 
-let server: RandomUserServer;
-let client: cassandra.Client;
-let reader: Kafka.KafkaConsumer | undefined;
 let kafkaDown = false;
-
-before(async () => {
-  await assertOwnLocalServices(['kafka']);
-  server = await startRandomUserServer({ host: '127.0.0.1', port: 0 });
-  client = await cassandraClient();
-});
-
-after(async () => {
-  await stopAll();
-  // A failed test must not leave the broker down for the tests after it.
-  if (kafkaDown) await startService('kafka');
-  reader?.disconnect();
-  await dropRun(names, client);
-  await client?.shutdown();
-  await server?.close();
-});
+const fx = useFaultFixtures(names, { services: ['kafka'], down: () => (kafkaDown ? 'kafka' : undefined) });
 
 test(`Kafka stopped for ${OUTAGE_MS / 1000} s under the nat_minute pipeline: it recovers by itself; every window row has its true count`, { timeout: 600_000 }, async () => {
   const started = Date.now();
   // WINDOW_IDLE_TIMEOUT as shipped (1m), unless FAULTS_WINDOW_IDLE_TIMEOUT says otherwise.
   const idle = process.env.FAULTS_WINDOW_IDLE_TIMEOUT;
-  const env = pipelineEnv(names, { RANDOMUSER_URL: server.url, RESULTS_PER_REQUEST: String(RESULTS), POLL_INTERVAL: '100ms', ...(idle ? { WINDOW_IDLE_TIMEOUT: idle } : {}) });
+  const env = pipelineEnv(names, { RANDOMUSER_URL: fx.server.url, RESULTS_PER_REQUEST: String(RESULTS), POLL_INTERVAL: '100ms', ...(idle ? { WINDOW_IDLE_TIMEOUT: idle } : {}) });
   // The outage (about 10–45 s after the stream starts, with the recovery) comes before the first minute
   // closes (event time past its end plus the 30 s lateness: 45–80 s after the start), so that minute is
   // open across the outage and closed by the stream afterwards.
@@ -88,13 +52,13 @@ test(`Kafka stopped for ${OUTAGE_MS / 1000} s under the nat_minute pipeline: it 
   await until(() => nat.progress('nat_minute').some((e) => committedAt(e) > up && e.sink.numOutputRows > 0), 'a window written after the outage', 150_000, () => nat.tail());
   assert.equal(await stopGracefully(ingest), 0, `the ingest stops cleanly\n${ingest.tail()}`);
   const inputStoppedAt = Date.now();
-  reader = await offsetReader(`${names.group}-nat-minute`);
+  const reader = await fx.offsetReader(`${names.group}-nat-minute`);
   await untilWindowsWritten(reader, names.topic, nat, inputStoppedAt, 240_000);
   const noticed = nat.log().filter((e) => (e.level === 'warn' || e.level === 'error') && Date.parse(e.timestamp) >= down && Date.parse(e.timestamp) <= up + 60_000);
   assert.ok(noticed.length > 0, 'nat_minute noticed the outage (warnings or failed batches in its log)');
 
   const truth = await trueCounts(names.topic);
-  const rows = await windowRows(client, names.keyspace);
+  const rows = await windowRows(fx.client, names.keyspace);
   const verdict = compareWindows(truth, rows);
   const late = lateRecords([nat]);
   reportWindows({

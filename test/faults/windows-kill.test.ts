@@ -6,12 +6,9 @@
  * the idle timeout writes the last windows; then every row of users_by_nat_minute is compared with the
  * true count from the topic: none missing, none wrong.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type cassandra from 'cassandra-driver';
-import type Kafka from 'node-rdkafka';
-import { startRandomUserServer, type RandomUserServer } from '../../randomuser/server.ts';
-import { assertOwnLocalServices, cassandraClient, dropRun, offsetReader, pipelineEnv, prng, runNames, sleep, startPipeline, stopAll, stopGracefully, until, type PipelineChild } from './helpers.ts';
+import { type PipelineChild, pipelineEnv, prng, runNames, sleep, startPipeline, stopGracefully, until, useFaultFixtures } from './helpers.ts';
 import { assertEveryWindowExact, compareWindows, lateRecords, reportWindows, trueCounts, untilSecondOfMinute, untilWindowsWritten, windowRows } from './windows.ts';
 
 const KILLS = 5;
@@ -21,6 +18,7 @@ const SEED = Number(process.env.FAULTS_SEED ?? 20261121);
 /** Longer than a restart takes to get its partitions back (the dead member's 10 s session, plus start-up). */
 const IDLE_TIMEOUT = process.env.FAULTS_WINDOW_IDLE_TIMEOUT ?? '20s';
 const names = runNames('wkill');
+const fx = useFaultFixtures(names);
 
 /** When `run`'s nat_minute pipeline got its partitions (it restores their windows, then consumes). */
 async function assignedAt(run: PipelineChild): Promise<number> {
@@ -29,28 +27,11 @@ async function assignedAt(run: PipelineChild): Promise<number> {
   return Date.parse(assignment()!.timestamp);
 }
 
-let server: RandomUserServer;
-let client: cassandra.Client;
-let reader: Kafka.KafkaConsumer | undefined;
-
-before(async () => {
-  await assertOwnLocalServices(['kafka', 'cassandra']);
-  server = await startRandomUserServer({ host: '127.0.0.1', port: 0 });
-  client = await cassandraClient();
-});
-
-after(async () => {
-  await stopAll();
-  reader?.disconnect();
-  await dropRun(names, client);
-  await client?.shutdown();
-  await server?.close();
-});
 
 test(`kill -9 of the nat_minute process ${KILLS} times mid-stream, restarted each time: every window row has its true count`, { timeout: 600_000 }, async () => {
   const started = Date.now();
   const random = prng(SEED);
-  const env = pipelineEnv(names, { RANDOMUSER_URL: server.url, RESULTS_PER_REQUEST: String(RESULTS), POLL_INTERVAL: '100ms', WINDOW_IDLE_TIMEOUT: IDLE_TIMEOUT });
+  const env = pipelineEnv(names, { RANDOMUSER_URL: fx.server.url, RESULTS_PER_REQUEST: String(RESULTS), POLL_INTERVAL: '100ms', WINDOW_IDLE_TIMEOUT: IDLE_TIMEOUT });
   // The stream's first minute closes (event time past its end plus the 30 s lateness) 30–70 s after
   // the stream starts: amid the kills, which take about 90 s, never after them.
   await untilSecondOfMinute(20, 55);
@@ -87,11 +68,11 @@ test(`kill -9 of the nat_minute process ${KILLS} times mid-stream, restarted eac
   await until(() => last.progress('nat_minute').filter((e) => e.numInputRows > 0).length >= 5, 'the final run to consume', 120_000, () => last.tail());
   assert.equal(await stopGracefully(ingest), 0, `the ingest stops cleanly\n${ingest.tail()}`);
   const inputStoppedAt = Date.now();
-  reader = await offsetReader(`${names.group}-nat-minute`);
+  const reader = await fx.offsetReader(`${names.group}-nat-minute`);
   await untilWindowsWritten(reader, names.topic, last, inputStoppedAt, 180_000);
 
   const truth = await trueCounts(names.topic);
-  const rows = await windowRows(client, names.keyspace);
+  const rows = await windowRows(fx.client, names.keyspace);
   const verdict = compareWindows(truth, rows);
   const late = lateRecords(runs);
   const seconds = recoveries.map((ms) => ms / 1000).sort((a, b) => a - b);

@@ -6,12 +6,9 @@
  * the idle timeout closes — is written with its exact count within idleTimeout + lateness (+ a batch)
  * of the last message; the test measures how long after the last message the last row appeared.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type cassandra from 'cassandra-driver';
-import type Kafka from 'node-rdkafka';
-import { startRandomUserServer, type RandomUserServer } from '../../randomuser/server.ts';
-import { assertOwnLocalServices, cassandraClient, compare, dropRun, offsetReader, pipelineEnv, rowIds, runNames, startPipeline, stopAll, stopGracefully, topicKeys, until } from './helpers.ts';
+import { compare, pipelineEnv, rowIds, runNames, startPipeline, stopGracefully, topicKeys, until, useFaultFixtures } from './helpers.ts';
 import { assertEveryWindowExact, compareWindows, lateRecords, reportWindows, trueCounts, untilWindowsWritten, windowRows } from './windows.ts';
 
 const IDLE_TIMEOUT_MS = 60_000;
@@ -19,36 +16,20 @@ const LATENESS_MS = 30_000;
 /** A trigger (1 s), the batch's writes and commit, and slack for the shared 2-core machine. */
 const BATCH_MS = 15_000;
 const names = runNames('wseeds');
+const fx = useFaultFixtures(names);
 
-let server: RandomUserServer;
-let client: cassandra.Client;
-let reader: Kafka.KafkaConsumer | undefined;
-
-before(async () => {
-  await assertOwnLocalServices(['kafka', 'cassandra']);
-  server = await startRandomUserServer({ host: '127.0.0.1', port: 0 });
-  client = await cassandraClient();
-});
-
-after(async () => {
-  await stopAll();
-  reader?.disconnect();
-  await dropRun(names, client);
-  await client?.shutdown();
-  await server?.close();
-});
 
 test('the seeds run: 1 user/s for 2 minutes, settings as shipped: every minute written with its exact count within idleTimeout + lateness of the last message', { timeout: 480_000 }, async () => {
   const started = Date.now();
-  const run = startPipeline('seeds', [], pipelineEnv(names, { RANDOMUSER_URL: server.url, RESULTS_PER_REQUEST: '1', POLL_INTERVAL: '1s', INGEST_DURATION: '2m' }));
+  const run = startPipeline('seeds', [], pipelineEnv(names, { RANDOMUSER_URL: fx.server.url, RESULTS_PER_REQUEST: '1', POLL_INTERVAL: '1s', INGEST_DURATION: '2m' }));
   const ingestStopped = () => run.log().find((e) => e.pipeline === 'ingest' && e.message.startsWith('stopped:'));
   await until(() => ingestStopped() !== undefined, 'the ingest to stop by itself after 2 minutes', 240_000, () => run.tail());
   const inputStoppedAt = Date.parse(ingestStopped()!.timestamp);
-  reader = await offsetReader(`${names.group}-nat-minute`);
+  const reader = await fx.offsetReader(`${names.group}-nat-minute`);
   await untilWindowsWritten(reader, names.topic, run, inputStoppedAt, (IDLE_TIMEOUT_MS + LATENESS_MS + BATCH_MS) * 2);
 
   const truth = await trueCounts(names.topic);
-  const verdict = compareWindows(truth, await windowRows(client, names.keyspace));
+  const verdict = compareWindows(truth, await windowRows(fx.client, names.keyspace));
   const lastRowAfterMs = verdict.lastWrittenAt - truth.last;
   const late = lateRecords([run]);
   reportWindows({
@@ -66,7 +47,7 @@ test('the seeds run: 1 user/s for 2 minutes, settings as shipped: every minute w
   assert.ok(lastRowAfterMs <= IDLE_TIMEOUT_MS + LATENESS_MS + BATCH_MS, `the last row ${lastRowAfterMs} ms after the last message`);
 
   // The process pipeline ran alongside: every user has its row.
-  const { lost, doubled } = compare(await topicKeys(names.topic), await rowIds(client, names.keyspace));
+  const { lost, doubled } = compare(await topicKeys(names.topic), await rowIds(fx.client, names.keyspace));
   assert.deepEqual([lost.length, doubled], [0, 0], 'every user once in created_users');
   assert.equal(await stopGracefully(run), 0, `the pipeline stops cleanly\n${run.tail()}`);
 });

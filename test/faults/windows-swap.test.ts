@@ -7,41 +7,22 @@
  * is closed by the stream after both. Once the input stops, every row
  * of users_by_nat_minute is compared with the true count from the topic: none missing, none wrong.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type cassandra from 'cassandra-driver';
-import type Kafka from 'node-rdkafka';
-import { startRandomUserServer, type RandomUserServer } from '../../randomuser/server.ts';
 import type { SwapApplied } from '../../topology/events.ts';
-import { assertOwnLocalServices, cassandraClient, dropRun, offsetReader, pipelineEnv, runNames, startPipeline, stopAll, stopGracefully, until, type LogEntry, type PipelineChild } from './helpers.ts';
+import { type LogEntry, type PipelineChild, pipelineEnv, runNames, startPipeline, stopGracefully, until, useFaultFixtures } from './helpers.ts';
 import { assertEveryWindowExact, compareWindows, lateRecords, reportWindows, trueCounts, untilSecondOfMinute, untilWindowsWritten, windowRows } from './windows.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const RESULTS = 10;
 const IDLE_TIMEOUT = '20s';
 const names = runNames('wswap');
+const fx = useFaultFixtures(names);
 
-let server: RandomUserServer;
-let client: cassandra.Client;
-let reader: Kafka.KafkaConsumer | undefined;
-
-before(async () => {
-  await assertOwnLocalServices(['kafka', 'cassandra']);
-  server = await startRandomUserServer({ host: '127.0.0.1', port: 0 });
-  client = await cassandraClient();
-});
-
-after(async () => {
-  await stopAll();
-  reader?.disconnect();
-  await dropRun(names, client);
-  await client?.shutdown();
-  await server?.close();
-});
 
 const swaps = (run: PipelineChild) => run.log().filter((e): e is LogEntry & SwapApplied => e.event === 'swap');
 
@@ -57,7 +38,7 @@ test('the nat_minute trigger interval, then its allowedLateness, changed by hot 
     assert.equal(text.split(from).length, 2, `the topology holds ${from} once`);
     writeFileSync(file, text.replace(from, to));
   };
-  const env = pipelineEnv(names, { RANDOMUSER_URL: server.url, RESULTS_PER_REQUEST: String(RESULTS), POLL_INTERVAL: '100ms', WINDOW_IDLE_TIMEOUT: IDLE_TIMEOUT });
+  const env = pipelineEnv(names, { RANDOMUSER_URL: fx.server.url, RESULTS_PER_REQUEST: String(RESULTS), POLL_INTERVAL: '100ms', WINDOW_IDLE_TIMEOUT: IDLE_TIMEOUT });
   // Both swaps (about 10–30 s after the stream starts) come before the first minute closes (its end plus
   // the lateness, 20 s by then: 40–70 s after the start), so that minute is open across both.
   await untilSecondOfMinute(10, 40);
@@ -91,7 +72,7 @@ test('the nat_minute trigger interval, then its allowedLateness, changed by hot 
   assert.equal(windowsWritten(run, 0).filter((e) => Date.parse(e.timestamp) < secondAt).length, 0, 'no window was written before the second swap');
   assert.equal(await stopGracefully(ingest), 0, `the ingest stops cleanly\n${ingest.tail()}`);
   const inputStoppedAt = Date.now();
-  reader = await offsetReader(`${names.group}-nat-minute`);
+  const reader = await fx.offsetReader(`${names.group}-nat-minute`);
   await untilWindowsWritten(reader, names.topic, run, inputStoppedAt, 180_000);
   assert.equal(swaps(run).length, 2, 'no other swap');
 
@@ -106,7 +87,7 @@ test('the nat_minute trigger interval, then its allowedLateness, changed by hot 
   assert.equal(restores.length, 2, `each swap restored the windows: ${restores.map((e) => e.message).join(' | ')}`);
 
   const truth = await trueCounts(names.topic);
-  const verdict = compareWindows(truth, await windowRows(client, names.keyspace));
+  const verdict = compareWindows(truth, await windowRows(fx.client, names.keyspace));
   const late = lateRecords([run]);
   reportWindows({
     fault: 'hot swap × 2 of nat_minute (trigger interval, then allowedLateness)',
