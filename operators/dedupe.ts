@@ -15,6 +15,7 @@ import { PositiveDuration, PositiveInt } from '../topology/codecs.ts';
 import { defineComponent } from '../topology/registry.ts';
 import { optional, withDefault, type ConfigOf } from '../topology/spec.ts';
 import { taskOf, type BatchScope, type ComponentContext, type Operator, type StreamRecord, type TaskId } from '../topology/types.ts';
+import { copyTaskNumbers, numberEntries, type TaskNumbers } from './task-numbers.ts';
 import { compilePath, kindOf, PathText, scalarText } from './path.ts';
 import { repartitionSteps } from './repartition.ts';
 
@@ -117,22 +118,21 @@ export function dedupeOperator(config: DedupeConfig, ctx: ComponentContext): Ope
     });
   }
 
-  const copy = (from: Map<TaskId, Map<string, number>>) => new Map([...from].map(([task, keys]) => [task, new Map(keys)]));
   const keysInState = () => [...tasks.values()].reduce((n, keys) => n + keys.size, 0);
 
   return {
     apply: (source, scope) => new Observable<StreamRecord>((out) => processBatch(source, out, scope)),
-    snapshot: () => ({ tasks: copy(tasks), duplicatesDropped }),
+    snapshot: () => ({ tasks: copyTaskNumbers(tasks), duplicatesDropped }),
     restore(snapshot) {
-      const saved = snapshot as { tasks: Map<TaskId, Map<string, number>>; duplicatesDropped: number };
+      const saved = snapshot as { tasks: TaskNumbers; duplicatesDropped: number };
       // A copy again: the same snapshot is restored again if the redelivered batch fails too.
-      tasks = copy(saved.tasks);
+      tasks = copyTaskNumbers(saved.tasks);
       duplicatesDropped = saved.duplicatesDropped;
     },
     stores: [KEYS_STORE],
     loadTask(task, stores) {
       // Least recently seen first, as the Map keeps them.
-      const entries = [...(stores.get(KEYS_STORE) ?? new Map<string, unknown>())].filter((e): e is [string, number] => typeof e[1] === 'number').sort((a, b) => a[1] - b[1]);
+      const entries = numberEntries(stores, KEYS_STORE).sort((a, b) => a[1] - b[1]);
       tasks.set(task, new Map(entries));
     },
     dropTask(task) {

@@ -17,6 +17,7 @@ import { defineComponent, type RepartitionSteps } from '../topology/registry.ts'
 import { withDefault, type ConfigOf } from '../topology/spec.ts';
 import { taskOf, type BatchScope, type Operator, type StreamRecord, type TaskId } from '../topology/types.ts';
 import { GroupFields, type GroupField } from './grouping.ts';
+import { copyTaskNumbers, numberEntries, type TaskNumbers } from './task-numbers.ts';
 import { compilePath } from './path.ts';
 import { perBatch, perRecord } from './per-record.ts';
 
@@ -79,7 +80,6 @@ export function replayFilterOperator(): Operator {
     return found;
   };
 
-  const copy = (from: Map<TaskId, Map<string, number>>) => new Map([...from].map(([task, marks]) => [task, new Map(marks)]));
 
   return {
     apply: perBatch((out, scope: BatchScope) => {
@@ -109,15 +109,15 @@ export function replayFilterOperator(): Operator {
         },
       };
     }),
-    snapshot: () => ({ tasks: copy(tasks), replaysDropped }),
+    snapshot: () => ({ tasks: copyTaskNumbers(tasks), replaysDropped }),
     restore(snapshot) {
-      const saved = snapshot as { tasks: Map<TaskId, Map<string, number>>; replaysDropped: number };
-      tasks = copy(saved.tasks);
+      const saved = snapshot as { tasks: TaskNumbers; replaysDropped: number };
+      tasks = copyTaskNumbers(saved.tasks);
       replaysDropped = saved.replaysDropped;
     },
     stores: [ORIGINS_STORE],
     loadTask(task, stores) {
-      const entries = [...(stores.get(ORIGINS_STORE) ?? new Map<string, unknown>())].filter((e): e is [string, number] => typeof e[1] === 'number');
+      const entries = numberEntries(stores, ORIGINS_STORE);
       tasks.set(task, new Map(entries));
     },
     dropTask(task) {
