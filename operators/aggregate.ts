@@ -152,5 +152,6 @@ defineComponent({
   examples: ['type: aggregate\ngroupBy: [{ path: location.nat, name: nat }]\naggregations:\n  users: { fn: count }\n  mean_age: { fn: avg, path: dob.age }\n  last_seen: { fn: latest, path: registered.date }'],
   check: aggregateProblems,
   repartition: (config) => repartitionSteps(config.groupBy),
+  keepsValues: true,
   create: aggregateOperator,
 });

@@ -161,5 +161,6 @@ defineComponent({
   examples: ['type: dedupe', 'type: dedupe\nfield: login.uuid\nmaxKeys: 100000\nttl: 1h'],
   // Compared by the record key, records are in the partition of their key already.
   repartition: (config) => (config.field === undefined ? undefined : repartitionSteps([config.field])),
+  keepsValues: true,
   create: dedupeOperator,
 });

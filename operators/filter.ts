@@ -166,5 +166,7 @@ defineComponent({
   fields,
   examples: ['type: filter\nwhere: { path: gender, equals: female }', 'type: filter\nwhere: { path: dob.age, gte: 18 }', 'type: filter\nfn: is-adult'],
   check: (config) => [...exactlyOneOf(config, 'fn', 'where'), ...unknownFunction(config.fn)],
+  // A registered function is handed the value, and could modify it; a `where` only reads it.
+  keepsValues: (config) => config.fn === undefined,
   create: filterOperator,
 });

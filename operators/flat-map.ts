@@ -73,5 +73,7 @@ defineComponent({
   fields,
   examples: ['type: flat-map\npath: results', 'type: flat-map\nfn: split-batch'],
   check: (config) => [...exactlyOneOf(config, 'fn', 'path'), ...unknownFunction(config.fn)],
+  // A registered function is handed the value, and could modify it; a `path` only reads it.
+  keepsValues: (config) => config.fn === undefined,
   create: flatMapOperator,
 });

@@ -45,5 +45,6 @@ defineComponent({
     'A record where the field is missing, null, an object or an array goes to the dead-letter output unchanged, with the reason.',
   fields,
   examples: ['type: key-by\nfield: login.uuid'],
+  keepsValues: true,
   create: keyByOperator,
 });

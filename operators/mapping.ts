@@ -340,5 +340,6 @@ defineComponent({
     'type: mapping\nkeep: true\nfields:\n  age: { path: dob.age, as: integer, required: true }\n  source: { value: randomuser }',
   ],
   check: mappingProblems,
+  keepsValues: true,
   create: mappingOperator,
 });

@@ -137,6 +137,7 @@ defineComponent({
     `A record whose group value is missing, null, an object or an array gets a null key (a partition at random): the stateful operator after the topic dead-letters it, with the reason. The record's source position (topic/partition/offset) goes into the header \`${ORIGIN_HEADER}\`, for the replay-filter after the topic.`,
   fields: keyFields,
   examples: ['type: repartition-key\ngroupBy: [nat, gender]'],
+  keepsValues: true,
   create: repartitionKeyOperator,
 });
 
@@ -150,5 +151,6 @@ defineComponent({
     'The positions are state (store `origins`, per task): with the pipeline\'s `state` backend they are durable with the rest, so counts stay exact across restarts and rebalances. Metrics: replaysDropped, sourcePartitionsTracked.',
   fields: {},
   examples: ['type: replay-filter'],
+  keepsValues: true,
   create: () => replayFilterOperator(),
 });

@@ -49,7 +49,7 @@ defineComponent({
   type: 'validate',
   summary: 'Passes the values that a named schema decodes (decoded), and dead-letters the others.',
   description:
-    'Decodes each value with the io-ts codec registered under `schema` with registerSchema. On success the decoded value replaces the value (so a codec that converts, e.g. a numeric postcode to a string, converts here). ' +
+    'Decodes each value with the io-ts codec registered under `schema` with registerSchema. On success the decoded value replaces the value (so a codec that converts, e.g. a numeric postcode to a string, converts here); the codec must not modify the value it is given (io-ts codecs do not: one that converts returns a new value). ' +
     'On failure the record goes to the dead-letter output unchanged, its reason listing every problem by path, joined with "; " ' +
     '(e.g. `login.uuid: expected a UUID string, got nothing`). An unknown schema name refuses the topology when it is loaded, listing the registered names.',
   fields,
@@ -62,5 +62,7 @@ defineComponent({
       return [problem('schema', errorMessage(error))];
     }
   },
+  // A schema's codec decodes without modifying its input, as io-ts codecs do (the description says so).
+  keepsValues: true,
   create: validateOperator,
 });

@@ -136,12 +136,16 @@ function pipelinesCodec(registry: Registry) {
 function checkComponents(registry: Registry, pipeline: PipelineConfig, actual: unknown, context: t.Context): t.Errors {
   const at = (...keys: string[]): t.Context => [...context, ...keys.map((key) => ({ key, type: t.unknown, actual }))];
   const types = pipeline.operators.map((op) => op.type);
+  const changing = (operators: PipelineConfig['operators']) => operators.filter((op) => !registry.keepsValues(op)).map((op) => op.type);
+  const none = { operatorsBefore: [], operatorsChangingValues: [] };
   return [
     ...exactlyOnceProblems(registry, pipeline).map(({ path, message }) => ({ value: actual, context: at(...path.split('.')), message })),
-    ...problemErrors(registry.check('source', pipeline.source, { operatorsBefore: [] }), actual, at('source')),
-    ...pipeline.operators.flatMap((op, i) => problemErrors(registry.check('operator', op, { operatorsBefore: types.slice(0, i) }), actual, at('operators', String(i)))),
-    ...problemErrors(registry.check('sink', pipeline.sink, { operatorsBefore: types }), actual, at('sink')),
-    ...(pipeline.deadLetter ? problemErrors(registry.check('sink', pipeline.deadLetter, { operatorsBefore: [] }), actual, at('deadLetter')) : []),
+    ...problemErrors(registry.check('source', pipeline.source, none), actual, at('source')),
+    ...pipeline.operators.flatMap((op, i) =>
+      problemErrors(registry.check('operator', op, { operatorsBefore: types.slice(0, i), operatorsChangingValues: changing(pipeline.operators.slice(0, i)) }), actual, at('operators', String(i))),
+    ),
+    ...problemErrors(registry.check('sink', pipeline.sink, { operatorsBefore: types, operatorsChangingValues: changing(pipeline.operators) }), actual, at('sink')),
+    ...(pipeline.deadLetter ? problemErrors(registry.check('sink', pipeline.deadLetter, none), actual, at('deadLetter')) : []),
   ];
 }
 

@@ -47,6 +47,14 @@ export interface ComponentDefinition<K extends ComponentKind = ComponentKind, F 
    */
   repartition?(config: ConfigOf<F>): RepartitionSteps | undefined;
   /**
+   * Operators: true when the operator never modifies a value it is given — it passes the value on as it
+   * is, or emits a new one. Where every operator before a repartition topic keeps values, a record whose
+   * value is still the one its source decoded (`StreamRecord.decoded`) goes into the topic as the bytes
+   * the source read, not encoded again (topology/stages.ts). Undefined (false): it may, e.g. it hands the
+   * value to a registered function.
+   */
+  keepsValues?: boolean | ((config: ConfigOf<F>) => boolean);
+  /**
    * Sources whose positions outlive the process (Kafka): the sink and source configs, in this source's
    * system, of an internal topic that one stage of a pipeline writes and the next reads
    * (topology/stages.ts). Undefined configs are decoded like any component's.
@@ -69,6 +77,12 @@ export interface ExchangeChannel {
   name: string;
   partitions: number;
   replicationFactor: number;
+  /**
+   * Every operator of the stage that writes the exchange keeps the values it is given
+   * (ComponentDefinition.keepsValues): a record whose value is still the one its source decoded may be
+   * written as the bytes the source read (`StreamRecord.decoded`, `raw`) instead of encoded again.
+   */
+  keepsSourceValues: boolean;
 }
 
 /** The two ends of an exchange (component configs, not yet decoded), and what it is called in the source's system. */
@@ -83,6 +97,8 @@ export interface Exchange {
 export interface CheckContext {
   /** The types of the operators before this component in its pipeline, in order (none for a source). */
   operatorsBefore: readonly string[];
+  /** The types of those operators that may modify a value they are given (not `keepsValues`), in order. */
+  operatorsChangingValues: readonly string[];
 }
 
 /** One problem found by a `check`: `path` is relative to the component (`slide`, `fields.age`; '' for the whole). */
@@ -123,6 +139,7 @@ interface Entry<K extends ComponentKind> {
   check(config: ComponentConfig, where: CheckContext): ConfigProblem[];
   endpoints(config: ComponentConfig): Endpoint[];
   repartition(config: ComponentConfig): RepartitionSteps | undefined;
+  keepsValues(config: ComponentConfig): boolean;
   exchange: ((config: ComponentConfig, channel: ExchangeChannel) => Exchange) | undefined;
 }
 
@@ -156,6 +173,7 @@ export class Registry {
       check: (config, where) => definition.check?.(typed(config), where) ?? [],
       endpoints: (config) => definition.endpoints?.(typed(config)) ?? [],
       repartition: (config) => definition.repartition?.(typed(config)),
+      keepsValues: (config) => (typeof definition.keepsValues === 'function' ? definition.keepsValues(typed(config)) : definition.keepsValues === true),
       exchange: definition.exchange ? (config, channel) => definition.exchange!(typed(config), channel) : undefined,
     });
     return definition;
@@ -216,7 +234,7 @@ export class Registry {
    * Decode a component config and run its check, as loading a topology does: for tests and tools that
    * hold one component's config. `context` is where the config stands, for the errors' paths.
    */
-  decode(kind: ComponentKind, input: unknown, where: CheckContext = { operatorsBefore: [] }, context: t.Context = []): t.Validation<ComponentConfig> {
+  decode(kind: ComponentKind, input: unknown, where: CheckContext = { operatorsBefore: [], operatorsChangingValues: [] }, context: t.Context = []): t.Validation<ComponentConfig> {
     const result = this.codec(kind).validate(input, context);
     if (result._tag === 'Left') return result;
     const problems = this.check(kind, result.right, where);
@@ -238,6 +256,11 @@ export class Registry {
   /** An operator's repartition steps (ComponentDefinition.repartition); undefined when it needs none. */
   repartitionOf(config: ComponentConfig): RepartitionSteps | undefined {
     return this.entry('operator', config.type).repartition(config);
+  }
+
+  /** Whether an operator never modifies a value it is given (ComponentDefinition.keepsValues). */
+  keepsValues(config: ComponentConfig): boolean {
+    return this.entry('operator', config.type).keepsValues(config);
   }
 
   /** The exchange a source offers for repartitioning (ComponentDefinition.exchange); undefined when it offers none. */

@@ -51,7 +51,10 @@ export function stagesOf(topology: string, pipeline: string, config: PipelineCon
       const name = stages.length === 0 ? 'repartition' : `repartition-${stages.length + 1}`;
       const what = `pipelines.${pipeline}.operators[${i}] (${op.type}) repartition`;
       const { partitions, replicationFactor } = config.repartition;
-      const exchange = registry.exchangeOf(config.source, { topology, pipeline, name, partitions, replicationFactor });
+      const before = steps.before.map((step) => decoded(registry, 'operator', step, what));
+      const stageOperators = [...operators, ...before];
+      const keepsSourceValues = stageOperators.every((o) => registry.keepsValues(o));
+      const exchange = registry.exchangeOf(config.source, { topology, pipeline, name, partitions, replicationFactor, keepsSourceValues });
       if (!exchange) return whole;
       stages.push({
         name: `${pipeline}.${name}`,
@@ -60,7 +63,7 @@ export function stagesOf(topology: string, pipeline: string, config: PipelineCon
           ...config,
           description: `Repartitions ${pipeline}'s records by the group of operators[${i}] (${op.type}) into ${exchange.describe}.`,
           source,
-          operators: [...operators, ...steps.before.map((step) => decoded(registry, 'operator', step, what))],
+          operators: stageOperators,
           sink: decoded(registry, 'sink', exchange.sink, what),
           // One batch in flight: the records of each source partition reach the topic in order.
           maxInFlight: 1,

@@ -47,6 +47,12 @@ export interface StreamRecord<V = unknown> {
   origin?: RecordOrigin;
   /** The original bytes as received, kept so a dead-letter can carry them unchanged. */
   raw?: Buffer | string;
+  /**
+   * The value as the source decoded it from `raw` (the same reference), when it did (the kafka source's
+   * `json` format): while `value` is still this one, `raw` is its encoding, and a sink may send those
+   * bytes rather than encode the value again (the kafka sink's `payload: unchanged-raw`).
+   */
+  decoded?: unknown;
   headers?: Record<string, string>;
 }
 

@@ -41,5 +41,6 @@ defineComponent({
   ],
   check: windowProblems,
   repartition: (config) => repartitionSteps(config.groupBy),
+  keepsValues: true,
   create: windowOperator,
 });

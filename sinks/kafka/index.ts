@@ -19,7 +19,7 @@ import { Duration, PositiveInt, TopicName, oneOf } from '../../topology/codecs.t
 import type { ComponentContext, Sink } from '../../topology/types.ts';
 import { kafkaClientFields } from '../../clients/kafka.ts';
 import { Compression, createTopicField, deliveryTimeoutField } from './fields.ts';
-import { rawRecordToMessage, recordToMessage } from './messages.ts';
+import { rawRecordToMessage, recordToMessage, unchangedRawRecordToMessage } from './messages.ts';
 import { PRODUCER_GUARANTEES, kafkaProducerSink } from './producer.ts';
 
 const fields = {
@@ -35,9 +35,9 @@ const fields = {
   topic: required(TopicName, 'Topic to produce to.'),
   createTopic: createTopicField,
   payload: withDefault(
-    oneOf(['value', 'raw'] as const),
+    oneOf(['value', 'raw', 'unchanged-raw'] as const),
     'value',
-    'What each message carries: `value` encodes the record value (Buffers and strings as they are, anything else as JSON); `raw` sends the bytes the source read (http-poll: the element\'s JSON; kafka: the message), without encoding again — the same bytes when no operator changed the value, so only for pipelines that forward records unchanged: a pipeline with operators is refused at start.',
+    'What each message carries: `value` encodes the record value (Buffers and strings as they are, anything else as JSON); `raw` sends the bytes the source read (http-poll: the element\'s JSON; kafka: the message), without encoding again — the same bytes when no operator changed the value, so only for pipelines that forward records unchanged: a pipeline with operators is refused at start; `unchanged-raw` (what a repartition topic\'s writer uses when the operators before it keep the values they are given) sends the bytes the kafka source read (format `json`) while the record\'s value is still the object or array parsed from them, and encodes it otherwise; it is refused after an operator that may modify a value in place (`map`; `filter` and `flat-map` with `fn`).',
   ),
   compression: withDefault(Compression, 'none', 'Compression of message batches (zstd only where librdkafka was built with it; the config is refused otherwise).'),
   linger: withDefault(Duration, 5, 'How long the producer waits for more messages before sending a batch (larger batches, a little more latency).'),
@@ -60,7 +60,7 @@ export function kafkaSink(config: KafkaSinkConfig, ctx: ComponentContext): Sink 
     { client: config, topic: config.topic, createTopic: config.createTopic, deliveryTimeout: config.deliveryTimeout, tuning },
     ctx,
     describeKafkaSink(config),
-    config.payload === 'raw' ? rawRecordToMessage : recordToMessage,
+    config.payload === 'raw' ? rawRecordToMessage : config.payload === 'unchanged-raw' ? unchangedRawRecordToMessage : recordToMessage,
   );
 }
 
@@ -77,7 +77,17 @@ defineComponent({
     'sink:\n  type: kafka\n  brokers: ${KAFKA_BROKERS}\n  topic: users_created\n  compression: lz4\n  linger: 20ms\n  batch: { maxRows: 5000, concurrency: 2 }',
   ],
   endpoints: (config) => [{ service: 'kafka', address: config.brokers }],
-  check(config, { operatorsBefore }) {
+  check(config, { operatorsBefore, operatorsChangingValues }) {
+    // unchanged-raw trusts that a value still the one the source parsed is as the source read it.
+    if (config.payload === 'unchanged-raw' && operatorsChangingValues.length > 0) {
+      return [
+        problem(
+          'payload',
+          `unchanged-raw sends the bytes the source read for a value still the one parsed from them, but ${operatorsChangingValues.join(', ')} may modify the value it is given in place; ` +
+            'use `payload: value` (the default)',
+        ),
+      ];
+    }
     // raw would silently write the source's bytes, as if the operators had not run.
     if (config.payload !== 'raw' || operatorsBefore.length === 0) return [];
     return [

@@ -41,6 +41,18 @@ export function rawRecordToMessage(record: StreamRecord): OutgoingMessage {
   return messageOf(record, raw === undefined ? encodeValue(record.value) : Buffer.isBuffer(raw) ? raw : Buffer.from(raw, 'utf8'));
 }
 
+/**
+ * The message of `payload: unchanged-raw`: the bytes the source read while the record's value is still
+ * the object or array the source parsed from them (`StreamRecord.decoded`), so a value no operator
+ * replaced is not encoded again — a reader parses the same value from either; the value encoded
+ * otherwise (as `payload: value`: also a null, a tombstone, and a string, sent as its text, not as JSON).
+ */
+export function unchangedRawRecordToMessage(record: StreamRecord): OutgoingMessage {
+  const { raw, value } = record;
+  const unchanged = raw !== undefined && typeof value === 'object' && value !== null && value === record.decoded;
+  return messageOf(record, unchanged ? (Buffer.isBuffer(raw) ? raw : Buffer.from(raw, 'utf8')) : encodeValue(value));
+}
+
 function messageOf(record: StreamRecord, value: Buffer | null): OutgoingMessage {
   return {
     key: record.key,

@@ -36,6 +36,9 @@ export function kafkaExchange(config: KafkaSourceConfig, channel: ExchangeChanne
       topic,
       createTopic: { partitions: channel.partitions, replicationFactor: channel.replicationFactor },
       compression: 'lz4',
+      // The bytes the source read for a value no operator replaced (as the stage's operators keep values
+      // they are given): not encoded again here, nor anything lost, as the reader parses them alike.
+      payload: channel.keepsSourceValues ? 'unchanged-raw' : 'value',
       // One write at a time keeps each source partition's records in order in the topic: what the
       // replay-filter on the other side relies on to drop repeats.
       batch: { maxRows: 10_000, concurrency: 1 },

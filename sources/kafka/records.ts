@@ -39,7 +39,8 @@ export function messageToRecord(message: Message, format: KafkaValueFormat, now:
   const text = raw === undefined ? '' : raw.toString('utf8');
   if (text.trim() === '') return { record: { ...base, value: text }, invalid: 'invalid JSON: empty message' };
   try {
-    return { record: { ...base, value: JSON.parse(text) } };
+    const value: unknown = JSON.parse(text);
+    return { record: { ...base, value, decoded: value } };
   } catch (error) {
     return { record: { ...base, value: text }, invalid: `invalid JSON: ${(error as Error).message}` };
   }

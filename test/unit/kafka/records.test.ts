@@ -11,7 +11,7 @@ import { cleanLogMessage, connectError } from '../../../clients/kafka.ts';
 import { messageToRecord } from '../../../sources/kafka/records.ts';
 import { tasksOf } from '../../../sources/kafka/assignments.ts';
 import { taskOf } from '../../../topology/types.ts';
-import { encodeValue, rawRecordToMessage, recordToMessage } from '../../../sinks/kafka/messages.ts';
+import { encodeValue, rawRecordToMessage, recordToMessage, unchangedRawRecordToMessage } from '../../../sinks/kafka/messages.ts';
 import { KafkaWriteError, isRetryableKafkaError } from '../../../sinks/kafka/producer.ts';
 import { deadLetterMessage } from '../../../sinks/dead-letter.ts';
 import type { DeadLetterValue, StreamRecord } from '../../../topology/types.ts';
@@ -32,8 +32,10 @@ test('json: a valid message becomes a record with key, parsed value, timestamp, 
     timestamp: 1_700_000_000_000,
     origin: { topic: 'users_created', partition: 2, offset: 41 },
     raw,
+    decoded: { name: 'Ава', n: 1 },
     headers: { trace: 'abc', n: '1' },
   });
+  assert.equal(record.decoded, record.value, 'decoded is the parsed value itself: a sink can tell it was not replaced');
 });
 
 test('json: empty, blank, null and unparsable messages are to be dead-lettered with their bytes', () => {
@@ -60,6 +62,8 @@ test('string and bytes formats never dead-letter; a null key stays null; a missi
     record: { key: null, value: 'not json', timestamp: 1_700_000_000_000, origin: { topic: 'users_created', partition: 2, offset: 41 }, raw },
   });
   assert.equal(messageToRecord(message(raw), 'bytes', 5).record.value, raw);
+  assert.equal('decoded' in messageToRecord(message(raw), 'bytes', 5).record, false, 'only a parsed value is marked as decoded');
+  assert.equal('decoded' in messageToRecord(message(Buffer.from('not json')), 'json', 5).record, false, 'an unparsable message has no decoded value');
   assert.equal(messageToRecord(message(null), 'bytes', 5).record.value, null);
   assert.equal(messageToRecord(message(null), 'string', 5).invalid, undefined);
   assert.equal(messageToRecord(message(raw, { timestamp: -1 }), 'string', 1234).record.timestamp, 1234);
@@ -112,6 +116,24 @@ test('payload: raw sends the bytes the source read, not the value encoded again;
   assert.equal(rawRecordToMessage({ key: null, value: { changed: true }, timestamp: 1, raw: bytes }).value, bytes);
   assert.deepEqual(rawRecordToMessage({ key: null, value: { changed: true }, timestamp: 1, raw: 'as read' }).value, Buffer.from('as read'));
   assert.deepEqual(rawRecordToMessage({ key: null, value: { n: 1 }, timestamp: 1 }).value, Buffer.from('{"n":1}'));
+});
+
+test('payload: unchanged-raw sends the bytes the source read while the value is the one parsed from them, the value encoded once replaced', () => {
+  // Bytes that the value does not encode to byte for byte (spacing), so the test tells which was sent.
+  const raw = Buffer.from('{ "nat": "FR",  "gender": "female" }');
+  const { record } = messageToRecord(message(raw, { headers: [{ trace: Buffer.from('abc') }] }), 'json', 5);
+  const keyed: StreamRecord = { ...record, key: '["FR","female"]', headers: { ...record.headers, origin: 'users_created/2/41' } };
+  const sent = unchangedRawRecordToMessage(keyed);
+  assert.equal(sent.value, raw, 'the same Buffer: not encoded again');
+  assert.deepEqual({ ...sent, value: null }, { ...recordToMessage(keyed), value: null }, 'key, timestamp and headers as payload: value has them');
+  // A value an operator replaced (a copy of the record with a new value): encoded, whatever raw holds.
+  const replaced: StreamRecord = { ...keyed, value: { nat: 'FR', gender: 'female', n: 1 } };
+  assert.deepEqual(unchangedRawRecordToMessage(replaced).value, Buffer.from('{"nat":"FR","gender":"female","n":1}'));
+  // No decoded value (another source, or another format): the value, encoded.
+  assert.deepEqual(unchangedRawRecordToMessage({ key: null, value: { n: 1 }, timestamp: 1, raw: Buffer.from('{ "n": 1 }') }).value, Buffer.from('{"n":1}'));
+  // Parsed values that payload: value does not send as JSON: a null stays a tombstone, a string its text.
+  assert.equal(unchangedRawRecordToMessage({ key: null, value: null, timestamp: 1, raw: Buffer.from('null'), decoded: null }).value, null);
+  assert.deepEqual(unchangedRawRecordToMessage({ key: null, value: 'abc', timestamp: 1, raw: Buffer.from('"abc"'), decoded: 'abc' }).value, Buffer.from('abc'));
 });
 
 const letter = (value: unknown): DeadLetterValue => ({

@@ -5,6 +5,7 @@ import winston from 'winston';
 import '../../../components.ts';
 import { parseTopology } from '../../../topology/load.ts';
 import { registry } from '../../../topology/registry.ts';
+import { registerFunction } from '../../../topology/functions.ts';
 import { stagesOf, type Stage } from '../../../topology/stages.ts';
 import { TopologyRuntime } from '../../../topology/runtime.ts';
 import { describeTopology } from '../../../topology/describe.ts';
@@ -38,6 +39,7 @@ test('a window grouped by a field over a kafka source: a stage that keys records
   assert.equal(first.config.sink.brokers, '127.0.0.1:9092');
   assert.deepEqual(first.config.sink.createTopic, { partitions: 4, replicationFactor: 2 });
   assert.deepEqual(first.config.sink.batch, { maxRows: 10_000, concurrency: 1 }, 'one write at a time: source partitions stay in order');
+  assert.equal(first.config.sink.payload, 'unchanged-raw', 'a filter with `where` and repartition-key keep values: the bytes read go out as they are');
   assert.equal(first.config.maxInFlight, 1);
   assert.deepEqual(types(last), ['replay-filter', 'window']);
   assert.equal(last.config.source.type, 'kafka');
@@ -46,6 +48,30 @@ test('a window grouped by a field over a kafka source: a stage that keys records
   assert.equal(last.config.source.sessionTimeout, 7000, 'the reader keeps the source\'s group settings');
   assert.equal(last.config.sink, pipeline.sink, 'the last stage writes the sink');
   assert.deepEqual(first.config.deadLetter, last.config.deadLetter, 'both stages dead-letter to the pipeline\'s output');
+});
+
+// Modifies the value it is given, and returns it: what `unchanged-raw` must not trust.
+registerFunction('stages-test-tag-in-place', { summary: 'tags the value in place', fn: (value) => Object.assign(value as object, { tagged: true }) });
+registerFunction('stages-test-has-nat', { summary: 'has a nat', fn: (value) => (value as { nat?: unknown }).nat !== undefined });
+
+test('the repartition topic gets the bytes the source read only when every operator before it keeps the values it is given', () => {
+  const payload = (operators: unknown[]) => stages({ source: kafka, operators: [...operators, window] })[0].config.sink.payload;
+  assert.equal(payload([]), 'unchanged-raw');
+  assert.equal(payload([{ type: 'validate', schema: 'randomuser-user' }, { type: 'key-by', field: 'nat' }]), 'unchanged-raw');
+  assert.equal(payload([{ type: 'flat-map', path: 'results' }]), 'unchanged-raw', 'elements are new values: encoded, as they are not what was parsed');
+  assert.equal(payload([{ type: 'map', fn: 'stages-test-tag-in-place' }]), 'value', 'a function may modify the value in place: encode it');
+  assert.equal(payload([{ type: 'filter', fn: 'stages-test-has-nat' }]), 'value');
+  assert.equal(payload([{ type: 'flat-map', fn: 'stages-test-tag-in-place' }]), 'value');
+  // Only the operators of the stage that writes the topic count: the map after the window is in the last stage.
+  const [first] = stages({ source: kafka, operators: [window, { type: 'map', fn: 'stages-test-tag-in-place' }] });
+  assert.equal(first.config.sink.payload, 'unchanged-raw');
+});
+
+test('a kafka sink with payload unchanged-raw is refused after an operator that may modify values in place', () => {
+  const kafkaSink = { type: 'kafka', brokers: '127.0.0.1:9092', topic: 'out', payload: 'unchanged-raw' };
+  const loaded = (operators: unknown[]) => parseTopology(JSON.stringify({ name: 'topo', pipelines: { p: { source: kafka, operators, sink: kafkaSink } } }), 'test.yaml', { env: {} });
+  assert.throws(() => loaded([{ type: 'validate', schema: 'randomuser-user' }, { type: 'map', fn: 'stages-test-tag-in-place' }]), /payload.*unchanged-raw sends the bytes the source read.*map may modify the value/s);
+  assert.doesNotThrow(() => loaded([{ type: 'validate', schema: 'randomuser-user' }, { type: 'filter', where: { path: 'nat', exists: true } }]));
 });
 
 test('two stateful operators with their own groups: three stages, each repartition named apart', () => {
