@@ -67,6 +67,8 @@ export interface ComponentDefinition<K extends ComponentKind = ComponentKind, F 
 export interface RepartitionSteps {
   before: unknown[];
   after: unknown[];
+  /** Fields of the operator's own (decoded) config that differ when it reads through the repartition topic. */
+  operatorFields?: Record<string, unknown>;
 }
 
 /** An internal topic between two stages of a pipeline. */

@@ -71,6 +71,8 @@ export function stagesOf(topology: string, pipeline: string, config: PipelineCon
       });
       source = decoded(registry, 'source', exchange.source, what);
       operators = steps.after.map((step) => decoded(registry, 'operator', step, what));
+      operators.push(steps.operatorFields ? { ...op, ...steps.operatorFields } : op);
+      continue;
     }
     operators.push(op);
   }

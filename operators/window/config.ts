@@ -43,6 +43,11 @@ export const fields = {
     PositiveDuration,
     'When no record has come for this long (processing time), the watermark moves past every open window: they close and are written — a stream that stops still gets its last windows. A record that comes later for one of them is late. Longer than any pause the input may take in normal running (a broker restart). Without it, windows close only as event time moves on.',
   ),
+  watermarkPer: withDefault(
+    oneOf(['process', 'task']),
+    'process',
+    'process: one watermark over every task (input partition) the process holds — needed when a group\'s records are spread over partitions, as in a topic keyed by something else. task: each task has its own, from its own event time, as Kafka Streams\' stream time — exact only when every group lives in one partition, and then a task read with a backlog, or moved from another process, is not judged late by the others\' event time. A pipeline that repartitions by the group sets `task` after the repartition topic itself.',
+  ),
   closeAtEnd: withDefault(
     BooleanFromAny,
     false,

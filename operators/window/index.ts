@@ -28,7 +28,7 @@ defineComponent({
   summary: 'Aggregates records per event-time window (tumbling or sliding) and group, with a watermark for late records (Spark withWatermark + window).',
   description:
     'Puts each record, by its event time, in a tumbling window of `size` or in every sliding window (one per `slide`) that contains it — windows aligned to the Unix epoch, end excluded — and aggregates it with the others of its `groupBy` values. ' +
-    'The watermark is the largest event time seen minus `allowedLateness` and moves at the end of each micro-batch (within a batch, lateness is judged against the watermark the batch started with); a window closes when the watermark reaches its end, and its state is then dropped, so memory is bounded by the lateness. ' +
+    'The watermark is the largest event time seen (by the process, or with `watermarkPer: task` by the record\'s task) minus `allowedLateness` and moves at the end of each micro-batch (within a batch, lateness is judged against the watermark the batch started with); a window closes when the watermark reaches its end, and its state is then dropped, so memory is bounded by the lateness. ' +
     'A record whose windows are all closed is late: counted, and dropped or dead-lettered. `append` emits each window once, final, when it closes; `update` emits after each batch every window that changed in it. ' +
     'A row is `{ window_start, window_end, <group fields>, <aggregations> }` (ISO-8601 UTC times), keyed by window start and group values, timestamped with the window end: upsert it by (window_start, group fields). ' +
     'State is kept per task (input partition), and merged over the tasks when a window is written: snapshotted before each batch and restored when a batch fails (no double counting); with the pipeline\'s `state` backend, each batch\'s changes go to the store `windows`\' changelog before its offsets are committed, and a task\'s windows, event time and watermark come back when the task is assigned — a restart, a crash or a swap loses nothing and counts nothing twice (docs/windows.md). Without one, a restart starts empty. ' +
@@ -40,7 +40,8 @@ defineComponent({
     'type: window\nkind: sliding\nsize: 10m\nslide: 1m\neventTime: { field: created_at }\ngroupBy: [{ path: location.country, name: country }]\naggregations:\n  users: { fn: count }\n  mean_age: { fn: avg, path: dob.age }\nallowedLateness: 1m\nlateRecords: deadLetter\noutputMode: update',
   ],
   check: windowProblems,
-  repartition: (config) => repartitionSteps(config.groupBy),
+  // Through the repartition topic every group lives in one task: each task keeps its own watermark.
+  repartition: (config) => ({ ...repartitionSteps(config.groupBy), operatorFields: { watermarkPer: 'task' } }),
   keepsValues: true,
   create: windowOperator,
 });

@@ -35,6 +35,8 @@ interface StoredAggregate extends Aggregates {
 interface TaskWindows {
   windows: WindowState;
   maxEventTime: number;
+  /** With `watermarkPer: task`: the task's own watermark (the process's otherwise). */
+  watermark: number;
 }
 
 interface Snapshot {
@@ -50,7 +52,8 @@ interface Counters {
   windowsEmitted: number;
 }
 
-const copyTasks = (tasks: ReadonlyMap<TaskId, TaskWindows>): Map<TaskId, TaskWindows> => new Map([...tasks].map(([task, t]) => [task, { windows: t.windows.clone(), maxEventTime: t.maxEventTime }]));
+const copyTasks = (tasks: ReadonlyMap<TaskId, TaskWindows>): Map<TaskId, TaskWindows> =>
+  new Map([...tasks].map(([task, t]) => [task, { windows: t.windows.clone(), maxEventTime: t.maxEventTime, watermark: t.watermark }]));
 
 const changelogKey = (aggregate: WindowAggregate): string => `${aggregate.start}/${aggregate.key}`;
 
@@ -61,12 +64,26 @@ export function windowOperator(config: WindowConfig, ctx: ComponentContext): Ope
   const readEventField = config.eventTime === 'timestamp' ? undefined : compilePath(config.eventTime.field);
   const eventTimeName = config.eventTime === 'timestamp' ? 'the record timestamp' : `event time field ${config.eventTime.field}`;
   const append = outputMode === 'append';
+  const perTask = config.watermarkPer === 'task';
   // Window ends must stay within what a Date can hold (±8.64e15 ms), so that they can be written.
   const maxTime = 8.64e15 - 2 * size;
 
   let tasks = new Map<TaskId, TaskWindows>();
-  /** The largest event time seen in any task, minus the lateness; never moves back. */
+  /** The largest event time seen in any task, minus the lateness; never moves back. Per task instead with `watermarkPer: task`. */
   let watermark = -Infinity;
+  const watermarkOf = (t: TaskWindows): number => (perTask ? t.watermark : watermark);
+  /** Moves the watermark (the task's or the process's) up to `to`, never back. */
+  const raiseWatermark = (t: TaskWindows, to: number): void => {
+    if (perTask) t.watermark = Math.max(t.watermark, to);
+    else watermark = Math.max(watermark, to);
+  };
+  /** What progress events show: the process's watermark, or the lowest of its tasks' (every window before it is closed). */
+  const shownWatermark = (): number => {
+    if (!perTask) return watermark;
+    let lowest = Infinity;
+    for (const t of tasks.values()) if (t.watermark > -Infinity) lowest = Math.min(lowest, t.watermark);
+    return lowest === Infinity ? -Infinity : lowest;
+  };
   /** When a record last came (processing time): the idle timeout counts from here. */
   let lastInputAt = ctx.scheduler.now();
   let counters: Counters = { lateRecordsDropped: 0, lateRecordsDeadLettered: 0, windowsEmitted: 0 };
@@ -75,7 +92,7 @@ export function windowOperator(config: WindowConfig, ctx: ComponentContext): Ope
 
   const taskWindows = (task: TaskId): TaskWindows => {
     let found = tasks.get(task);
-    if (!found) tasks.set(task, (found = { windows: new WindowState(), maxEventTime: -Infinity }));
+    if (!found) tasks.set(task, (found = { windows: new WindowState(), maxEventTime: -Infinity, watermark: -Infinity }));
     return found;
   };
 
@@ -112,7 +129,7 @@ export function windowOperator(config: WindowConfig, ctx: ComponentContext): Ope
     return result;
   }
 
-  function late(record: StreamRecord, time: number, lastStart: number, scope: BatchScope): void {
+  function late(record: StreamRecord, time: number, lastStart: number, watermark: number, scope: BatchScope): void {
     if (lateRecords === 'drop') {
       counters.lateRecordsDropped++;
       return;
@@ -127,19 +144,19 @@ export function windowOperator(config: WindowConfig, ctx: ComponentContext): Ope
     let sawInput = false;
     /** Per task, the aggregates this batch changed (written to the changelog at its end). */
     const dirty = new Map<TaskId, Set<WindowAggregate>>();
-    const metaBefore = new Map([...tasks].map(([task, t]) => [task, t.maxEventTime]));
-    const watermarkBefore = watermark;
+    const metaBefore = new Map([...tasks].map(([task, t]): [TaskId, TaskMeta] => [task, { maxEventTime: t.maxEventTime, watermark: watermarkOf(t) }]));
 
     function handle(record: StreamRecord): void {
       sawInput = true;
       const time = eventTimeOf(record);
       if (typeof time === 'string') return scope.deadLetter(record, time);
       const lastStart = Math.floor(time / step) * step;
-      if (lastStart + size <= watermark) return late(record, time, lastStart, scope);
-      const key = grouping.keyAndValues(record.value);
-      if (typeof key !== 'string') return scope.deadLetter(record, key.reason);
       const task = taskOf(record);
       const t = taskWindows(task);
+      const watermark = watermarkOf(t);
+      if (lastStart + size <= watermark) return late(record, time, lastStart, watermark, scope);
+      const key = grouping.keyAndValues(record.value);
+      if (typeof key !== 'string') return scope.deadLetter(record, key.reason);
       if (time > t.maxEventTime) t.maxEventTime = time;
       let changed = dirty.get(task);
       if (!changed) dirty.set(task, (changed = new Set()));
@@ -159,12 +176,12 @@ export function windowOperator(config: WindowConfig, ctx: ComponentContext): Ope
 
     /** The watermark after this batch: event time less the lateness; past every open window when the input is idle or ended. */
     function advanceWatermark(): void {
-      for (const t of tasks.values()) if (t.maxEventTime - lateness > watermark) watermark = t.maxEventTime - lateness;
+      for (const t of tasks.values()) raiseWatermark(t, t.maxEventTime - lateness);
       const idle = !sawInput && idleTimeout !== undefined && scope.now() - lastInputAt >= idleTimeout;
       if (idle || (closeAtEnd && scope.endOfInput)) {
         for (const t of tasks.values()) {
           const latest = t.windows.latestStart();
-          if (latest !== undefined && latest + size > watermark) watermark = latest + size;
+          if (latest !== undefined) raiseWatermark(t, latest + size);
         }
       }
     }
@@ -185,7 +202,7 @@ export function windowOperator(config: WindowConfig, ctx: ComponentContext): Ope
       const closed = new Map<string, { start: number; group: readonly unknown[]; aggregates: Aggregates }>();
       const evicted = new Map<TaskId, WindowAggregate[]>();
       for (const [task, t] of tasks) {
-        t.windows.evictUpTo(watermark - size, (aggregate) => {
+        t.windows.evictUpTo(watermarkOf(t) - size, (aggregate) => {
           let list = evicted.get(task);
           if (!list) evicted.set(task, (list = []));
           list.push(aggregate);
@@ -196,7 +213,7 @@ export function windowOperator(config: WindowConfig, ctx: ComponentContext): Ope
         });
       }
       if (append) for (const window of [...closed.values()].sort((a, b) => a.start - b.start)) emit(window.start, window.group, window.aggregates);
-      writeChanges(scope, dirty, evicted, metaBefore, watermarkBefore);
+      writeChanges(scope, dirty, evicted, metaBefore);
     }
 
     // An exception here is a bug, not a bad record: it fails the batch (whose state is then restored).
@@ -204,7 +221,7 @@ export function windowOperator(config: WindowConfig, ctx: ComponentContext): Ope
   }
 
   /** The batch's changes for the changelog: changed windows, closed ones deleted, and each task's event-time progress. */
-  function writeChanges(scope: BatchScope, dirty: Map<TaskId, Set<WindowAggregate>>, evicted: Map<TaskId, WindowAggregate[]>, metaBefore: Map<TaskId, number>, watermarkBefore: number): void {
+  function writeChanges(scope: BatchScope, dirty: Map<TaskId, Set<WindowAggregate>>, evicted: Map<TaskId, WindowAggregate[]>, metaBefore: Map<TaskId, TaskMeta>): void {
     for (const [task, set] of dirty) {
       for (const a of set) {
         const stored: StoredAggregate = { start: a.start, group: [...a.group], acc: a.acc, ...(a.latest ? { latest: a.latest } : {}) };
@@ -214,8 +231,9 @@ export function windowOperator(config: WindowConfig, ctx: ComponentContext): Ope
     // After the changed ones: a window changed and closed in the same batch ends deleted.
     for (const [task, list] of evicted) for (const a of list) scope.changed(WINDOWS_STORE, task, changelogKey(a), undefined);
     for (const [task, t] of tasks) {
-      if (t.maxEventTime !== metaBefore.get(task) || watermark !== watermarkBefore) {
-        const meta: TaskMeta = { maxEventTime: t.maxEventTime, watermark };
+      const before = metaBefore.get(task);
+      if (t.maxEventTime !== before?.maxEventTime || watermarkOf(t) !== before.watermark) {
+        const meta: TaskMeta = { maxEventTime: t.maxEventTime, watermark: watermarkOf(t) };
         scope.changed(WINDOWS_STORE, task, META_KEY, meta);
       }
     }
@@ -224,7 +242,10 @@ export function windowOperator(config: WindowConfig, ctx: ComponentContext): Ope
   const slideText = kind === 'sliding' ? ` every ${step} ms` : '';
   return {
     apply: perBatch(processBatch),
-    watermark: () => (watermark === -Infinity ? undefined : watermark),
+    watermark: () => {
+      const shown = shownWatermark();
+      return shown === -Infinity ? undefined : shown;
+    },
     metrics: () => ({ windowsInState: openWindows(), tasks: tasks.size, ...counters }),
     snapshot: (): Snapshot => ({ tasks: copyTasks(tasks), watermark, lastInputAt, counters: { ...counters } }),
     restore(snapshot) {
@@ -236,12 +257,12 @@ export function windowOperator(config: WindowConfig, ctx: ComponentContext): Ope
     },
     stores: [WINDOWS_STORE],
     loadTask(task, stores) {
-      const t: TaskWindows = { windows: new WindowState(), maxEventTime: -Infinity };
+      const t: TaskWindows = { windows: new WindowState(), maxEventTime: -Infinity, watermark: -Infinity };
       for (const [key, value] of stores.get(WINDOWS_STORE) ?? (new Map() as StoreEntries)) {
         if (key === META_KEY) {
           const meta = value as TaskMeta;
           t.maxEventTime = meta.maxEventTime ?? -Infinity;
-          if ((meta.watermark ?? -Infinity) > watermark) watermark = meta.watermark;
+          raiseWatermark(t, meta.watermark ?? -Infinity);
           continue;
         }
         const stored = value as StoredAggregate;
@@ -256,6 +277,6 @@ export function windowOperator(config: WindowConfig, ctx: ComponentContext): Ope
     idleWork: (now, endOfInput) => openWindows() > 0 && ((idleTimeout !== undefined && now - lastInputAt >= idleTimeout) || (closeAtEnd && endOfInput)),
     describe: () =>
       `${kind} windows of ${size} ms${slideText} by ${config.eventTime === 'timestamp' ? 'record timestamp' : config.eventTime.field}` +
-      `${grouping.groupNames.length > 0 ? `, grouped by ${grouping.groupPaths.join(', ')}` : ''}: ${grouping.describe()} (allowed lateness ${lateness} ms, ${outputMode} mode)`,
+      `${grouping.groupNames.length > 0 ? `, grouped by ${grouping.groupPaths.join(', ')}` : ''}: ${grouping.describe()} (allowed lateness ${lateness} ms, ${outputMode} mode${perTask ? ', a watermark per task' : ''})`,
   };
 }

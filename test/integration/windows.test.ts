@@ -31,7 +31,6 @@ const keyspace = `it_windows_${run}`;
 const topic = `it_windows_${run}`;
 const fixtures = useFixtures(keyspace);
 
-
 /** Run the process and nat_minute pipelines until each consumed `count` more records, then stop them; their log lines. */
 async function runUntilConsumed(count: number): Promise<{ events: ProgressEvent[]; logs: string[] }> {
   const { config } = loadTopology('user-pipeline', { env: { ...process.env, USERS_TOPIC: topic, CASSANDRA_KEYSPACE: keyspace, CONSUMER_GROUP: `windows-${run}` } });
@@ -80,6 +79,12 @@ test('every closed window is written, and users equals the created_users rows of
   const restores = second.logs.filter((m) => m.startsWith('restored task(s)'));
   assert.ok(restores.some((m) => !/: 0 key\(s\)/.test(m)), `the second run restored the windows of the first: ${restores.join(' | ')}`);
 
+  // The second run reads a backlog spread over the repartition topic's 6 partitions, unevenly: each task
+  // judges lateness by its own event time, so none of it is late (a watermark over the whole process
+  // dropped some here).
+  const late = events.filter((e) => e.pipeline === 'nat_minute').reduce((n, e) => n + e.numDeadLetterRows, 0);
+  assert.equal(late, 0, 'no record was later than the allowed lateness');
+
   // created_users rows, each placed in its window by the Kafka time of its message.
   const timeOf = new Map(messages.map((m) => [m.key, m.timestamp]));
   const rows = await fixtures.client.execute(`SELECT id FROM ${keyspace}.created_users`, [], { fetchSize: N + 1 });
@@ -116,8 +121,6 @@ test('every closed window is written, and users equals the created_users rows of
   for (let w = firstWindow; w + MINUTE <= lastWatermark; w += MINUTE) expected.push(w);
   assert.deepEqual([...written].sort((a, b) => a - b).map(iso), expected.map(iso));
   assert.ok(expected.length >= 9, `closed windows written: ${expected.length}`);
-  const late = events.filter((e) => e.pipeline === 'nat_minute').reduce((n, e) => n + e.numDeadLetterRows, 0);
-  assert.equal(late, 0, 'no record was later than the allowed lateness');
 });
 
 const iso = (ms: number) => new Date(ms).toISOString();

@@ -14,10 +14,12 @@ const T0 = Date.parse('2026-11-21T10:00:00.000Z');
 const at = (s: number): number => T0 + s * 1000;
 
 function config(overrides: Partial<WindowConfig> = {}): WindowConfig {
-  return { kind: 'tumbling', size: 10_000, eventTime: 'timestamp', groupBy: ['g'], aggregations: { n: { fn: 'count' } }, allowedLateness: 0, lateRecords: 'drop', outputMode: 'append', closeAtEnd: false, ...overrides };
+  return { kind: 'tumbling', size: 10_000, eventTime: 'timestamp', groupBy: ['g'], aggregations: { n: { fn: 'count' } }, allowedLateness: 0, lateRecords: 'drop', outputMode: 'append', watermarkPer: 'process', closeAtEnd: false, ...overrides };
 }
 
 const rec = (g: string, s: number): StreamRecord => ({ key: null, value: { g }, timestamp: at(s) });
+/** A record of task (input partition) `task`. */
+const recIn = (task: number, g: string, s: number): StreamRecord => ({ ...rec(g, s), origin: { topic: 't', partition: task, offset: s } });
 /** `<start in seconds from T0> <g> <n>` per row. */
 const brief = (records: StreamRecord[]) =>
   records.map((r) => {
@@ -91,6 +93,36 @@ test('restore goes back to an operator that had seen nothing: no watermark, no w
   // Records that the watermark of 100 s would have made late are counted again.
   assert.deepEqual(brief(await run(op, [rec('a', 1), rec('a', 11)])), ['0 a 1']);
   assert.deepEqual(brief(await run(op, [rec('a', 25)])), ['10 a 1']);
+});
+
+test('watermarkPer: a task read behind another is judged late by the process watermark, not by a watermark of its own', async () => {
+  // Task 0 is read up to 25 s first (a backlog read unevenly, or a task moved here with its backlog); then task 1's records of 2 s and 15 s.
+  const perProcess = windowOperator(config(), fakeContext().ctx);
+  assert.deepEqual(brief(await run(perProcess, [recIn(0, 'a', 1), recIn(0, 'a', 25)])), ['0 a 1']);
+  assert.deepEqual(brief(await run(perProcess, [recIn(1, 'b', 2), recIn(1, 'b', 15)])), []);
+  assert.equal(perProcess.metrics!().lateRecordsDropped, 2, 'both of task 1\'s records are behind the process watermark (25 s)');
+
+  const perTask = windowOperator(config({ watermarkPer: 'task' }), fakeContext().ctx);
+  assert.deepEqual(brief(await run(perTask, [recIn(0, 'a', 1), recIn(0, 'a', 25)])), ['0 a 1'], 'task 0 closes its own windows');
+  assert.equal(perTask.watermark!(), at(25));
+  assert.deepEqual(brief(await run(perTask, [recIn(1, 'b', 2), recIn(1, 'b', 15)])), ['0 b 1'], 'task 1 counts its records; its watermark (15 s) closes [0,10)');
+  assert.equal(perTask.metrics!().lateRecordsDropped, 0);
+  assert.equal(perTask.watermark!(), at(15), 'progress shows the lowest task watermark');
+  // Late is still late within a task.
+  await run(perTask, [recIn(1, 'b', 3)]);
+  assert.equal(perTask.metrics!().lateRecordsDropped, 1);
+});
+
+test('watermarkPer task: a restored task gets its own watermark back, the others keep theirs; a snapshot restores every task\'s', async () => {
+  const op = windowOperator(config({ watermarkPer: 'task' }), fakeContext().ctx);
+  op.loadTask!(0, new Map([['windows', new Map([['~', { maxEventTime: at(40), watermark: at(40) }]])]]));
+  op.loadTask!(1, new Map([['windows', new Map([['~', { maxEventTime: at(5), watermark: at(5) }]])]]));
+  const before = op.snapshot!();
+  for (let attempt = 0; attempt < 2; attempt++) {
+    assert.deepEqual(brief(await run(op, [recIn(0, 'a', 30), recIn(1, 'b', 6), recIn(1, 'b', 21)])), ['0 b 1']);
+    assert.equal(op.metrics!().lateRecordsDropped, 1, 'only task 0\'s record of 30 s is late (its watermark is 40 s)');
+    op.restore!(before);
+  }
 });
 
 test('1,000,000 records over 10,000 windows: state stays bounded by the lateness, and every record not late is emitted once', async (t) => {

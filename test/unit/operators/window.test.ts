@@ -42,7 +42,7 @@ ${pipeline}`;
 
 /** A decoded config, for creating the operator directly. */
 function config(overrides: Partial<WindowConfig> = {}): WindowConfig {
-  return { kind: 'tumbling', size: 10_000, eventTime: 'timestamp', groupBy: [], aggregations: { users: { fn: 'count' } }, allowedLateness: 0, lateRecords: 'drop', outputMode: 'append', closeAtEnd: false, ...overrides };
+  return { kind: 'tumbling', size: 10_000, eventTime: 'timestamp', groupBy: [], aggregations: { users: { fn: 'count' } }, allowedLateness: 0, lateRecords: 'drop', outputMode: 'append', watermarkPer: 'process', closeAtEnd: false, ...overrides };
 }
 
 type Row = Record<string, unknown>;
@@ -444,7 +444,7 @@ test('closeAtEnd: an availableNow run writes every window it holds before it end
 
 test('config: every field checked with its path, and the rules across fields when the topology is loaded', async () => {
   const base = { type: 'window', kind: 'tumbling', size: '1m', eventTime: 'timestamp', aggregations: { users: { fn: 'count' } }, allowedLateness: '10s' };
-  assert.deepEqual(decodeOperator(base), { ok: true, config: { ...base, size: 60_000, allowedLateness: 10_000, groupBy: [], lateRecords: 'drop', outputMode: 'append', closeAtEnd: false } });
+  assert.deepEqual(decodeOperator(base), { ok: true, config: { ...base, size: 60_000, allowedLateness: 10_000, groupBy: [], lateRecords: 'drop', outputMode: 'append', watermarkPer: 'process', closeAtEnd: false } });
   assert.deepEqual(configErrors({ ...base, size: '0s', eventTime: 'kafka', allowedLateness: undefined }), [
     'size: expected a duration longer than zero, such as 10s, 1m or 1h, got "0s"',
     'eventTime: expected timestamp (the record timestamp), or { field: <path> }, got "kafka"',

@@ -42,6 +42,9 @@ test('a window grouped by a field over a kafka source: a stage that keys records
   assert.equal(first.config.sink.payload, 'unchanged-raw', 'a filter with `where` and repartition-key keep values: the bytes read go out as they are');
   assert.equal(first.config.maxInFlight, 1);
   assert.deepEqual(types(last), ['replay-filter', 'window']);
+  // Each group lives in one task of the last stage: the window keeps a watermark per task there.
+  assert.equal((last.config.operators[1] as { watermarkPer?: string }).watermarkPer, 'task');
+  assert.equal((pipeline.operators[1] as { watermarkPer?: string }).watermarkPer, 'process', 'the pipeline as written keeps the default');
   assert.equal(last.config.source.type, 'kafka');
   assert.deepEqual(last.config.source.topics, [topic]);
   assert.equal(last.config.source.groupId, 'counts.repartition');
