@@ -17,7 +17,7 @@ import { renderTemplate } from './template.ts';
  * Module access Cassandra needs on Java 17: the --add-exports / --add-opens set of Cassandra 5.0's
  * conf/jvm17-server.options (it reaches into JDK internals for off-heap memory, JMX and Chronicle).
  */
-const JAVA17_MODULE_OPTIONS = [
+export const JAVA17_MODULE_OPTIONS = [
   '--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED',
   '--add-exports=java.management.rmi/com.sun.jmx.remote.internal.rmi=ALL-UNNAMED',
   '--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED',
@@ -44,7 +44,7 @@ const JAVA17_MODULE_OPTIONS = [
 ];
 
 /** Cassandra's server defaults from jvm-server.options and jvm17-server.options that matter on a small machine. */
-const JVM_OPTIONS = [
+export const CASSANDRA_JVM_OPTIONS = [
   '-ea',
   // Chronicle (audit/full-query logging) fails assertions by design under long runs.
   '-da:net.openhft...',
@@ -75,7 +75,7 @@ const FAST_START_OPTIONS = [
 ];
 
 /** jamm measures object sizes for memtable accounting; loaded as a Java agent it measures rather than estimates. */
-function jammAgent(libDir: string): string[] {
+export function jammAgent(libDir: string): string[] {
   const jar = readdirSync(libDir).find((name) => /^jamm-[\d.]+\.jar$/.test(name));
   return jar ? [`-javaagent:${join(libDir, jar)}`] : [];
 }
@@ -106,7 +106,7 @@ export const cassandra: ServiceDefinition = {
   javaArgs(ctx) {
     return [
       `-Xmx${ctx.settings.cassandra.heap}`,
-      ...JVM_OPTIONS,
+      ...CASSANDRA_JVM_OPTIONS,
       ...JAVA17_MODULE_OPTIONS,
       ...FAST_START_OPTIONS,
       ...jammAgent(ctx.libDir),

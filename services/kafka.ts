@@ -56,29 +56,12 @@ export const kafka: ServiceDefinition = {
 
     const clusterId = newClusterId();
     ctx.log(`kafka: formatting ${dirs.data} for a new single-node cluster (id ${clusterId})`);
-    try {
-      await run(ctx.java.path, ['-Xmx256m', `-Dlog4j2.configurationFile=${log4jConfig(ctx.repoDir)}`, '-cp', join(ctx.libDir, '*'), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', configFile(ctx)], {
-        cwd: dirs.root,
-      });
-    } catch (error) {
-      const { stdout, stderr } = error as { stdout?: string; stderr?: string };
-      throw new UserFacingError(
-        `kafka: formatting the storage directory ${dirs.data} failed: ${(error as Error).message.split('\n')[0]}\n${`${stdout ?? ''}${stderr ?? ''}`.trim().split('\n').slice(-30).join('\n')}`,
-        `delete ${dirs.data} if it holds a broken half-formatted state, then run \`npm run services -- up\` again`,
-      );
-    }
+    await formatKafkaStorage({ java: ctx.java.path, repoDir: ctx.repoDir, libDir: ctx.libDir, root: dirs.root, data: dirs.data, configFile: configFile(ctx), clusterId, who: 'kafka' });
   },
 
   javaArgs(ctx) {
     return [
-      `-Xmx${ctx.settings.kafka.heap}`,
-      '-XX:+UseG1GC',
-      '-XX:MaxGCPauseMillis=20',
-      '-XX:InitiatingHeapOccupancyPercent=35',
-      '-XX:+ExplicitGCInvokesConcurrent',
-      '-Djava.awt.headless=true',
-      `-XX:ErrorFile=${join(ctx.dirs.root, 'hs_err_pid%p.log')}`,
-      `-Dlog4j2.configurationFile=${log4jConfig(ctx.repoDir)}`,
+      ...kafkaJvmOptions({ heap: ctx.settings.kafka.heap, root: ctx.dirs.root, repoDir: ctx.repoDir }),
       ...ownershipMarkers('kafka', ctx.settings.stateDir),
       '-cp',
       join(ctx.libDir, '*'),
@@ -87,3 +70,35 @@ export const kafka: ServiceDefinition = {
     ];
   },
 };
+
+/** The JVM options of a broker (before the ownership markers and the classpath), alike in both modes. */
+export function kafkaJvmOptions(opts: { heap: string; root: string; repoDir: string }): string[] {
+  return [
+    `-Xmx${opts.heap}`,
+    '-XX:+UseG1GC',
+    '-XX:MaxGCPauseMillis=20',
+    '-XX:InitiatingHeapOccupancyPercent=35',
+    '-XX:+ExplicitGCInvokesConcurrent',
+    '-Djava.awt.headless=true',
+    `-XX:ErrorFile=${join(opts.root, 'hs_err_pid%p.log')}`,
+    `-Dlog4j2.configurationFile=${log4jConfig(opts.repoDir)}`,
+  ];
+}
+
+/**
+ * Formats a broker's storage directory for cluster `clusterId` with Kafka's StorageTool (a short JVM
+ * run); `who` names the broker in the error.
+ */
+export async function formatKafkaStorage(opts: { java: string; repoDir: string; libDir: string; root: string; data: string; configFile: string; clusterId: string; who: string }): Promise<void> {
+  try {
+    await run(opts.java, ['-Xmx256m', `-Dlog4j2.configurationFile=${log4jConfig(opts.repoDir)}`, '-cp', join(opts.libDir, '*'), 'kafka.tools.StorageTool', 'format', '-t', opts.clusterId, '-c', opts.configFile], {
+      cwd: opts.root,
+    });
+  } catch (error) {
+    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+    throw new UserFacingError(
+      `${opts.who}: formatting the storage directory ${opts.data} failed: ${(error as Error).message.split('\n')[0]}\n${`${stdout ?? ''}${stderr ?? ''}`.trim().split('\n').slice(-30).join('\n')}`,
+      `delete ${opts.data} if it holds a broken half-formatted state, then run \`npm run services -- up\` again`,
+    );
+  }
+}

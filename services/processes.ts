@@ -4,7 +4,8 @@
  *
  * A pid alone is not proof: after a reboot or a long time the number may belong to another program.
  * So every server is started with `-Duser-stream.service=<name> -Duser-stream.state-dir=<dir>` and a
- * pid counts as ours only while its command line still carries both.
+ * pid counts as ours only while its command line still carries both. A node of the local cluster
+ * also carries `-Duser-stream.node=<node>` (e.g. `kafka-2`), so one node's pid never passes for another's.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
@@ -17,6 +18,8 @@ const run = promisify(execFile);
 
 export interface PidRecord {
   service: ServiceName;
+  /** The cluster node (`kafka-2`), for a node of the local cluster; absent for the single-node servers. */
+  node?: string;
   pid: number;
   /** The address it serves, as started. */
   address: string;
@@ -26,13 +29,13 @@ export interface PidRecord {
 }
 
 /** The JVM options that mark a server process as ours; `commandLineMatches` looks for exactly these. */
-export function ownershipMarkers(service: ServiceName, stateDir: string): string[] {
-  return [`-Duser-stream.service=${service}`, `-Duser-stream.state-dir=${stateDir}`];
+export function ownershipMarkers(service: ServiceName, stateDir: string, node?: string): string[] {
+  return [`-Duser-stream.service=${service}`, `-Duser-stream.state-dir=${stateDir}`, ...(node === undefined ? [] : [`-Duser-stream.node=${node}`])];
 }
 
-export function commandLineMatches(record: Pick<PidRecord, 'service' | 'stateDir'>, commandLine: string): boolean {
+export function commandLineMatches(record: Pick<PidRecord, 'service' | 'stateDir' | 'node'>, commandLine: string): boolean {
   const words = commandLine.split(/\s+/);
-  return ownershipMarkers(record.service, record.stateDir).every((marker) => words.includes(marker));
+  return ownershipMarkers(record.service, record.stateDir, record.node).every((marker) => words.includes(marker));
 }
 
 export function formatPidRecord(record: PidRecord): string {
@@ -56,7 +59,8 @@ export function parsePidRecord(text: string): PidRecord | undefined {
     (record.pid as number) <= 1 ||
     typeof record.stateDir !== 'string' ||
     typeof record.address !== 'string' ||
-    typeof record.logFile !== 'string'
+    typeof record.logFile !== 'string' ||
+    (record.node !== undefined && typeof record.node !== 'string')
   ) {
     return undefined;
   }
@@ -152,13 +156,13 @@ export async function stopProcess(record: PidRecord, opts: { graceMs: number; lo
   const reportWaiting = () => {
     if (Date.now() < nextReport) return;
     nextReport += 5000;
-    opts.log(`${record.service}: waiting for pid ${record.pid} to exit…`);
+    opts.log(`${record.node ?? record.service}: waiting for pid ${record.pid} to exit…`);
   };
   if (await exitedWithin(record, opts.graceMs, reportWaiting)) return 'stopped';
-  opts.log(`${record.service}: pid ${record.pid} still running ${Math.round(opts.graceMs / 1000)} s after SIGTERM; sending SIGKILL`);
+  opts.log(`${record.node ?? record.service}: pid ${record.pid} still running ${Math.round(opts.graceMs / 1000)} s after SIGTERM; sending SIGKILL`);
   signal(record.pid, 'SIGKILL');
   if (await exitedWithin(record, 10_000)) return 'killed';
-  throw new Error(`${record.service}: pid ${record.pid} survived SIGKILL for 10 s`);
+  throw new Error(`${record.node ?? record.service}: pid ${record.pid} survived SIGKILL for 10 s`);
 }
 
 /** Whether the process is gone (and reaped) within `ms`, checking every 200 ms; `onWait` runs between checks. */

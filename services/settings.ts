@@ -50,38 +50,56 @@ export const ENVIRONMENT_VARIABLES: ReadonlyArray<{ name: string; default: strin
 
 type Env = Record<string, string | undefined>;
 
+/**
+ * Readers for one kind of value each, which collect what is wrong into `problems` (and fall back to the
+ * default) so that every bad variable is reported at once. Shared by the single-node and cluster settings.
+ */
+export function envReaders(env: Env, problems: string[]) {
+  return {
+    port(name: string, fallback: number): number {
+      const raw = env[name];
+      if (raw === undefined || raw === '') return fallback;
+      const value = Number(raw);
+      if (!Number.isInteger(value) || value < 1 || value > 65535) {
+        problems.push(`${name}=${raw} is not a TCP port (1-65535)`);
+        return fallback;
+      }
+      return value;
+    },
+    heap(name: string, fallback: string): string {
+      const raw = env[name];
+      if (raw === undefined || raw === '') return fallback;
+      if (!/^\d+[mMgG]$/.test(raw)) {
+        problems.push(`${name}=${raw} is not a heap size like 512m or 1g`);
+        return fallback;
+      }
+      return raw.toLowerCase();
+    },
+    seconds(name: string, fallback: number): number {
+      const raw = env[name];
+      if (raw === undefined || raw === '') return fallback * 1000;
+      const value = Number(raw);
+      if (!Number.isFinite(value) || value <= 0) {
+        problems.push(`${name}=${raw} is not a positive number of seconds`);
+        return fallback * 1000;
+      }
+      return value * 1000;
+    },
+  };
+}
+
+/** The jar cache and the state directory, read alike in both modes. */
+export function readDirs(env: Env, repoDir: string): { cacheDir: string; stateDir: string } {
+  return {
+    cacheDir: resolve(env.USER_STREAM_CACHE_DIR || join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'user-stream', 'services')),
+    stateDir: resolve(repoDir, env.USER_STREAM_STATE_DIR || join('.state', 'services')),
+  };
+}
+
 /** Reads the settings from `env`; throws a UserFacingError naming the variable when a value is unusable. */
 export function readSettings(env: Env, repoDir: string): ServiceSettings {
   const problems: string[] = [];
-  const port = (name: string, fallback: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < 1 || value > 65535) {
-      problems.push(`${name}=${raw} is not a TCP port (1-65535)`);
-      return fallback;
-    }
-    return value;
-  };
-  const heap = (name: string, fallback: string): string => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    if (!/^\d+[mMgG]$/.test(raw)) {
-      problems.push(`${name}=${raw} is not a heap size like 512m or 1g`);
-      return fallback;
-    }
-    return raw.toLowerCase();
-  };
-  const seconds = (name: string, fallback: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback * 1000;
-    const value = Number(raw);
-    if (!Number.isFinite(value) || value <= 0) {
-      problems.push(`${name}=${raw} is not a positive number of seconds`);
-      return fallback * 1000;
-    }
-    return value * 1000;
-  };
+  const { port, heap, seconds } = envReaders(env, problems);
 
   const host = env.USER_STREAM_SERVICES_HOST || DEFAULT_HOST;
   if (!isLoopback(host)) {
@@ -90,8 +108,7 @@ export function readSettings(env: Env, repoDir: string): ServiceSettings {
 
   const settings: ServiceSettings = {
     host,
-    cacheDir: resolve(env.USER_STREAM_CACHE_DIR || join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'user-stream', 'services')),
-    stateDir: resolve(repoDir, env.USER_STREAM_STATE_DIR || join('.state', 'services')),
+    ...readDirs(env, repoDir),
     kafka: {
       port: port('KAFKA_PORT', DEFAULT_KAFKA_PORT),
       controllerPort: port('KAFKA_CONTROLLER_PORT', 9093),
@@ -107,21 +124,31 @@ export function readSettings(env: Env, repoDir: string): ServiceSettings {
     },
   };
 
+  problems.push(...portClashes(settings));
+  throwIfProblems(problems);
+  return settings;
+}
+
+/** One problem per port that another server of the same settings also uses. */
+export function portClashes(settings: Pick<ServiceSettings, 'kafka' | 'cassandra'>): string[] {
   const ports = [
     ['KAFKA_PORT', settings.kafka.port],
     ['KAFKA_CONTROLLER_PORT', settings.kafka.controllerPort],
     ['CASSANDRA_PORT', settings.cassandra.port],
     ['CASSANDRA_STORAGE_PORT', settings.cassandra.storagePort],
   ] as const;
+  const problems: string[] = [];
   for (const [i, [name, value]] of ports.entries()) {
     const clash = ports.slice(0, i).find(([, other]) => other === value);
     if (clash) problems.push(`${name} and ${clash[0]} are both ${value}; each server needs its own port`);
   }
+  return problems;
+}
 
+export function throwIfProblems(problems: readonly string[]): void {
   if (problems.length > 0) {
     throw new UserFacingError(`invalid local services settings:\n${problems.map((p) => `  - ${p}`).join('\n')}`, 'fix or unset these environment variables (npm run services -- --help lists them)');
   }
-  return settings;
 }
 
 /**
