@@ -1,0 +1,91 @@
+/**
+ * The command line of `npm run services` (bin/services.ts): the arguments it takes, its help, and how
+ * the cluster mode's results are printed. Pure, so both are unit-tested.
+ */
+import { UserFacingError } from '../topology/errors.ts';
+import type { ClusterUpResult, NodeDown, NodeStatus } from './cluster.ts';
+import { CLUSTER_ENVIRONMENT_VARIABLES } from './cluster-settings.ts';
+import { ENVIRONMENT_VARIABLES, SERVICE_NAMES, type ServiceName } from './settings.ts';
+
+export const COMMANDS = ['up', 'down', 'status'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+export type ServicesArgs = { kind: 'help'; exitCode: number } | { kind: 'run'; command: Command; only?: ServiceName[]; cluster: boolean };
+
+export const HELP = `Usage: npm run services -- <command> [--cluster] [kafka|cassandra ...]
+
+Runs a local Apache Kafka broker (KRaft, no ZooKeeper) and a local Apache Cassandra node as Java
+processes on loopback, for development and tests. Without service names a command acts on both.
+
+Commands:
+  up      fetch the servers' jars from Maven Central (first time only), start what is not already
+          answering, and wait until each answers a real request
+  down    stop the processes that \`up\` started (by pid file; anything else is left alone)
+  status  show what runs where: pid, address, whether it answers, state dir, log file
+
+--cluster: the same commands for a local cluster instead: three Kafka brokers (each also a KRaft
+controller) and a three-node Cassandra ring, one node per loopback address (127.0.0.1-3), data and
+logs under <state dir>/cluster/. Single-node and cluster can run side by side.
+
+Environment variables:
+${ENVIRONMENT_VARIABLES.map((v) => `  ${v.name.padEnd(26)} ${v.description} (default ${v.default})`).join('\n')}
+
+With --cluster, these differ:
+${CLUSTER_ENVIRONMENT_VARIABLES.map((v) => `  ${v.name.padEnd(26)} ${v.description} (default ${v.default})`).join('\n')}
+
+To use existing clusters instead, set KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS and CASSANDRA_LOCAL_DC
+for the project; nothing needs to run locally then. See docs/services.md.`;
+
+/** Reads the arguments after `npm run services --`; throws a UserFacingError on anything it does not know. */
+export function parseServicesArgs(argv: readonly string[]): ServicesArgs {
+  if (argv.length === 0) return { kind: 'help', exitCode: 2 };
+  if (argv.includes('--help') || argv.includes('-h') || argv[0] === 'help') return { kind: 'help', exitCode: 0 };
+  const [command, ...rest] = argv;
+  if (!(COMMANDS as readonly string[]).includes(command)) {
+    throw new UserFacingError(`unknown command "${command}"`, 'the commands are up, down and status; see `npm run services -- --help`');
+  }
+  const cluster = rest.includes('--cluster');
+  const words = rest.filter((arg) => arg !== '--cluster');
+  const unknownOption = words.find((arg) => arg.startsWith('-'));
+  if (unknownOption) throw new UserFacingError(`unknown option ${unknownOption}`, 'see `npm run services -- --help`');
+  const invalid = words.find((name) => !SERVICE_NAMES.includes(name as ServiceName));
+  if (invalid) throw new UserFacingError(`unknown service "${invalid}"`, `the services are: ${SERVICE_NAMES.join(', ')}`);
+  return { kind: 'run', command: command as Command, only: words.length > 0 ? (words as ServiceName[]) : undefined, cluster };
+}
+
+/** What a topology needs to use the cluster, as shell assignments. */
+export function formatClusterEnv(addresses: ClusterUpResult['addresses']): string {
+  return `KAFKA_BROKERS=${addresses.kafkaBrokers} CASSANDRA_CONTACT_POINTS=${addresses.cassandraContactPoints} CASSANDRA_LOCAL_DC=${addresses.cassandraLocalDc}`;
+}
+
+export function formatClusterUp(result: ClusterUpResult): string {
+  const lines = result.nodes.map((node) => {
+    const how =
+      node.outcome === 'started'
+        ? `started, pid ${node.pid}${node.readyAfterSeconds === undefined ? '' : `, ready after ${node.readyAfterSeconds.toFixed(1)} s`}`
+        : `already running, pid ${node.pid}`;
+    return `${node.node.padEnd(12)} ${node.address.padEnd(16)} ${how}`;
+  });
+  return [...lines, '', `use it with: ${formatClusterEnv(result.addresses)}`].join('\n') + '\n';
+}
+
+export function formatClusterDown(nodes: readonly NodeDown[]): string {
+  return nodes.map((node) => `${node.node.padEnd(12)} ${node.detail}`).join('\n') + '\n';
+}
+
+/** One line per node (address, pid, live, answering), then where the state is and how to point a topology at it. */
+export function formatClusterStatus(nodes: readonly NodeStatus[], where: { clusterDir: string; addresses: ClusterUpResult['addresses'] }): string {
+  const header = `${'node'.padEnd(12)} ${'address'.padEnd(16)} ${'pid'.padEnd(8)} ${'live'.padEnd(5)} answering`;
+  const rows = nodes.map((n) => `${n.node.padEnd(12)} ${n.address.padEnd(16)} ${String(n.pid ?? '-').padEnd(8)} ${(n.live ? 'yes' : 'no').padEnd(5)} ${n.answering ? 'yes' : 'no'}: ${n.answer}`);
+  const live = nodes.filter((n) => n.live).length;
+  return (
+    [
+      header,
+      ...rows,
+      '',
+      `${live} of ${nodes.length} nodes live`,
+      `state dir: ${where.clusterDir} (each node's data, config, pid file and log in <node>/, e.g. kafka-1/kafka-1.log)`,
+      `use it with: ${formatClusterEnv(where.addresses)}`,
+    ].join('\n') + '\n'
+  );
+}
