@@ -1,21 +1,36 @@
 /**
  * The local cluster (`npm run services -- up --cluster`): three Kafka brokers, each also a KRaft
  * controller, and a three-node Cassandra ring, every node a process of its own on its own loopback
- * address (127.0.0.1, .2, .3; Linux routes all of 127.0.0.0/8 to lo). Every node of a service uses
- * the same ports on its own address. The defaults stay clear of the single-node servers (9092/9093,
- * 9042/7000) so both modes can run side by side.
+ * address (127.0.0.2, .3, .4; Linux answers on all of 127.0.0.0/8). Every node uses the standard ports
+ * (9092/9093, 9042/7000) on its own address, so the cluster stays clear of the single-node servers on
+ * 127.0.0.1 and both modes can run side by side.
+ *
+ * The standard ports are not just convenient: the Node.js Cassandra driver (4.x) learns the other
+ * nodes from system.peers, which has no port, and connects to each on its own configured port
+ * (protocolOptions.port, 9042 unless set). On another CQL port, clients given the contact points
+ * would look for the other nodes on 9042 of their addresses.
  *
  * Pure (no I/O): the node list, the addresses, the quorum and the tokens are unit-tested.
  */
 import { join } from 'node:path';
 import type { ServiceDirs } from './definition.ts';
-import { DEFAULT_CASSANDRA_LOCAL_DC, envReaders, hostPort, isLoopback, portClashes, readDirs, throwIfProblems, type ServiceName } from './settings.ts';
+import {
+  DEFAULT_CASSANDRA_LOCAL_DC,
+  DEFAULT_CASSANDRA_PORT,
+  DEFAULT_CASSANDRA_STORAGE_PORT,
+  DEFAULT_KAFKA_CONTROLLER_PORT,
+  DEFAULT_KAFKA_PORT,
+  envReaders,
+  hostPort,
+  isLoopback,
+  portClashes,
+  readDirs,
+  throwIfProblems,
+  type ServiceName,
+} from './settings.ts';
 
-export const DEFAULT_CLUSTER_HOSTS: readonly string[] = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
-export const DEFAULT_CLUSTER_KAFKA_PORT = 19092;
-export const DEFAULT_CLUSTER_KAFKA_CONTROLLER_PORT = 19093;
-export const DEFAULT_CLUSTER_CASSANDRA_PORT = 19042;
-export const DEFAULT_CLUSTER_CASSANDRA_STORAGE_PORT = 17000;
+/** Not 127.0.0.1: that is the single-node servers' address, on the same ports. */
+export const DEFAULT_CLUSTER_HOSTS: readonly string[] = ['127.0.0.2', '127.0.0.3', '127.0.0.4'];
 
 /** Fewer nodes cannot hold replication factor 3, nor lose one and keep a quorum. */
 export const MIN_CLUSTER_NODES = 3;
@@ -41,13 +56,13 @@ export interface ClusterSettings {
   };
 }
 
-/** The variables the cluster mode reads, with its defaults: the single-node variables, other defaults. */
+/**
+ * What the cluster mode reads differently from the single-node mode: its addresses, its defaults, a
+ * caution. The other variables (ports, state and cache dirs, JAVA_HOME) apply to every node alike.
+ */
 export const CLUSTER_ENVIRONMENT_VARIABLES: ReadonlyArray<{ name: string; default: string; description: string }> = [
   { name: 'USER_STREAM_CLUSTER_HOSTS', default: DEFAULT_CLUSTER_HOSTS.join(','), description: `the nodes' loopback addresses, one per node (at least ${MIN_CLUSTER_NODES})` },
-  { name: 'KAFKA_PORT', default: String(DEFAULT_CLUSTER_KAFKA_PORT), description: "every broker's client port" },
-  { name: 'KAFKA_CONTROLLER_PORT', default: String(DEFAULT_CLUSTER_KAFKA_CONTROLLER_PORT), description: "every broker's KRaft controller port" },
-  { name: 'CASSANDRA_PORT', default: String(DEFAULT_CLUSTER_CASSANDRA_PORT), description: "every node's CQL port" },
-  { name: 'CASSANDRA_STORAGE_PORT', default: String(DEFAULT_CLUSTER_CASSANDRA_STORAGE_PORT), description: "every node's inter-node port" },
+  { name: 'CASSANDRA_PORT', default: String(DEFAULT_CASSANDRA_PORT), description: "every node's CQL port; keep 9042, the port the Node.js driver looks for the other nodes on" },
   { name: 'KAFKA_HEAP', default: '384m', description: 'heap of each broker' },
   { name: 'CASSANDRA_HEAP', default: '512m', description: 'heap of each Cassandra node (-Xms and -Xmx; -Xmn128m)' },
   { name: 'KAFKA_READY_TIMEOUT', default: '120', description: 'seconds for the quorum to form and every broker to register' },
@@ -74,14 +89,14 @@ export function readClusterSettings(env: Env, repoDir: string): ClusterSettings 
     hosts,
     ...readDirs(env, repoDir),
     kafka: {
-      port: port('KAFKA_PORT', DEFAULT_CLUSTER_KAFKA_PORT),
-      controllerPort: port('KAFKA_CONTROLLER_PORT', DEFAULT_CLUSTER_KAFKA_CONTROLLER_PORT),
+      port: port('KAFKA_PORT', DEFAULT_KAFKA_PORT),
+      controllerPort: port('KAFKA_CONTROLLER_PORT', DEFAULT_KAFKA_CONTROLLER_PORT),
       heap: heap('KAFKA_HEAP', '384m'),
       readyTimeoutMs: seconds('KAFKA_READY_TIMEOUT', 120),
     },
     cassandra: {
-      port: port('CASSANDRA_PORT', DEFAULT_CLUSTER_CASSANDRA_PORT),
-      storagePort: port('CASSANDRA_STORAGE_PORT', DEFAULT_CLUSTER_CASSANDRA_STORAGE_PORT),
+      port: port('CASSANDRA_PORT', DEFAULT_CASSANDRA_PORT),
+      storagePort: port('CASSANDRA_STORAGE_PORT', DEFAULT_CASSANDRA_STORAGE_PORT),
       heap: heap('CASSANDRA_HEAP', '512m'),
       newSize: '128m',
       numTokens: 8,

@@ -1,6 +1,6 @@
 /**
  * The local cluster: `npm run services -- up --cluster` starts three Kafka brokers (each also a KRaft
- * controller) and a three-node Cassandra ring as processes on 127.0.0.1-3 (cluster-settings.ts);
+ * controller) and a three-node Cassandra ring as processes on 127.0.0.2-4 (cluster-settings.ts);
  * `down --cluster` stops exactly those processes; `status --cluster` shows each node.
  *
  * The brokers start together: none can serve before a majority of controllers elects a leader. The
@@ -10,7 +10,7 @@
  *
  * @example
  * const up = await clusterUp({ log: console.error });
- * // up.addresses: { kafkaBrokers: '127.0.0.1:19092,127.0.0.2:19092,127.0.0.3:19092', ... }
+ * // up.addresses: { kafkaBrokers: '127.0.0.2:9092,127.0.0.3:9092,127.0.0.4:9092', ... }
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -241,7 +241,7 @@ async function cassandraUp(run: UpRun, ctx: NodeLaunchContext): Promise<void> {
     const ring = nodes.filter((other, j) => j <= i || run.running.has(other.name));
     const ringHosts = ring.map((other) => other.host);
     await waitFor({
-      what: `${node.name} to answer CQL and the ring ${ring.map((n) => n.name).join(', ')} to be NORMAL (up) in every node's gossip`,
+      what: `${node.name} to answer CQL and ${ring.map((n) => n.name).join(', ')} to be NORMAL in every node's gossip`,
       timeoutMs: settings.cassandra.readyTimeoutMs,
       envVar: 'CASSANDRA_READY_TIMEOUT',
       watch,
@@ -260,7 +260,7 @@ async function cassandraUp(run: UpRun, ctx: NodeLaunchContext): Promise<void> {
         return missing.length === 0 ? { done: true } : { done: false, missing: missing.join('; ') };
       },
     });
-    if (startedAt.has(node.name)) reportReady(run, node, startedAt, `${ring.length} of ${nodes.length} nodes up and NORMAL`);
+    if (startedAt.has(node.name)) reportReady(run, node, startedAt, `${ring.length} of ${nodes.length} nodes answering CQL and NORMAL in every node's gossip`);
   }
 }
 

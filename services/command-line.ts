@@ -24,13 +24,14 @@ Commands:
   status  show what runs where: pid, address, whether it answers, state dir, log file
 
 --cluster: the same commands for a local cluster instead: three Kafka brokers (each also a KRaft
-controller) and a three-node Cassandra ring, one node per loopback address (127.0.0.1-3), data and
-logs under <state dir>/cluster/. Single-node and cluster can run side by side.
+controller) and a three-node Cassandra ring, one node per loopback address (127.0.0.2-4, the standard
+ports on each), data and logs under <state dir>/cluster/. Single-node (on 127.0.0.1) and cluster can
+run side by side.
 
 Environment variables:
 ${ENVIRONMENT_VARIABLES.map((v) => `  ${v.name.padEnd(26)} ${v.description} (default ${v.default})`).join('\n')}
 
-With --cluster, these differ:
+With --cluster, these differ (the other variables apply to every node alike):
 ${CLUSTER_ENVIRONMENT_VARIABLES.map((v) => `  ${v.name.padEnd(26)} ${v.description} (default ${v.default})`).join('\n')}
 
 To use existing clusters instead, set KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS and CASSANDRA_LOCAL_DC

@@ -17,6 +17,8 @@ export const SERVICE_NAMES: readonly ServiceName[] = ['kafka', 'cassandra'];
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_KAFKA_PORT = 9092;
 export const DEFAULT_CASSANDRA_PORT = 9042;
+export const DEFAULT_KAFKA_CONTROLLER_PORT = 9093;
+export const DEFAULT_CASSANDRA_STORAGE_PORT = 7000;
 export const DEFAULT_KAFKA_BROKERS = `${DEFAULT_HOST}:${DEFAULT_KAFKA_PORT}`;
 export const DEFAULT_CASSANDRA_CONTACT_POINTS = `${DEFAULT_HOST}:${DEFAULT_CASSANDRA_PORT}`;
 /** The datacenter name Cassandra's SimpleSnitch reports, which the driver needs as its local DC. */
@@ -111,13 +113,13 @@ export function readSettings(env: Env, repoDir: string): ServiceSettings {
     ...readDirs(env, repoDir),
     kafka: {
       port: port('KAFKA_PORT', DEFAULT_KAFKA_PORT),
-      controllerPort: port('KAFKA_CONTROLLER_PORT', 9093),
+      controllerPort: port('KAFKA_CONTROLLER_PORT', DEFAULT_KAFKA_CONTROLLER_PORT),
       heap: heap('KAFKA_HEAP', '512m'),
       readyTimeoutMs: seconds('KAFKA_READY_TIMEOUT', 90),
     },
     cassandra: {
       port: port('CASSANDRA_PORT', DEFAULT_CASSANDRA_PORT),
-      storagePort: port('CASSANDRA_STORAGE_PORT', 7000),
+      storagePort: port('CASSANDRA_STORAGE_PORT', DEFAULT_CASSANDRA_STORAGE_PORT),
       heap: heap('CASSANDRA_HEAP', '1g'),
       readyTimeoutMs: seconds('CASSANDRA_READY_TIMEOUT', 180),
       localDc: DEFAULT_CASSANDRA_LOCAL_DC,

@@ -39,9 +39,9 @@ test('each broker’s server.properties: its own id and address, all three as vo
   const p = properties(await readFile(join(node.dirs.root, 'server.properties'), 'utf8'));
   assert.equal(p['node.id'], '2');
   assert.equal(p['process.roles'], 'broker,controller');
-  assert.equal(p['controller.quorum.voters'], '1@127.0.0.1:19093,2@127.0.0.2:19093,3@127.0.0.3:19093');
-  assert.equal(p.listeners, 'PLAINTEXT://127.0.0.2:19092,CONTROLLER://127.0.0.2:19093');
-  assert.equal(p['advertised.listeners'], 'PLAINTEXT://127.0.0.2:19092');
+  assert.equal(p['controller.quorum.voters'], '1@127.0.0.2:9093,2@127.0.0.3:9093,3@127.0.0.4:9093');
+  assert.equal(p.listeners, 'PLAINTEXT://127.0.0.3:9092,CONTROLLER://127.0.0.3:9093');
+  assert.equal(p['advertised.listeners'], 'PLAINTEXT://127.0.0.3:9092');
   assert.equal(p['log.dirs'], node.dirs.data);
   assert.equal(p['default.replication.factor'], '3');
   assert.equal(p['min.insync.replicas'], '2');
@@ -55,11 +55,11 @@ test('each Cassandra node’s cassandra.yaml: its own address, every node a seed
   const node = clusterNodes(ctx.settings, 'cassandra')[2];
   await prepareCassandraNode(node, ctx);
   const config = parse(await readFile(join(node.dirs.root, 'cassandra.yaml'), 'utf8'));
-  assert.equal(config.listen_address, '127.0.0.3');
-  assert.equal(config.rpc_address, '127.0.0.3');
-  assert.equal(config.native_transport_port, 19042);
-  assert.equal(config.storage_port, 17000);
-  assert.equal(config.seed_provider[0].parameters[0].seeds, '127.0.0.1:17000,127.0.0.2:17000,127.0.0.3:17000');
+  assert.equal(config.listen_address, '127.0.0.4');
+  assert.equal(config.rpc_address, '127.0.0.4');
+  assert.equal(config.native_transport_port, 9042);
+  assert.equal(config.storage_port, 7000);
+  assert.equal(config.seed_provider[0].parameters[0].seeds, '127.0.0.2:7000,127.0.0.3:7000,127.0.0.4:7000');
   assert.equal(config.num_tokens, 8);
   assert.deepEqual(String(config.initial_token).split(','), cassandraInitialTokens(3, 3, 8));
   assert.equal(config.auto_bootstrap, false);
@@ -96,7 +96,7 @@ test('a node’s pid counts as ours only with its own node marker; single-node r
   assert.equal(commandLineMatches({ service: 'kafka', stateDir }, line()), true);
   assert.deepEqual(ownershipMarkers('kafka', stateDir), ['-Duser-stream.service=kafka', '-Duser-stream.state-dir=/state']);
 
-  const record = { service: 'kafka', node: 'kafka-2', pid: 42, address: '127.0.0.2:19092', stateDir, logFile: '/l', startedAt: '' };
+  const record = { service: 'kafka', node: 'kafka-2', pid: 42, address: '127.0.0.3:9092', stateDir, logFile: '/l', startedAt: '' };
   assert.deepEqual(parsePidRecord(JSON.stringify(record)), record);
   assert.equal(parsePidRecord(JSON.stringify({ ...record, node: 7 })), undefined);
 });

@@ -12,16 +12,14 @@ import { readSettings } from '../../../services/settings.ts';
 
 const repo = '/repo';
 
-test('cluster defaults: three loopback addresses, ports clear of the single-node servers, modest heaps', () => {
+test('cluster defaults: three loopback addresses other than the single node’s, the standard ports, modest heaps', () => {
   const s = readClusterSettings({ HOME: '/home/dev' }, repo);
-  assert.deepEqual(s.hosts, ['127.0.0.1', '127.0.0.2', '127.0.0.3']);
-  assert.deepEqual(s.kafka, { port: 19092, controllerPort: 19093, heap: '384m', readyTimeoutMs: 120_000 });
-  assert.deepEqual(s.cassandra, { port: 19042, storagePort: 17000, heap: '512m', newSize: '128m', numTokens: 8, readyTimeoutMs: 180_000, localDc: 'datacenter1' });
+  assert.deepEqual(s.hosts, ['127.0.0.2', '127.0.0.3', '127.0.0.4']);
+  assert.ok(!s.hosts.includes(readSettings({}, repo).host), 'the single-node servers keep their address');
+  // 9042 above all: the Node.js driver looks for the nodes it discovers on its own port, 9042 by default.
+  assert.deepEqual(s.kafka, { port: 9092, controllerPort: 9093, heap: '384m', readyTimeoutMs: 120_000 });
+  assert.deepEqual(s.cassandra, { port: 9042, storagePort: 7000, heap: '512m', newSize: '128m', numTokens: 8, readyTimeoutMs: 180_000, localDc: 'datacenter1' });
   assert.equal(s.stateDir, '/repo/.state/services');
-  const single = readSettings({ HOME: '/home/dev' }, repo);
-  for (const port of [s.kafka.port, s.kafka.controllerPort, s.cassandra.port, s.cassandra.storagePort]) {
-    assert.ok(![single.kafka.port, single.kafka.controllerPort, single.cassandra.port, single.cassandra.storagePort].includes(port), `${port} is a single-node port`);
-  }
 });
 
 test('the cluster reads the single-node variables, and its own list of addresses', () => {
@@ -43,7 +41,7 @@ test('bad cluster addresses are refused, all at once: not loopback, twice, too f
     },
   );
   assert.throws(() => readClusterSettings({ USER_STREAM_CLUSTER_HOSTS: '127.0.0.1,127.0.0.2' }, repo), /has 2 address\(es\); the cluster needs at least 3/);
-  assert.throws(() => readClusterSettings({ CASSANDRA_PORT: '19092' }, repo), /CASSANDRA_PORT and KAFKA_PORT are both 19092/);
+  assert.throws(() => readClusterSettings({ CASSANDRA_PORT: '9092' }, repo), /CASSANDRA_PORT and KAFKA_PORT are both 9092/);
 });
 
 test('six nodes, Kafka first, each on its own address with its own directory under <state>/cluster', () => {
@@ -52,12 +50,12 @@ test('six nodes, Kafka first, each on its own address with its own directory und
   assert.deepEqual(
     nodes.map((n) => [n.name, n.id, n.address]),
     [
-      ['kafka-1', 1, '127.0.0.1:19092'],
-      ['kafka-2', 2, '127.0.0.2:19092'],
-      ['kafka-3', 3, '127.0.0.3:19092'],
-      ['cassandra-1', 1, '127.0.0.1:19042'],
-      ['cassandra-2', 2, '127.0.0.2:19042'],
-      ['cassandra-3', 3, '127.0.0.3:19042'],
+      ['kafka-1', 1, '127.0.0.2:9092'],
+      ['kafka-2', 2, '127.0.0.3:9092'],
+      ['kafka-3', 3, '127.0.0.4:9092'],
+      ['cassandra-1', 1, '127.0.0.2:9042'],
+      ['cassandra-2', 2, '127.0.0.3:9042'],
+      ['cassandra-3', 3, '127.0.0.4:9042'],
     ],
   );
   assert.deepEqual(nodes[4].dirs, {
@@ -75,12 +73,12 @@ test('six nodes, Kafka first, each on its own address with its own directory und
 test('what clients are given, the quorum voters and the seeds name every node', () => {
   const s = readClusterSettings({}, repo);
   assert.deepEqual(clusterAddresses(s), {
-    kafkaBrokers: '127.0.0.1:19092,127.0.0.2:19092,127.0.0.3:19092',
-    cassandraContactPoints: '127.0.0.1:19042,127.0.0.2:19042,127.0.0.3:19042',
+    kafkaBrokers: '127.0.0.2:9092,127.0.0.3:9092,127.0.0.4:9092',
+    cassandraContactPoints: '127.0.0.2:9042,127.0.0.3:9042,127.0.0.4:9042',
     cassandraLocalDc: 'datacenter1',
   });
-  assert.equal(kafkaQuorumVoters(s), '1@127.0.0.1:19093,2@127.0.0.2:19093,3@127.0.0.3:19093');
-  assert.equal(cassandraSeeds(s), '127.0.0.1:17000,127.0.0.2:17000,127.0.0.3:17000');
+  assert.equal(kafkaQuorumVoters(s), '1@127.0.0.2:9093,2@127.0.0.3:9093,3@127.0.0.4:9093');
+  assert.equal(cassandraSeeds(s), '127.0.0.2:7000,127.0.0.3:7000,127.0.0.4:7000');
 });
 
 test('initial tokens cut the Murmur3 ring into equal ranges dealt round-robin: distinct, in range, balanced', () => {

@@ -24,20 +24,20 @@ test('unknown commands, options and services are refused by name', () => {
   assert.throws(() => parseServicesArgs(['up', '--cluster', 'zookeeper']), /unknown service "zookeeper"/);
 });
 
-const addresses = { kafkaBrokers: '127.0.0.1:19092,127.0.0.2:19092,127.0.0.3:19092', cassandraContactPoints: '127.0.0.1:19042,127.0.0.2:19042,127.0.0.3:19042', cassandraLocalDc: 'datacenter1' };
+const addresses = { kafkaBrokers: '127.0.0.2:9092,127.0.0.3:9092,127.0.0.4:9092', cassandraContactPoints: '127.0.0.2:9042,127.0.0.3:9042,127.0.0.4:9042', cassandraLocalDc: 'datacenter1' };
 
 test('status --cluster: one line per node with address, pid and live, then the state dir and the variables for a topology', () => {
   const text = formatClusterStatus(
     [
-      { node: 'kafka-1', service: 'kafka', address: '127.0.0.1:19092', pid: 101, live: true, answering: true, answer: 'sees brokers 1, 2, 3', logFile: '/s/cluster/kafka-1/kafka-1.log' },
-      { node: 'cassandra-3', service: 'cassandra', address: '127.0.0.3:19042', live: false, answering: false, answer: 'nothing listens on the port', logFile: '/s/cluster/cassandra-3/cassandra-3.log' },
+      { node: 'kafka-1', service: 'kafka', address: '127.0.0.2:9092', pid: 101, live: true, answering: true, answer: 'sees brokers 1, 2, 3', logFile: '/s/cluster/kafka-1/kafka-1.log' },
+      { node: 'cassandra-3', service: 'cassandra', address: '127.0.0.4:9042', live: false, answering: false, answer: 'nothing listens on the port', logFile: '/s/cluster/cassandra-3/cassandra-3.log' },
     ],
     { clusterDir: '/s/cluster', addresses },
   );
   const lines = text.split('\n');
   assert.match(lines[0], /^node\s+address\s+pid\s+live\s+answering$/);
-  assert.match(lines[1], /^kafka-1\s+127\.0\.0\.1:19092\s+101\s+yes\s+yes: sees brokers 1, 2, 3$/);
-  assert.match(lines[2], /^cassandra-3\s+127\.0\.0\.3:19042\s+-\s+no\s+no: nothing listens on the port$/);
+  assert.match(lines[1], /^kafka-1\s+127\.0\.0\.2:9092\s+101\s+yes\s+yes: sees brokers 1, 2, 3$/);
+  assert.match(lines[2], /^cassandra-3\s+127\.0\.0\.4:9042\s+-\s+no\s+no: nothing listens on the port$/);
   assert.ok(text.includes('1 of 2 nodes live'));
   assert.ok(text.includes('state dir: /s/cluster'));
   assert.ok(text.includes(`KAFKA_BROKERS=${addresses.kafkaBrokers} CASSANDRA_CONTACT_POINTS=${addresses.cassandraContactPoints} CASSANDRA_LOCAL_DC=datacenter1`));
@@ -46,14 +46,14 @@ test('status --cluster: one line per node with address, pid and live, then the s
 test('up and down --cluster: one line per node', () => {
   const up = formatClusterUp({
     nodes: [
-      { node: 'kafka-1', service: 'kafka', address: '127.0.0.1:19092', outcome: 'started', pid: 7, logFile: '', readyAfterSeconds: 21.25 },
-      { node: 'cassandra-1', service: 'cassandra', address: '127.0.0.1:19042', outcome: 'already-running', pid: 8, logFile: '' },
+      { node: 'kafka-1', service: 'kafka', address: '127.0.0.2:9092', outcome: 'started', pid: 7, logFile: '', readyAfterSeconds: 21.25 },
+      { node: 'cassandra-1', service: 'cassandra', address: '127.0.0.2:9042', outcome: 'already-running', pid: 8, logFile: '' },
     ],
     started: ['kafka-1'],
     addresses,
   });
-  assert.match(up, /^kafka-1\s+127\.0\.0\.1:19092\s+started, pid 7, ready after 21\.3 s$/m);
-  assert.match(up, /^cassandra-1\s+127\.0\.0\.1:19042\s+already running, pid 8$/m);
+  assert.match(up, /^kafka-1\s+127\.0\.0\.2:9092\s+started, pid 7, ready after 21\.3 s$/m);
+  assert.match(up, /^cassandra-1\s+127\.0\.0\.2:9042\s+already running, pid 8$/m);
   assert.match(up, /use it with: KAFKA_BROKERS=/);
   assert.equal(formatClusterDown([{ node: 'kafka-2', outcome: 'stopped', pid: 9, detail: 'stopped pid 9' }]), 'kafka-2      stopped pid 9\n');
 });
