@@ -12,7 +12,8 @@
  * already runs, and this run stops afterwards exactly what it started — on failure and on
  * Ctrl-C too — unless another test run is still using it (then the last run stops it). The tests
  * get KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS and CASSANDRA_LOCAL_DC, and USER_STREAM_SERVICES_STARTED
- * (the services this run started). test/faults is not among the default roots: `npm run test:faults`.
+ * (the services this run started). test/faults is not among the default roots: `npm run test:faults`;
+ * nor is test/cluster (`npm run test:cluster`), which starts and stops the local cluster itself.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
