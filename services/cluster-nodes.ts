@@ -96,6 +96,7 @@ export async function prepareKafkaNode(node: ClusterNode, ctx: NodeLaunchContext
     configFile: kafkaConfigFile(node),
     clusterId,
     who: node.name,
+    upCommand: 'npm run services -- up --cluster',
   });
 }
 

@@ -87,9 +87,9 @@ export function kafkaJvmOptions(opts: { heap: string; root: string; repoDir: str
 
 /**
  * Formats a broker's storage directory for cluster `clusterId` with Kafka's StorageTool (a short JVM
- * run); `who` names the broker in the error.
+ * run); `who` names the broker in the error, `upCommand` the command to run again after fixing it.
  */
-export async function formatKafkaStorage(opts: { java: string; repoDir: string; libDir: string; root: string; data: string; configFile: string; clusterId: string; who: string }): Promise<void> {
+export async function formatKafkaStorage(opts: { java: string; repoDir: string; libDir: string; root: string; data: string; configFile: string; clusterId: string; who: string; upCommand?: string }): Promise<void> {
   try {
     await run(opts.java, ['-Xmx256m', `-Dlog4j2.configurationFile=${log4jConfig(opts.repoDir)}`, '-cp', join(opts.libDir, '*'), 'kafka.tools.StorageTool', 'format', '-t', opts.clusterId, '-c', opts.configFile], {
       cwd: opts.root,
@@ -98,7 +98,7 @@ export async function formatKafkaStorage(opts: { java: string; repoDir: string; 
     const { stdout, stderr } = error as { stdout?: string; stderr?: string };
     throw new UserFacingError(
       `${opts.who}: formatting the storage directory ${opts.data} failed: ${(error as Error).message.split('\n')[0]}\n${`${stdout ?? ''}${stderr ?? ''}`.trim().split('\n').slice(-30).join('\n')}`,
-      `delete ${opts.data} if it holds a broken half-formatted state, then run \`npm run services -- up\` again`,
+      `delete ${opts.data} if it holds a broken half-formatted state, then run \`${opts.upCommand ?? 'npm run services -- up'}\` again`,
     );
   }
 }
