@@ -84,6 +84,31 @@ function configFile(ctx: LaunchContext): string {
   return join(ctx.dirs.root, 'cassandra.yaml');
 }
 
+/** Where one Cassandra process keeps its files, and what it runs from. */
+export interface CassandraPaths {
+  root: string;
+  data: string;
+  configFile: string;
+  libDir: string;
+  repoDir: string;
+}
+
+/** The JVM arguments of a Cassandra process (a single node or a cluster node): `options` (heap, flags, markers), then its paths and main class. */
+export function cassandraDaemonArgs(paths: CassandraPaths, options: string[]): string[] {
+  return [
+    ...options,
+    `-XX:ErrorFile=${join(paths.root, 'hs_err_pid%p.log')}`,
+    `-Dcassandra.config=${pathToFileURL(paths.configFile).href}`,
+    `-Dcassandra.storagedir=${paths.data}`,
+    `-Dcassandra.logdir=${paths.root}`,
+    `-Dcassandra.triggers_dir=${join(paths.root, 'triggers')}`,
+    `-Dlogback.configurationFile=${join(paths.repoDir, 'services', 'cassandra', 'logback.xml')}`,
+    '-cp',
+    join(paths.libDir, '*'),
+    'org.apache.cassandra.service.CassandraDaemon',
+  ];
+}
+
 export const cassandra: ServiceDefinition = {
   ...serviceBasics({ name: 'cassandra', title: 'Cassandra', section: (settings) => settings.cassandra, envPrefix: 'CASSANDRA' }),
   otherPorts: (settings) => [{ port: settings.cassandra.storagePort, envVar: 'CASSANDRA_STORAGE_PORT', what: 'inter-node (storage)' }],
@@ -104,22 +129,13 @@ export const cassandra: ServiceDefinition = {
   },
 
   javaArgs(ctx) {
-    return [
+    return cassandraDaemonArgs({ root: ctx.dirs.root, data: ctx.dirs.data, configFile: configFile(ctx), libDir: ctx.libDir, repoDir: ctx.repoDir }, [
       `-Xmx${ctx.settings.cassandra.heap}`,
       ...CASSANDRA_JVM_OPTIONS,
       ...JAVA17_MODULE_OPTIONS,
       ...FAST_START_OPTIONS,
       ...jammAgent(ctx.libDir),
-      `-XX:ErrorFile=${join(ctx.dirs.root, 'hs_err_pid%p.log')}`,
-      `-Dcassandra.config=${pathToFileURL(configFile(ctx)).href}`,
-      `-Dcassandra.storagedir=${ctx.dirs.data}`,
-      `-Dcassandra.logdir=${ctx.dirs.root}`,
-      `-Dcassandra.triggers_dir=${join(ctx.dirs.root, 'triggers')}`,
-      `-Dlogback.configurationFile=${join(ctx.repoDir, 'services', 'cassandra', 'logback.xml')}`,
       ...ownershipMarkers('cassandra', ctx.settings.stateDir),
-      '-cp',
-      join(ctx.libDir, '*'),
-      'org.apache.cassandra.service.CassandraDaemon',
-    ];
+    ]);
   },
 };

@@ -8,8 +8,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { CASSANDRA_JVM_OPTIONS, JAVA17_MODULE_OPTIONS, jammAgent } from './cassandra.ts';
+import { CASSANDRA_JVM_OPTIONS, cassandraDaemonArgs, JAVA17_MODULE_OPTIONS, jammAgent } from './cassandra.ts';
 import { cassandraInitialTokens, cassandraSeeds, clusterDir, kafkaQuorumVoters, type ClusterNode, type ClusterSettings } from './cluster-settings.ts';
 import type { Java } from './java.ts';
 import { formatKafkaStorage, kafkaJvmOptions, newClusterId } from './kafka.ts';
@@ -120,7 +119,7 @@ export async function prepareCassandraNode(node: ClusterNode, ctx: NodeLaunchCon
 
 export function cassandraNodeArgs(node: ClusterNode, ctx: NodeLaunchContext): string[] {
   const { heap, newSize } = ctx.settings.cassandra;
-  return [
+  return cassandraDaemonArgs({ root: node.dirs.root, data: node.dirs.data, configFile: cassandraConfigFile(node), libDir: ctx.libDir, repoDir: ctx.repoDir }, [
     // As cassandra-env.sh does: the whole heap from the start, so it is never resized under load.
     `-Xms${heap}`,
     `-Xmx${heap}`,
@@ -129,15 +128,6 @@ export function cassandraNodeArgs(node: ClusterNode, ctx: NodeLaunchContext): st
     ...JAVA17_MODULE_OPTIONS,
     ...CASSANDRA_CLUSTER_START_OPTIONS,
     ...jammAgent(ctx.libDir),
-    `-XX:ErrorFile=${join(node.dirs.root, 'hs_err_pid%p.log')}`,
-    `-Dcassandra.config=${pathToFileURL(cassandraConfigFile(node)).href}`,
-    `-Dcassandra.storagedir=${node.dirs.data}`,
-    `-Dcassandra.logdir=${node.dirs.root}`,
-    `-Dcassandra.triggers_dir=${join(node.dirs.root, 'triggers')}`,
-    `-Dlogback.configurationFile=${join(ctx.repoDir, 'services', 'cassandra', 'logback.xml')}`,
     ...ownershipMarkers('cassandra', ctx.settings.stateDir, node.name),
-    '-cp',
-    join(ctx.libDir, '*'),
-    'org.apache.cassandra.service.CassandraDaemon',
-  ];
+  ]);
 }

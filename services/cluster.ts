@@ -22,6 +22,7 @@ import { clusterAddresses, clusterDir, clusterNodes, readClusterSettings, type C
 import { findJava } from './java.ts';
 import { ensureServerJars, readPinnedVersions } from './jars.ts';
 import { acceptsConnections } from './probes.ts';
+import type { ServicesOptions, ServicesUpOptions } from './local.ts';
 import { isOurProcessRunning, readPidFile, withLock, type PidRecord } from './processes.ts';
 import { SERVICE_NAMES, type ServiceName } from './settings.ts';
 
@@ -30,19 +31,9 @@ export type { NodeDown } from './cluster-process.ts';
 const REPO_DIR = fileURLToPath(new URL('..', import.meta.url));
 const PROBE_TIMEOUT_MS = 5000;
 
-export interface ClusterOptions {
-  /** Which services' nodes to act on (default: both). */
-  only?: readonly ServiceName[];
-  /** Receives one line per progress step (default: discarded). */
-  log?: (line: string) => void;
-  /** Where settings are read from (default: process.env). */
-  env?: Record<string, string | undefined>;
-}
-
-export interface ClusterUpOptions extends ClusterOptions {
-  /** Aborting stops what this call has started so far, then rejects. */
-  signal?: AbortSignal;
-}
+/** The same options as the single-node services': which services, progress lines, settings, abort. */
+export type ClusterOptions = ServicesOptions;
+export type ClusterUpOptions = ServicesUpOptions;
 
 export interface NodeUp {
   node: string;

@@ -88,10 +88,7 @@ export async function windowLeg(ctx: Context, topic: string): Promise<void> {
       durable,
       memory,
       noRepartition,
-      ratio: round3(durable.recordsPerSecond / memory.recordsPerSecond),
-      cpuRatio: round3(durable.cpuUsPerRecord / memory.cpuUsPerRecord),
-      repartitionRatio: round3(durable.recordsPerSecond / noRepartition.recordsPerSecond),
-      repartitionCpuRatio: round3(durable.cpuUsPerRecord / noRepartition.cpuUsPerRecord),
+      ...passRatios(durable, memory, noRepartition),
     });
     const done = rounds.at(-1)!;
     log(`window round ${r}: durable ${describe(durable)}; in memory ${describe(memory)}; durable without repartition ${describe(noRepartition)}`);
@@ -117,12 +114,21 @@ export async function windowLeg(ctx: Context, topic: string): Promise<void> {
     durable,
     memory,
     noRepartition,
+    ...passRatios(durable, memory, noRepartition),
+  };
+  const w = ctx.report.window;
+  log(`window: median durable ${fmt(durable.recordsPerSecond)} vs in memory ${fmt(memory.recordsPerSecond)} records/s (${w.ratio}); CPU ${durable.cpuUsPerRecord} vs ${memory.cpuUsPerRecord} µs/record`);
+  log(`window: median with repartition ${fmt(durable.recordsPerSecond)} vs without ${fmt(noRepartition.recordsPerSecond)} records/s (${w.repartitionRatio}); CPU ${durable.cpuUsPerRecord} vs ${noRepartition.cpuUsPerRecord} µs/record (${w.repartitionCpuRatio})`);
+}
+
+type PassFigures = { recordsPerSecond: number; cpuUsPerRecord: number };
+
+/** Durable ÷ memory and with ÷ without the repartition, in records/s and CPU per record. */
+function passRatios(durable: PassFigures, memory: PassFigures, noRepartition: PassFigures) {
+  return {
     ratio: round3(durable.recordsPerSecond / memory.recordsPerSecond),
     cpuRatio: round3(durable.cpuUsPerRecord / memory.cpuUsPerRecord),
     repartitionRatio: round3(durable.recordsPerSecond / noRepartition.recordsPerSecond),
     repartitionCpuRatio: round3(durable.cpuUsPerRecord / noRepartition.cpuUsPerRecord),
   };
-  const w = ctx.report.window;
-  log(`window: median durable ${fmt(durable.recordsPerSecond)} vs in memory ${fmt(memory.recordsPerSecond)} records/s (${w.ratio}); CPU ${durable.cpuUsPerRecord} vs ${memory.cpuUsPerRecord} µs/record`);
-  log(`window: median with repartition ${fmt(durable.recordsPerSecond)} vs without ${fmt(noRepartition.recordsPerSecond)} records/s (${w.repartitionRatio}); CPU ${durable.cpuUsPerRecord} vs ${noRepartition.cpuUsPerRecord} µs/record (${w.repartitionCpuRatio})`);
 }
