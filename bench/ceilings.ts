@@ -218,7 +218,7 @@ export async function processCeilings(task: ProcessCeilingsTask, report: (event:
   await client.connect();
   try {
     const table = { keyspace, columns: columns as Record<string, CqlType>, primaryKey: { partition: ['id'], clustering: [] }, replication: { class: 'SimpleStrategy' as const, replicationFactor: 1 } };
-    await client.execute(createKeyspaceCql(table));
+    await client.execute(createKeyspaceCql(keyspace, table.replication));
     for (const name of ['sweep', 'created_users']) await client.execute(createTableCql({ ...table, table: name }));
     const sweepInsert = insertCql({ ...table, table: 'sweep' });
     // Warm-up: prepared statement, connections, JIT.

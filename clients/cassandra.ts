@@ -89,14 +89,30 @@ function clientOptions(config: CassandraConnection, extra: Pick<cassandra.Client
       }
     }
   }
+  const contactPoints = config.contactPoints.split(',');
   return {
-    contactPoints: config.contactPoints.split(','),
+    contactPoints,
     localDataCenter: config.localDataCenter,
+    // The driver connects to the nodes it discovers on this port, not on the contact points' own.
+    protocolOptions: { port: nativePort(contactPoints) },
     authProvider: filled(config.username) ? new cassandra.auth.PlainTextAuthProvider(config.username!, config.password ?? '') : undefined,
     sslOptions,
     socketOptions: { connectTimeout: config.connectTimeout, readTimeout: config.requestTimeout },
     ...extra,
+    // Token-aware (a row goes to a replica of its partition, which coordinates the write itself) and
+    // data-center-aware (only local nodes; remote ones are ignored): the driver's default, said here
+    // so that a caller's `policies` cannot drop it by accident.
+    policies: { loadBalancing: new cassandra.policies.loadBalancing.DefaultLoadBalancingPolicy({ localDc: config.localDataCenter }), ...extra.policies },
   };
+}
+
+/**
+ * The CQL port of the cluster's nodes: the contact points' when they all give the same one, else the
+ * default 9042. Nodes of one cluster listen on one port (the nodes' `native_transport_port`).
+ */
+export function nativePort(contactPoints: string[]): number {
+  const ports = new Set(contactPoints.map((point) => /:(\d+)$/.exec(point.trim())?.[1] ?? '9042'));
+  return ports.size === 1 ? Number([...ports][0]) : 9042;
 }
 
 /** `text` with the configured password (and every other registered secret) replaced by `***`. */

@@ -23,7 +23,7 @@ import * as t from 'io-ts';
 import Kafka from 'node-rdkafka';
 import type { LibrdKafkaError, Metadata } from 'node-rdkafka';
 import type { Logger } from 'winston';
-import { BooleanFromAny, Duration, HostList, NonEmptyString, StringMap, oneOf } from '../topology/codecs.ts';
+import { BooleanFromAny, Duration, HostList, NonEmptyString, StringMap, oneOf, resolveMinInsyncReplicas, resolveReplicationFactor, type ReplicationSetting } from '../topology/codecs.ts';
 import { UserFacingError } from '../topology/errors.ts';
 import { registerSecret } from '../topology/secrets.ts';
 import { objectCodec, optional, required, withDefault, type ConfigOf } from '../topology/spec.ts';
@@ -224,18 +224,48 @@ export function disconnectClient(client: Kafka.Producer | Kafka.KafkaConsumer, t
   });
 }
 
+/** How a topic is created: its partitions, and its copies (`auto`: from the number of brokers). */
+export interface TopicLayout {
+  partitions: number;
+  replicationFactor: ReplicationSetting;
+  /** min.insync.replicas of the topic; `auto` = a majority of its copies (2 of 3), absent = the brokers' default. */
+  minInsyncReplicas?: ReplicationSetting;
+}
+
+/** What `ensureTopic` did, and with which copies (resolved from `auto`). */
+export interface TopicOutcome {
+  outcome: 'created' | 'exists';
+  partitions: number;
+  replicationFactor: number;
+  minInsyncReplicas?: number;
+}
+
+/** `3 partition(s), replication factor 3, min.insync.replicas 2`: a created topic's layout for the log. */
+export function describeTopicLayout(t: TopicOutcome): string {
+  return `${t.partitions} partition(s), replication factor ${t.replicationFactor}${t.minInsyncReplicas === undefined ? '' : `, min.insync.replicas ${t.minInsyncReplicas}`}`;
+}
+
 /**
  * Create `topic` unless it exists, with `topicConfig` (topic-level settings such as max.message.bytes).
- * Resolves `created` or `exists`; other failures are a `UserFacingError` naming the topic and the brokers.
+ * An `auto` replication factor becomes the number of brokers, at most 3, and an `auto`
+ * min.insync.replicas a majority of the copies: the same topology gives a single development broker
+ * topics it can hold and a cluster topics that survive a lost broker. Resolves what it did; other
+ * failures are a `UserFacingError` naming the topic and the brokers.
  */
-export async function ensureTopic(config: KafkaClientConfig, topic: string, partitions: number, replicationFactor: number, topicConfig: Record<string, string> = {}): Promise<'created' | 'exists'> {
+export async function ensureTopic(config: KafkaClientConfig, topic: string, layout: TopicLayout, topicConfig: Record<string, string> = {}): Promise<TopicOutcome> {
+  const needsBrokers = layout.replicationFactor === 'auto';
+  const brokers = needsBrokers ? (await checkKafka(config, config.connectTimeout)).brokers : 0;
+  const replicationFactor = resolveReplicationFactor(layout.replicationFactor, brokers);
+  const minInsyncReplicas = layout.minInsyncReplicas === undefined ? undefined : resolveMinInsyncReplicas(layout.minInsyncReplicas, replicationFactor);
+  const resolved = { partitions: layout.partitions, replicationFactor, minInsyncReplicas };
+  const settings = { ...topicConfig, ...(minInsyncReplicas === undefined ? {} : { 'min.insync.replicas': String(minInsyncReplicas) }) };
   const admin = createClient(config, () => Kafka.AdminClient.create({ ...librdkafkaConfig(config), log_level: 0 } as Kafka.GlobalConfig));
   try {
-    return await new Promise<'created' | 'exists'>((resolve, reject) => {
-      admin.createTopic({ topic, num_partitions: partitions, replication_factor: replicationFactor, config: topicConfig }, config.connectTimeout, (error) => {
-        if (!error) resolve('created');
-        else if (error.code === Kafka.CODES.ERRORS.ERR_TOPIC_ALREADY_EXISTS) resolve('exists');
-        else reject(topicError(config, topic, partitions, replicationFactor, error));
+    return await new Promise<TopicOutcome>((resolve, reject) => {
+      admin.createTopic({ topic, num_partitions: layout.partitions, replication_factor: replicationFactor, config: settings }, config.connectTimeout, (error) => {
+        if (!error) resolve({ outcome: 'created', ...resolved });
+        else if (error.code === Kafka.CODES.ERRORS.ERR_TOPIC_ALREADY_EXISTS) resolve({ outcome: 'exists', ...resolved });
+        else reject(topicError(config, topic, layout.partitions, replicationFactor, error));
       });
     });
   } finally {
@@ -245,7 +275,7 @@ export async function ensureTopic(config: KafkaClientConfig, topic: string, part
 
 function topicError(config: KafkaClientConfig, topic: string, partitions: number, replicationFactor: number, error: LibrdKafkaError): UserFacingError {
   const what = `cannot create Kafka topic ${topic} (${partitions} partition(s), replication factor ${replicationFactor}) at ${config.brokers}: ${error.message}`;
-  if (error.code === Kafka.CODES.ERRORS.ERR_INVALID_REPLICATION_FACTOR) return new UserFacingError(what, 'lower `createTopic.replicationFactor` to at most the number of brokers');
+  if (error.code === Kafka.CODES.ERRORS.ERR_INVALID_REPLICATION_FACTOR) return new UserFacingError(what, 'lower the replication factor to at most the number of brokers, or set it to `auto`');
   if (error.code === Kafka.CODES.ERRORS.ERR_TOPIC_AUTHORIZATION_FAILED || error.code === Kafka.CODES.ERRORS.ERR_CLUSTER_AUTHORIZATION_FAILED) {
     return new UserFacingError(what, 'the user needs the CREATE permission on the topic, or create it beforehand and remove `createTopic`');
   }

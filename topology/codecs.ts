@@ -214,3 +214,31 @@ export const HttpUrl = new t.Type<string, unknown, unknown>(
 
 /** A map of string keys to string/number/boolean values, passed through to a client library. */
 export const StringMap = t.record(t.string, t.union([t.string, t.number, t.boolean]), 'a map of option names to values');
+
+/** A replication factor, or `auto`: decided when the topic or keyspace is created, from the cluster's size. */
+export type ReplicationSetting = number | 'auto';
+
+export const ReplicationFactorOrAuto = new t.Type<ReplicationSetting, unknown, unknown>(
+  'a positive integer or "auto"',
+  (u): u is ReplicationSetting => u === 'auto' || PositiveInt.is(u),
+  (u, c) => (u === 'auto' ? t.success('auto' as const) : PositiveInt.validate(u, c)),
+  (a) => a,
+);
+
+/** The most copies `auto` asks for: three survive one lost node with a majority left. */
+export const AUTO_REPLICATION_CAP = 3;
+
+/** `setting`, or for `auto` as many copies as there are nodes, at most three. */
+export function resolveReplicationFactor(setting: ReplicationSetting, nodes: number): number {
+  return setting === 'auto' ? Math.max(1, Math.min(AUTO_REPLICATION_CAP, nodes)) : setting;
+}
+
+/**
+ * `setting`, or for `auto` how many copies a write must reach before it counts (Kafka's
+ * min.insync.replicas): a majority of the copies, so that with three a write survives the loss of any one
+ * broker and a broker down does not stop writes; 1 with one or two copies.
+ */
+export function resolveMinInsyncReplicas(setting: ReplicationSetting, replicationFactor: number): number {
+  if (setting !== 'auto') return setting;
+  return replicationFactor >= 3 ? Math.floor(replicationFactor / 2) + 1 : 1;
+}

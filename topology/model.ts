@@ -5,7 +5,7 @@
  */
 import * as t from 'io-ts';
 import { objectCodec, optional, required, withDefault, type ConfigOf } from './spec.ts';
-import { BooleanFromAny, Duration, NonEmptyString, PositiveInt, oneOf } from './codecs.ts';
+import { BooleanFromAny, Duration, NonEmptyString, PositiveInt, ReplicationFactorOrAuto, oneOf, type ReplicationSetting } from './codecs.ts';
 import { problemErrors, type ComponentConfig, type Registry } from './registry.ts';
 
 export const triggerFields = {
@@ -33,10 +33,14 @@ const defaultFailure = { action: 'retry' as const, initialBackoff: 1000, maxBack
 const repartitionFields = {
   enabled: withDefault(BooleanFromAny, true, 'false keeps every stateful operator\'s state in the tasks of the input itself: then a group may be split over tasks, merged only within one process — run such a pipeline as a single process.'),
   partitions: withDefault(PositiveInt, 6, 'Partitions of each repartition topic (created when missing): the most processes that can share the stateful work.'),
-  replicationFactor: withDefault(PositiveInt, 1, 'Replication factor of each repartition topic (3 on a production cluster).'),
+  replicationFactor: withDefault(
+    ReplicationFactorOrAuto,
+    'auto' as ReplicationSetting,
+    'Replication factor of each repartition topic; `auto`: as many copies as there are brokers, at most 3, with min.insync.replicas a majority of them (as the kafka sink\'s `createTopic`).',
+  ),
 };
 export type RepartitionConfig = ConfigOf<typeof repartitionFields>;
-const defaultRepartition: RepartitionConfig = { enabled: true, partitions: 6, replicationFactor: 1 };
+const defaultRepartition: RepartitionConfig = { enabled: true, partitions: 6, replicationFactor: 'auto' };
 
 const PipelineName = new t.Type<string, unknown, unknown>(
   'a pipeline name (letters, digits, "_" or "-")',

@@ -6,6 +6,7 @@
  */
 import * as t from 'io-ts';
 import type { ComponentContext, ComponentInstanceByKind, ComponentKind, Sink } from './types.ts';
+import type { ReplicationSetting } from './codecs.ts';
 import { objectCodec, type ConfigOf, type Fields, type ObjectCodec } from './spec.ts';
 import { sinkPolicyCodec, sinkPolicyFields, type SinkPolicy } from './sink-policy.ts';
 
@@ -78,7 +79,7 @@ export interface ExchangeChannel {
   /** Unique in the pipeline, e.g. `repartition` or `repartition-2`: part of the topic's name and the reader's group. */
   name: string;
   partitions: number;
-  replicationFactor: number;
+  replicationFactor: ReplicationSetting;
   /**
    * Every operator of the stage that writes the exchange keeps the values it is given
    * (ComponentDefinition.keepsValues): a record whose value is still the one its source decoded may be

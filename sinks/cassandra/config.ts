@@ -2,7 +2,7 @@
 import * as t from 'io-ts';
 import { problem, type ConfigProblem } from '../../topology/registry.ts';
 import { objectCodec, optional, required, withDefault, type ConfigOf } from '../../topology/spec.ts';
-import { BooleanFromAny, Identifier, isPlainObject, mapOf, oneOf, parseDuration, PositiveInt } from '../../topology/codecs.ts';
+import { BooleanFromAny, Identifier, isPlainObject, mapOf, oneOf, parseDuration, PositiveInt, resolveReplicationFactor } from '../../topology/codecs.ts';
 import { cassandraConnectionFields, credentialProblems } from '../../clients/cassandra.ts';
 
 /** Column types the sink converts values to. Collections, tuples and UDTs have no converter; counters cannot be INSERTed. */
@@ -134,13 +134,23 @@ const networkTopologyStrategy = objectCodec('NetworkTopologyStrategy replication
   dataCenters: required(DataCenterFactors, 'Copies of each row per data center, e.g. { dc1: 3, dc2: 3 }.'),
 });
 
-const ReplicationCodec = new t.Type<Replication, unknown, unknown>(
-  'a replication: { class: SimpleStrategy, replicationFactor: 1 } or { class: NetworkTopologyStrategy, dataCenters: { dc1: 3 } }',
-  (u): u is Replication => isPlainObject(u) && (u.class === 'SimpleStrategy' || u.class === 'NetworkTopologyStrategy'),
+/** `auto`: NetworkTopologyStrategy in the local data center, as many copies as it has nodes, at most 3 (see `resolveKeyspaceReplication`). */
+export type KeyspaceReplication = Replication | 'auto';
+
+/** The replication a keyspace is created with: `setting`, or for `auto` the local data center's nodes, at most 3. */
+export function resolveKeyspaceReplication(setting: KeyspaceReplication, localDataCenter: string, nodesInLocalDc: number): Replication {
+  if (setting !== 'auto') return setting;
+  return { class: 'NetworkTopologyStrategy', dataCenters: { [localDataCenter]: resolveReplicationFactor('auto', nodesInLocalDc) } };
+}
+
+const ReplicationCodec = new t.Type<KeyspaceReplication, unknown, unknown>(
+  'a replication: auto, { class: SimpleStrategy, replicationFactor: 1 } or { class: NetworkTopologyStrategy, dataCenters: { dc1: 3 } }',
+  (u): u is KeyspaceReplication => u === 'auto' || (isPlainObject(u) && (u.class === 'SimpleStrategy' || u.class === 'NetworkTopologyStrategy')),
   (u, c) => {
+    if (u === 'auto') return t.success('auto' as const);
     if (!isPlainObject(u)) return t.failure(u, c);
-    if (u.class === 'SimpleStrategy') return simpleStrategy.validate(u, c) as t.Validation<Replication>;
-    if (u.class === 'NetworkTopologyStrategy') return networkTopologyStrategy.validate(u, c) as t.Validation<Replication>;
+    if (u.class === 'SimpleStrategy') return simpleStrategy.validate(u, c) as t.Validation<KeyspaceReplication>;
+    if (u.class === 'NetworkTopologyStrategy') return networkTopologyStrategy.validate(u, c) as t.Validation<KeyspaceReplication>;
     const classCodec = oneOf(['SimpleStrategy', 'NetworkTopologyStrategy']);
     return t.failure(u.class, [...c, { key: 'class', type: classCodec, actual: u.class }]);
   },
@@ -179,13 +189,13 @@ export const fields = {
   createIfMissing: withDefault(BooleanFromAny, true, 'At start, create the keyspace (with `replication`) and the table when they do not exist. An existing table is never altered.'),
   replication: withDefault(
     ReplicationCodec,
-    { class: 'SimpleStrategy', replicationFactor: 1 } as Replication,
-    'Replication of a keyspace the sink creates: `{ class: SimpleStrategy, replicationFactor: 1 }` (one data center; a development node), or `{ class: NetworkTopologyStrategy, dataCenters: { dc1: 3 } }`. Ignored when the keyspace exists.',
+    'auto' as KeyspaceReplication,
+    'Replication of a keyspace the sink creates: `auto` (NetworkTopologyStrategy in `localDataCenter`, with as many copies as that data center has nodes, at most 3: 1 on a development node, 3 on a cluster), `{ class: SimpleStrategy, replicationFactor: 1 }`, or `{ class: NetworkTopologyStrategy, dataCenters: { dc1: 3 } }`. Ignored when the keyspace exists.',
   ),
   consistency: withDefault(
     oneOf(CONSISTENCY_LEVELS),
     'LOCAL_QUORUM',
-    'How many replicas must acknowledge a row before it counts as written. LOCAL_QUORUM (a majority of the local data center) keeps an acknowledged batch on a majority of replicas even if one fails before its offsets are committed; LOCAL_ONE acknowledges sooner but can lose rows when that one replica fails.',
+    'How many replicas must acknowledge a row before it counts as written. LOCAL_QUORUM (a majority of the local data center: 2 of 3 copies, 1 of 1) keeps an acknowledged batch on a majority of replicas even if one fails before its offsets are committed, and goes on writing with one of three replicas down; LOCAL_ONE acknowledges sooner but can lose rows when that one replica fails.',
   ),
   concurrency: withDefault(PositiveInt, 64, 'Rows in flight at once within one write call (one prepared INSERT each). Up to this × batch.concurrency rows are in flight in all.'),
   ttl: optional(TtlSeconds, 'Rows expire this long after they are written (CQL USING TTL), e.g. 720h for 30 days. Without it rows do not expire.'),

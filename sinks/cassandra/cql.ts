@@ -1,13 +1,13 @@
 /** The sink's CQL: CREATE KEYSPACE / TABLE and INSERT statements, and how a table's schema differs from the config. */
-import type { CassandraSinkConfig, PrimaryKey } from './config.ts';
+import type { CassandraSinkConfig, PrimaryKey, Replication } from './config.ts';
 
-export function createKeyspaceCql(config: Pick<CassandraSinkConfig, 'keyspace' | 'replication'>): string {
-  const r = config.replication;
+/** CREATE KEYSPACE with `replication` as resolved (`resolveKeyspaceReplication`: never `auto`). */
+export function createKeyspaceCql(keyspace: string, r: Replication): string {
   const options =
     r.class === 'SimpleStrategy'
       ? `'class': 'SimpleStrategy', 'replication_factor': ${r.replicationFactor}`
       : [`'class': 'NetworkTopologyStrategy'`, ...Object.entries(r.dataCenters).map(([dc, factor]) => `'${dc}': ${factor}`)].join(', ');
-  return `CREATE KEYSPACE IF NOT EXISTS ${config.keyspace} WITH replication = {${options}}`;
+  return `CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = {${options}}`;
 }
 
 /** `PRIMARY KEY (id)`, `PRIMARY KEY ((a, b), c)`: the syntax Cassandra itself prints. */

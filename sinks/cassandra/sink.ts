@@ -6,7 +6,7 @@ import { isPlainObject } from '../../topology/codecs.ts';
 import { errorMessage, UserFacingError } from '../../topology/errors.ts';
 import type { Sink, StreamRecord } from '../../topology/types.ts';
 import { connectCassandra } from '../../clients/cassandra.ts';
-import { CONSISTENCY_LEVELS, type CassandraSinkConfig } from './config.ts';
+import { CONSISTENCY_LEVELS, resolveKeyspaceReplication, type CassandraSinkConfig } from './config.ts';
 import { createKeyspaceCql, createTableCql, insertCql, schemaProblems, type SchemaColumn } from './cql.ts';
 import { isRetryableCassandraError } from './errors.ts';
 import { show } from '../column-values.ts';
@@ -32,10 +32,16 @@ function recordName(record: StreamRecord, index: number, count: number): string 
   return `record ${index + 1} of ${count}${where}`;
 }
 
+/** The nodes of `dc` the driver knows of (up or not): what an `auto` replication counts. */
+function nodesIn(client: cassandra.Client, dc: string): number {
+  return client.hosts.values().filter((host) => host.datacenter === dc).length;
+}
+
 async function ensureTable(client: cassandra.Client, config: CassandraSinkConfig, logger: Logger): Promise<void> {
   const table = `${config.keyspace}.${config.table}`;
+  const createKeyspace = createKeyspaceCql(config.keyspace, resolveKeyspaceReplication(config.replication, config.localDataCenter, nodesIn(client, config.localDataCenter)));
   if (config.createIfMissing) {
-    for (const cql of [createKeyspaceCql(config), createTableCql(config)]) {
+    for (const cql of [createKeyspace, createTableCql(config)]) {
       try {
         await client.execute(cql);
       } catch (error) {
@@ -52,7 +58,7 @@ async function ensureTable(client: cassandra.Client, config: CassandraSinkConfig
   });
   if (result.rowLength === 0) {
     const keyspace = await client.execute('SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = ?', [config.keyspace], { prepare: true });
-    const missing = keyspace.rowLength === 0 ? { what: `keyspace ${config.keyspace}`, cql: `${createKeyspaceCql(config)}; ${createTableCql(config)}` } : { what: `table ${table}`, cql: createTableCql(config) };
+    const missing = keyspace.rowLength === 0 ? { what: `keyspace ${config.keyspace}`, cql: `${createKeyspace}; ${createTableCql(config)}` } : { what: `table ${table}`, cql: createTableCql(config) };
     throw new UserFacingError(`${missing.what} does not exist in Cassandra at ${config.contactPoints}`, `create it (${missing.cql}), or set createIfMissing: true to let the sink create it`);
   }
   const schema = result.rows.map((row): SchemaColumn => ({ column_name: row.column_name, type: row.type, kind: row.kind, position: row.position }));

@@ -7,7 +7,7 @@
 import * as t from 'io-ts';
 import Kafka from 'node-rdkafka';
 import { objectCodec, optional, withDefault } from '../../topology/spec.ts';
-import { Duration, PositiveInt, oneOf } from '../../topology/codecs.ts';
+import { Duration, PositiveInt, ReplicationFactorOrAuto, oneOf, type ReplicationSetting } from '../../topology/codecs.ts';
 
 const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
 const codecName = oneOf(CODECS);
@@ -43,7 +43,16 @@ export const deliveryTimeoutField = withDefault(
 export const createTopicField = optional(
   objectCodec('topic creation', {
     partitions: withDefault(PositiveInt, 3, 'Partitions of the new topic (the most consumers of one group that can share it).'),
-    replicationFactor: withDefault(PositiveInt, 1, 'Copies of each partition; at most the number of brokers.'),
+    replicationFactor: withDefault(
+      ReplicationFactorOrAuto,
+      'auto' as ReplicationSetting,
+      'Copies of each partition, at most the number of brokers. `auto`: as many as there are brokers, at most 3 (1 on a single development broker, 3 on a cluster).',
+    ),
+    minInsyncReplicas: withDefault(
+      ReplicationFactorOrAuto,
+      'auto' as ReplicationSetting,
+      "The topic's min.insync.replicas: copies that must have a message before it counts as written (the sink writes with acks=all). `auto`: a majority of the copies — 2 of 3, so a write survives any one lost broker and one broker down does not stop writes; 1 with fewer than 3 copies.",
+    ),
   }),
   'Create the topic at start when it does not exist (an existing topic is left as it is). Without it the topic must exist, or the brokers must auto-create it.',
 );

@@ -8,7 +8,7 @@
  *   type: kafka
  *   brokers: ${KAFKA_BROKERS:-127.0.0.1:9092}
  *   topic: users_created
- *   createTopic: { partitions: 3, replicationFactor: 1 }
+ *   createTopic: { partitions: 3, replicationFactor: auto }
  *   compression: lz4
  * ```
  * See also: ./producer.ts (how; the `dead-letter` sink reuses it), the `kafka` source, clients/kafka.ts.
@@ -73,7 +73,7 @@ defineComponent({
   fields,
   transactional: true,
   examples: [
-    'sink:\n  type: kafka\n  brokers: ${KAFKA_BROKERS:-127.0.0.1:9092}\n  topic: users_created\n  createTopic: { partitions: 3, replicationFactor: 1 }',
+    'sink:\n  type: kafka\n  brokers: ${KAFKA_BROKERS:-127.0.0.1:9092}\n  topic: users_created\n  createTopic: { partitions: 3, replicationFactor: auto }',
     'sink:\n  type: kafka\n  brokers: ${KAFKA_BROKERS}\n  topic: users_created\n  compression: lz4\n  linger: 20ms\n  batch: { maxRows: 5000, concurrency: 2 }',
   ],
   endpoints: (config) => [{ service: 'kafka', address: config.brokers }],

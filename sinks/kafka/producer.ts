@@ -9,7 +9,7 @@
 import Kafka from 'node-rdkafka';
 import type { LibrdKafkaError } from 'node-rdkafka';
 import type { ComponentContext, Sink, StreamRecord } from '../../topology/types.ts';
-import { connectClient, createClient, disconnectClient, ensureTopic, forwardClientLogs, librdkafkaConfig, type KafkaClientConfig, type ManagedOptions } from '../../clients/kafka.ts';
+import { connectClient, createClient, describeTopicLayout, disconnectClient, ensureTopic, forwardClientLogs, librdkafkaConfig, type KafkaClientConfig, type ManagedOptions, type TopicLayout } from '../../clients/kafka.ts';
 import type { OutgoingMessage } from './messages.ts';
 import { KafkaTransactions, dispatchDeliveryReports, type DeliveryTarget } from '../../clients/kafka-transactions.ts';
 
@@ -101,7 +101,7 @@ export interface ProducerSinkSettings {
   client: KafkaClientConfig;
   /** Where messages go unless they name their own topic (`OutgoingMessage.topic`). */
   topic?: string;
-  createTopic?: { partitions: number; replicationFactor: number };
+  createTopic?: TopicLayout;
   /** ms a message may take to be acknowledged (librdkafka's message.timeout.ms). */
   deliveryTimeout: number;
   /** librdkafka producer options of the component (compression, linger, …); the guarantees are added. */
@@ -188,9 +188,8 @@ export function kafkaProducerSink<T = StreamRecord>(
       const p = transactions ? await transactions.producer$() : await connect();
       try {
         if (settings.createTopic && topic !== undefined) {
-          const { partitions, replicationFactor } = settings.createTopic;
-          const outcome = await ensureTopic(client, topic, partitions, replicationFactor, settings.topicConfig);
-          if (outcome === 'created') log.info(`${description}: created topic ${topic} (${partitions} partition(s), replication factor ${replicationFactor})`);
+          const created = await ensureTopic(client, topic, settings.createTopic, settings.topicConfig);
+          if (created.outcome === 'created') log.info(`${description}: created topic ${topic} (${describeTopicLayout(created)})`);
         }
       } catch (error) {
         if (!transactions) await disconnectClient(p, 5000);

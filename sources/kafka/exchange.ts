@@ -34,7 +34,7 @@ export function kafkaExchange(config: KafkaSourceConfig, channel: ExchangeChanne
       type: 'kafka',
       ...client,
       topic,
-      createTopic: { partitions: channel.partitions, replicationFactor: channel.replicationFactor },
+      createTopic: { partitions: channel.partitions, replicationFactor: channel.replicationFactor, minInsyncReplicas: 'auto' },
       compression: 'lz4',
       // The bytes the source read for a value no operator replaced (as the stage's operators keep values
       // they are given): not encoded again here, nor anything lost, as the reader parses them alike.

@@ -11,15 +11,16 @@ import Kafka from 'node-rdkafka';
 import type { Message } from 'node-rdkafka';
 import type { ComponentContext, Offsets, StateBackend, StoreChanges, TaskId } from '../../topology/types.ts';
 import { UserFacingError } from '../../topology/errors.ts';
-import { connectClient, createClient, disconnectClient, ensureTopic, forwardClientLogs, librdkafkaConfig, type KafkaClientConfig } from '../../clients/kafka.ts';
+import { connectClient, createClient, describeTopicLayout, disconnectClient, ensureTopic, forwardClientLogs, librdkafkaConfig, type KafkaClientConfig } from '../../clients/kafka.ts';
+import type { ReplicationSetting } from '../../topology/codecs.ts';
 import type { OutgoingMessage } from '../../sinks/kafka/messages.ts';
 import { kafkaProducerSink } from '../../sinks/kafka/producer.ts';
 import { ChangelogRestore, changelogMessages, changelogTopic, changelogTopicConfig } from './changelog.ts';
 
 /** What the backend needs of its config (./index.ts has the fields). */
 export interface KafkaStateSettings extends KafkaClientConfig {
-  replicationFactor: number;
-  minInsyncReplicas?: number;
+  replicationFactor: ReplicationSetting;
+  minInsyncReplicas?: ReplicationSetting;
   minCompactionLag: number;
   deliveryTimeout: number;
 }
@@ -85,8 +86,9 @@ export function kafkaStateBackend(config: KafkaStateSettings, ctx: ComponentCont
   /** Creates the changelog when it is missing; refuses one whose partitions are not one per task. */
   const ensureChangelog = async (c: Kafka.KafkaConsumer, topic: string, partitions: number): Promise<void> => {
     if (!partitionsOf.has(topic)) {
-      const outcome = await ensureTopic(config, topic, partitions, config.replicationFactor, changelogTopicConfig(config));
-      if (outcome === 'created') log.info(`${label}: created changelog topic ${topic} (${partitions} partition(s), replication factor ${config.replicationFactor})`);
+      const layout = { partitions, replicationFactor: config.replicationFactor, minInsyncReplicas: config.minInsyncReplicas };
+      const created = await ensureTopic(config, topic, layout, changelogTopicConfig(config));
+      if (created.outcome === 'created') log.info(`${label}: created changelog topic ${topic} (${describeTopicLayout(created)})`);
       partitionsOf.set(topic, await retrying(`reading the metadata of changelog topic ${topic}`, () => partitionCount(c, topic)));
     }
     const actual = partitionsOf.get(topic)!;

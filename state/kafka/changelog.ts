@@ -35,13 +35,9 @@ export function changelogTopic(storeId: string): string {
   return `${storeId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, MAX_TOPIC_LENGTH - tail.length)}${tail}`;
 }
 
-/** The topic-level settings of a changelog topic. */
-export function changelogTopicConfig(settings: { minCompactionLag: number; minInsyncReplicas?: number }): Record<string, string> {
-  return {
-    'cleanup.policy': 'compact',
-    'min.compaction.lag.ms': String(settings.minCompactionLag),
-    ...(settings.minInsyncReplicas === undefined ? {} : { 'min.insync.replicas': String(settings.minInsyncReplicas) }),
-  };
+/** The topic-level settings of a changelog topic (min.insync.replicas is the topic layout's: see ensureTopic). */
+export function changelogTopicConfig(settings: { minCompactionLag: number }): Record<string, string> {
+  return { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': String(settings.minCompactionLag) };
 }
 
 /** A batch's changes as changelog messages: one per changed key, into the partition of its task. */

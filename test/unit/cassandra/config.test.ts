@@ -9,7 +9,7 @@ test('the created_users config decodes with its defaults', () => {
   assert.equal(c.contactPoints, '10.0.0.1:9042,10.0.0.2:9042');
   assert.equal(c.localDataCenter, 'datacenter1');
   assert.deepEqual(c.primaryKey, { partition: ['id'], clustering: [] });
-  assert.deepEqual(c.replication, { class: 'SimpleStrategy', replicationFactor: 1 });
+  assert.equal(c.replication, 'auto');
   assert.equal(c.consistency, 'LOCAL_QUORUM');
   assert.equal(c.concurrency, 64);
   assert.equal(c.createIfMissing, true);

@@ -2,14 +2,28 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createKeyspaceCql, createTableCql, insertCql, schemaProblems, type SchemaColumn } from '../../../sinks/cassandra/cql.ts';
+import { resolveKeyspaceReplication } from '../../../sinks/cassandra/config.ts';
 import { config } from './helpers.ts';
 
 test('CREATE KEYSPACE with SimpleStrategy or NetworkTopologyStrategy', () => {
-  assert.equal(createKeyspaceCql(config()), "CREATE KEYSPACE IF NOT EXISTS spark_streams WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  assert.equal(createKeyspaceCql('spark_streams', { class: 'SimpleStrategy', replicationFactor: 1 }), "CREATE KEYSPACE IF NOT EXISTS spark_streams WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
   assert.equal(
-    createKeyspaceCql(config({ replication: { class: 'NetworkTopologyStrategy', dataCenters: { 'eu-west-1': 3, dc2: 2 } } })),
+    createKeyspaceCql('spark_streams', { class: 'NetworkTopologyStrategy', dataCenters: { 'eu-west-1': 3, dc2: 2 } }),
     "CREATE KEYSPACE IF NOT EXISTS spark_streams WITH replication = {'class': 'NetworkTopologyStrategy', 'eu-west-1': 3, 'dc2': 2}",
   );
+});
+
+test('replication auto (the default): NetworkTopologyStrategy in the local data center, one copy per node there, at most 3; a given replication as it is', () => {
+  assert.equal(config().replication, 'auto');
+  const auto = (nodes: number) => resolveKeyspaceReplication('auto', 'datacenter1', nodes);
+  assert.deepEqual(auto(1), { class: 'NetworkTopologyStrategy', dataCenters: { datacenter1: 1 } });
+  assert.deepEqual(auto(2), { class: 'NetworkTopologyStrategy', dataCenters: { datacenter1: 2 } });
+  assert.deepEqual(auto(3), { class: 'NetworkTopologyStrategy', dataCenters: { datacenter1: 3 } });
+  assert.deepEqual(auto(6), { class: 'NetworkTopologyStrategy', dataCenters: { datacenter1: 3 } });
+  // Before the driver knows any node of the data center (it always knows one it connected to): still one copy.
+  assert.deepEqual(auto(0), { class: 'NetworkTopologyStrategy', dataCenters: { datacenter1: 1 } });
+  const given = { class: 'SimpleStrategy' as const, replicationFactor: 2 };
+  assert.equal(resolveKeyspaceReplication(given, 'datacenter1', 3), given);
 });
 
 test('CREATE TABLE: columns in config order, then the primary key as Cassandra writes it', () => {

@@ -26,6 +26,9 @@ class FakeClient {
   maxInFlight = 0;
   shutdowns = 0;
   failWhen?: (params: unknown[]) => Error | undefined;
+  /** The nodes the driver knows, by data center (what `replication: auto` counts). */
+  nodes: string[] = ['datacenter1'];
+  readonly hosts = { values: () => this.nodes.map((datacenter) => ({ datacenter })) };
 
   constructor(private readonly schema: SchemaColumn[]) {}
 
@@ -72,13 +75,32 @@ test('start creates the keyspace and the table, checks the schema, and turns the
   const { sink, client, calls } = withFake(c);
   await sink.start();
   assert.deepEqual(client.statements, [
-    "CREATE KEYSPACE IF NOT EXISTS spark_streams WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+    "CREATE KEYSPACE IF NOT EXISTS spark_streams WITH replication = {'class': 'NetworkTopologyStrategy', 'datacenter1': 1}",
     'CREATE TABLE IF NOT EXISTS spark_streams.created_users (id uuid, email text, PRIMARY KEY (id))',
     'SELECT column_name, type, kind, position FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?',
   ]);
   assert.ok(calls[0][1]?.retry instanceof cassandra.policies.retry.FallthroughRetryPolicy, 'the framework, not the driver, retries');
   await sink.close();
   assert.equal(client.shutdowns, 1);
+});
+
+test('replication auto counts the nodes of the local data center the driver knows: three copies on a cluster, never more', async () => {
+  for (const [nodes, copies] of [
+    [['datacenter1', 'datacenter1', 'datacenter1'], 3],
+    [['datacenter1', 'datacenter1', 'datacenter1', 'datacenter1', 'datacenter1'], 3],
+    [['datacenter1', 'datacenter1', 'eu-west', 'eu-west'], 2],
+  ] as const) {
+    const { sink, client } = withFake(config({ columns: { id: 'uuid', email: 'text' } }));
+    client.nodes = [...nodes];
+    await sink.start();
+    assert.equal(client.statements[0], `CREATE KEYSPACE IF NOT EXISTS spark_streams WITH replication = {'class': 'NetworkTopologyStrategy', 'datacenter1': ${copies}}`, nodes.join(', '));
+    await sink.close();
+  }
+  const given = withFake(config({ columns: { id: 'uuid', email: 'text' }, replication: { class: 'SimpleStrategy', replicationFactor: 2 } }));
+  given.client.nodes = ['datacenter1', 'datacenter1', 'datacenter1'];
+  await given.sink.start();
+  assert.equal(given.client.statements[0], "CREATE KEYSPACE IF NOT EXISTS spark_streams WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 2}");
+  await given.sink.close();
 });
 
 test('a node that went away is tried again at least every 10 s, not after up to 10 minutes (the driver\'s default)', async () => {

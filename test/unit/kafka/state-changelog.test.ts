@@ -39,9 +39,9 @@ test('a store id too long for a topic name is cut to 249 characters, distinct id
   assert.equal(changelogTopic('x'.repeat(239)), `${'x'.repeat(239)}-changelog`);
 });
 
-test('changelog topics are compacted, with the compaction lag, and min.insync.replicas only when given', () => {
+test('changelog topics are compacted, with the compaction lag', () => {
   assert.deepEqual(changelogTopicConfig({ minCompactionLag: 86_400_000 }), { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '86400000' });
-  assert.deepEqual(changelogTopicConfig({ minCompactionLag: 5000, minInsyncReplicas: 2 }), { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '5000', 'min.insync.replicas': '2' });
+  assert.deepEqual(changelogTopicConfig({ minCompactionLag: 5000 }), { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '5000' });
 });
 
 test('each changed key is one message in the partition of its task: the JSON text, a tombstone for a deleted key, the position in a header', () => {
@@ -124,7 +124,7 @@ test('the kafka state config: defaults, and the options the backend sets itself 
   if (decoded._tag === 'Left') throw new Error(formatErrors(decoded.left).join('\n'));
   assert.deepEqual(
     { replicationFactor: decoded.right.replicationFactor, minInsyncReplicas: decoded.right.minInsyncReplicas, minCompactionLag: decoded.right.minCompactionLag, deliveryTimeout: decoded.right.deliveryTimeout },
-    { replicationFactor: 1, minInsyncReplicas: undefined, minCompactionLag: 86_400_000, deliveryTimeout: 30_000 },
+    { replicationFactor: 'auto', minInsyncReplicas: 'auto', minCompactionLag: 86_400_000, deliveryTimeout: 30_000 },
   );
   const refused = registry.codec('state').decode({ type: 'kafka', brokers: '127.0.0.1:9092', minCompactionLag: '2h', rdkafka: { 'group.id': 'mine', acks: 1 } });
   assert.equal(refused._tag, 'Left');

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import '../../../components.ts';
 import { ConfigError } from '../../../topology/errors.ts';
 import { parseTopology } from '../../../topology/load.ts';
-import type { CassandraSinkConfig } from '../../../sinks/cassandra/config.ts';
+import { resolveKeyspaceReplication, type CassandraSinkConfig } from '../../../sinks/cassandra/config.ts';
 import { createKeyspaceCql, createTableCql, insertCql } from '../../../sinks/cassandra/cql.ts';
 
 const USER_PIPELINE = readFileSync(new URL('../../../config/user-pipeline.yaml', import.meta.url), 'utf8');
@@ -81,7 +81,7 @@ test('what does validate is all a statement is made of: identifiers, known types
     'ok.yaml',
   ).pipelines.p.sink as unknown as CassandraSinkConfig;
   const name = '[a-z][a-z0-9_]*';
-  assert.match(createKeyspaceCql(config), new RegExp(`^CREATE KEYSPACE IF NOT EXISTS ${name} WITH replication = \\{'class': 'NetworkTopologyStrategy', '[A-Za-z0-9_.-]+': \\d+\\}$`));
+  assert.match(createKeyspaceCql(config.keyspace, resolveKeyspaceReplication(config.replication, config.localDataCenter, 1)), new RegExp(`^CREATE KEYSPACE IF NOT EXISTS ${name} WITH replication = \\{'class': 'NetworkTopologyStrategy', '[A-Za-z0-9_.-]+': \\d+\\}$`));
   assert.match(createTableCql(config), new RegExp(`^CREATE TABLE IF NOT EXISTS ${name}\\.${name} \\((${name} [a-z]+, )+PRIMARY KEY \\(${name}(, ${name})*\\)\\)$`));
   assert.match(insertCql(config), new RegExp(`^INSERT INTO ${name}\\.${name} \\(${name}(, ${name})*\\) VALUES \\(\\?(, \\?)*\\) USING TTL \\d+$`));
 });

@@ -37,7 +37,7 @@ test('a window grouped by a field over a kafka source: a stage that keys records
   assert.equal(first.config.sink.type, 'kafka');
   assert.equal(first.config.sink.topic, topic);
   assert.equal(first.config.sink.brokers, '127.0.0.1:9092');
-  assert.deepEqual(first.config.sink.createTopic, { partitions: 4, replicationFactor: 2 });
+  assert.deepEqual(first.config.sink.createTopic, { partitions: 4, replicationFactor: 2, minInsyncReplicas: 'auto' });
   assert.deepEqual(first.config.sink.batch, { maxRows: 10_000, concurrency: 1 }, 'one write at a time: source partitions stay in order');
   assert.equal(first.config.sink.payload, 'unchanged-raw', 'a filter with `where` and repartition-key keep values: the bytes read go out as they are');
   assert.equal(first.config.maxInFlight, 1);
