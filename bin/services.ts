@@ -1,5 +1,5 @@
 /**
- * `npm run services -- up | down | status [--cluster] [kafka|cassandra] [--help]`: the local Kafka and
+ * `npm run services -- up | down | status [--cluster] [kafka|cassandra|<node>] [--help]`: the local Kafka and
  * Cassandra, single-node (services/local.ts) or a three-node cluster of each (services/cluster.ts);
  * see docs/services.md.
  */
@@ -31,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
     return args.exitCode;
   }
   const { command, only } = args;
-  if (args.cluster) return cluster(command, only);
+  if (args.cluster) return cluster(command, only, args.nodes);
 
   switch (command) {
     case 'up': {
@@ -67,13 +67,13 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /** `up --cluster`, `down --cluster`, `status --cluster`: the local three-node cluster (services/cluster.ts). */
-async function cluster(command: 'up' | 'down' | 'status', only: ServiceName[] | undefined): Promise<number> {
+async function cluster(command: 'up' | 'down' | 'status', only: ServiceName[] | undefined, nodes: string[] | undefined): Promise<number> {
   switch (command) {
     case 'up':
-      process.stdout.write(formatClusterUp(await clusterUp({ only, log: progress, signal: interruptSignal() })));
+      process.stdout.write(formatClusterUp(await clusterUp({ only, nodes, log: progress, signal: interruptSignal() })));
       return 0;
     case 'down':
-      process.stdout.write(formatClusterDown(await clusterDown({ only, log: progress })));
+      process.stdout.write(formatClusterDown(await clusterDown({ only, nodes, log: progress })));
       return 0;
     case 'status': {
       process.stdout.write(formatClusterStatus(await clusterStatus({ only }), localClusterLocation()));

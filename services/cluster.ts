@@ -31,9 +31,13 @@ export type { NodeDown } from './cluster-process.ts';
 const REPO_DIR = fileURLToPath(new URL('..', import.meta.url));
 const PROBE_TIMEOUT_MS = 5000;
 
-/** The same options as the single-node services': which services, progress lines, settings, abort. */
-export type ClusterOptions = ServicesOptions;
-export type ClusterUpOptions = ServicesUpOptions;
+/**
+ * The single-node services' options (which services, progress lines, settings, abort), and `nodes`:
+ * only these nodes (e.g. `['cassandra-2']`) are started or stopped — to restart one node, or to leave one
+ * down. The nodes' own services are implied.
+ */
+export type ClusterOptions = ServicesOptions & { nodes?: readonly string[] };
+export type ClusterUpOptions = ServicesUpOptions & { nodes?: readonly string[] };
 
 export interface NodeUp {
   node: string;
@@ -87,7 +91,7 @@ export async function clusterUp(opts: ClusterUpOptions = {}): Promise<ClusterUpR
   const log = opts.log ?? discard;
   const env = opts.env ?? process.env;
   const settings = readClusterSettings(env, REPO_DIR);
-  const services = selection(opts.only);
+  const { services, wanted } = nodeSelection(settings, opts);
 
   return withLock(join(settings.stateDir, 'services.lock'), log, async () => {
     const running = new Map<string, PidRecord>();
@@ -95,13 +99,13 @@ export async function clusterUp(opts: ClusterUpOptions = {}): Promise<ClusterUpR
       const record = await findOurNode(node, log);
       if (record) {
         running.set(node.name, record);
-        log(`${node.name}: already running at ${node.address} (pid ${record.pid}, started ${record.startedAt})`);
-      } else await checkPortsFree(node, settings);
+        if (wanted.has(node.name)) log(`${node.name}: already running at ${node.address} (pid ${record.pid}, started ${record.startedAt})`);
+      } else if (wanted.has(node.name)) await checkPortsFree(node, settings);
     }
 
     const libDirs = new Map<ServiceName, string>();
     let java = { path: 'java', major: 0, description: '' };
-    if (running.size < services.length * settings.hosts.length) {
+    if ([...wanted].some((name) => !running.has(name))) {
       java = await findJava(env);
       const versions = await readPinnedVersions(REPO_DIR);
       // One Maven at a time: concurrent runs can corrupt files in the shared ~/.m2 repository.
@@ -115,7 +119,7 @@ export async function clusterUp(opts: ClusterUpOptions = {}): Promise<ClusterUpR
     // The first failure stops the other service's wait too, so what started is stopped without delay.
     const stopWaiting = new AbortController();
     opts.signal?.addEventListener('abort', () => stopWaiting.abort(), { once: true });
-    const run = { settings, running, started, log, signal: stopWaiting.signal };
+    const run = { settings, running, wanted, started, log, signal: stopWaiting.signal };
     const failures: string[] = [];
     await Promise.all(
       services.map((service) =>
@@ -134,7 +138,7 @@ export async function clusterUp(opts: ClusterUpOptions = {}): Promise<ClusterUpR
     }
 
     const nodes = services.flatMap((service) =>
-      clusterNodes(settings, service).map((node): NodeUp => {
+      nodesToRun(run, service).map((node): NodeUp => {
         const ours = started.find((up) => up.node === node.name);
         if (ours) return ours;
         const record = running.get(node.name)!;
@@ -149,7 +153,8 @@ export async function clusterUp(opts: ClusterUpOptions = {}): Promise<ClusterUpR
 export async function clusterDown(opts: ClusterOptions = {}): Promise<NodeDown[]> {
   const log = opts.log ?? discard;
   const settings = readClusterSettings(opts.env ?? process.env, REPO_DIR);
-  const nodes = selection(opts.only).flatMap((service) => clusterNodes(settings, service));
+  const { services, wanted } = nodeSelection(settings, opts);
+  const nodes = services.flatMap((service) => clusterNodes(settings, service)).filter((node) => wanted.has(node.name));
   return withLock(join(settings.stateDir, 'services.lock'), log, () => Promise.all(nodes.map((node) => stopNode(node, log))));
 }
 
@@ -171,6 +176,8 @@ interface UpRun {
   settings: ClusterSettings;
   /** Our nodes that were running before this call, by name. */
   running: Map<string, PidRecord>;
+  /** The nodes this call is to start when they are not running (`nodes`, or every node of the services). */
+  wanted: ReadonlySet<string>;
   /** Filled in as nodes start, so a failure elsewhere can stop them. */
   started: NodeUp[];
   log: (line: string) => void;
@@ -180,7 +187,7 @@ interface UpRun {
 /** Starts the brokers that are not running, all at once, then waits until each lists every broker. */
 async function kafkaUp(run: UpRun, ctx: NodeLaunchContext): Promise<void> {
   const { settings, log } = run;
-  const nodes = clusterNodes(settings, 'kafka');
+  const nodes = nodesToRun(run, 'kafka');
   const watch: Array<{ node: ClusterNode; record: PidRecord }> = [];
   const startedAt = new Map<string, number>();
   for (const node of nodes.filter((n) => !run.running.has(n.name))) {
@@ -217,7 +224,7 @@ async function kafkaUp(run: UpRun, ctx: NodeLaunchContext): Promise<void> {
 /** Starts the Cassandra nodes that are not running one at a time, each once the ring before it is all NORMAL. */
 async function cassandraUp(run: UpRun, ctx: NodeLaunchContext): Promise<void> {
   const { settings, log } = run;
-  const nodes = clusterNodes(settings, 'cassandra');
+  const nodes = nodesToRun(run, 'cassandra');
   const watch: Array<{ node: ClusterNode; record: PidRecord }> = [];
   const startedAt = new Map<string, number>();
   for (const [i, node] of nodes.entries()) {
@@ -279,6 +286,25 @@ async function probeNode(node: ClusterNode, settings: ClusterSettings): Promise<
     .map(([host, status]) => `${host} ${status}`)
     .join(', ');
   return { answering: true, answer: `Cassandra ${seen.version}; gossip: ${ring}` };
+}
+
+/** The nodes of `service` an `up` deals with: those running, and those it is to start; one left down is not waited for. */
+function nodesToRun(run: Pick<UpRun, 'settings' | 'running' | 'wanted'>, service: ServiceName): ClusterNode[] {
+  return clusterNodes(run.settings, service).filter((node) => run.running.has(node.name) || run.wanted.has(node.name));
+}
+
+/** The services and the nodes a command acts on: `nodes` (whose services are implied), or every node of the selected services. */
+function nodeSelection(settings: ClusterSettings, opts: { only?: readonly ServiceName[]; nodes?: readonly string[] }): { services: ServiceName[]; wanted: Set<string> } {
+  const all = clusterNodes(settings);
+  if (opts.nodes === undefined || opts.nodes.length === 0) {
+    const services = selection(opts.only);
+    return { services, wanted: new Set(all.filter((node) => services.includes(node.service)).map((node) => node.name)) };
+  }
+  const unknown = opts.nodes.filter((name) => !all.some((node) => node.name === name));
+  if (unknown.length > 0) throw new UserFacingError(`unknown node ${unknown.map((name) => `"${name}"`).join(', ')}`, `the nodes are: ${all.map((node) => node.name).join(', ')}`);
+  const wanted = new Set(opts.nodes);
+  const services = SERVICE_NAMES.filter((service) => (opts.only === undefined || opts.only.includes(service)) && all.some((node) => node.service === service && wanted.has(node.name)));
+  return { services, wanted };
 }
 
 function selection(only: readonly ServiceName[] | undefined): ServiceName[] {

@@ -10,9 +10,12 @@ import { ENVIRONMENT_VARIABLES, SERVICE_NAMES, type ServiceName } from './settin
 export const COMMANDS = ['up', 'down', 'status'] as const;
 export type Command = (typeof COMMANDS)[number];
 
-export type ServicesArgs = { kind: 'help'; exitCode: number } | { kind: 'run'; command: Command; only?: ServiceName[]; cluster: boolean };
+export type ServicesArgs = { kind: 'help'; exitCode: number } | { kind: 'run'; command: Command; only?: ServiceName[]; nodes?: string[]; cluster: boolean };
 
-export const HELP = `Usage: npm run services -- <command> [--cluster] [kafka|cassandra ...]
+/** A node of the local cluster: `kafka-1`, `cassandra-3`. */
+const NODE_NAME = /^(kafka|cassandra)-\d+$/;
+
+export const HELP = `Usage: npm run services -- <command> [--cluster] [kafka|cassandra|<node> ...]
 
 Runs a local Apache Kafka broker (KRaft, no ZooKeeper) and a local Apache Cassandra node as Java
 processes on loopback, for development and tests. Without service names a command acts on both.
@@ -26,7 +29,8 @@ Commands:
 --cluster: the same commands for a local cluster instead: three Kafka brokers (each also a KRaft
 controller) and a three-node Cassandra ring, one node per loopback address (127.0.0.2-4, the standard
 ports on each), data and logs under <state dir>/cluster/. Single-node (on 127.0.0.1) and cluster can
-run side by side.
+run side by side. Nodes can be named (kafka-1..3, cassandra-1..3): \`down --cluster cassandra-2\` stops
+that node alone, \`up --cluster cassandra-2\` starts it again and waits until it has rejoined.
 
 Environment variables:
 ${ENVIRONMENT_VARIABLES.map((v) => `  ${v.name.padEnd(26)} ${v.description} (default ${v.default})`).join('\n')}
@@ -49,9 +53,13 @@ export function parseServicesArgs(argv: readonly string[]): ServicesArgs {
   const words = rest.filter((arg) => arg !== '--cluster');
   const unknownOption = words.find((arg) => arg.startsWith('-'));
   if (unknownOption) throw new UserFacingError(`unknown option ${unknownOption}`, 'see `npm run services -- --help`');
-  const invalid = words.find((name) => !SERVICE_NAMES.includes(name as ServiceName));
-  if (invalid) throw new UserFacingError(`unknown service "${invalid}"`, `the services are: ${SERVICE_NAMES.join(', ')}`);
-  return { kind: 'run', command: command as Command, only: words.length > 0 ? (words as ServiceName[]) : undefined, cluster };
+  const nodes = words.filter((word) => NODE_NAME.test(word));
+  if (nodes.length > 0 && !cluster) throw new UserFacingError(`${nodes[0]} is a node of the local cluster`, `add --cluster: npm run services -- ${command} --cluster ${nodes.join(' ')}`);
+  const services = words.filter((word) => !NODE_NAME.test(word));
+  const invalid = services.find((name) => !SERVICE_NAMES.includes(name as ServiceName));
+  if (invalid) throw new UserFacingError(`unknown service "${invalid}"`, `the services are: ${SERVICE_NAMES.join(', ')}${cluster ? '; the nodes: kafka-1, cassandra-2, …' : ''}`);
+  if (nodes.length > 0 && services.length > 0) throw new UserFacingError('name either services or nodes, not both', `e.g. npm run services -- ${command} --cluster ${nodes.join(' ')}`);
+  return { kind: 'run', command: command as Command, only: services.length > 0 ? (services as ServiceName[]) : undefined, ...(nodes.length > 0 ? { nodes } : {}), cluster };
 }
 
 /** What a topology needs to use the cluster, as shell assignments. */

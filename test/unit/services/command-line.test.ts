@@ -10,6 +10,14 @@ test('arguments: a command, optionally --cluster (anywhere after it) and service
   assert.deepEqual(parseServicesArgs(['down', 'cassandra']), { kind: 'run', command: 'down', only: ['cassandra'], cluster: false });
 });
 
+test('nodes of the cluster by name: one or more, with --cluster only, not mixed with service names', () => {
+  assert.deepEqual(parseServicesArgs(['down', '--cluster', 'cassandra-2']), { kind: 'run', command: 'down', only: undefined, nodes: ['cassandra-2'], cluster: true });
+  assert.deepEqual(parseServicesArgs(['up', 'kafka-1', 'kafka-3', '--cluster']), { kind: 'run', command: 'up', only: undefined, nodes: ['kafka-1', 'kafka-3'], cluster: true });
+  assert.throws(() => parseServicesArgs(['down', 'cassandra-2']), /cassandra-2 is a node of the local cluster.*--cluster cassandra-2/s);
+  assert.throws(() => parseServicesArgs(['up', '--cluster', 'kafka', 'kafka-2']), /either services or nodes/);
+  assert.match(HELP, /down --cluster cassandra-2/);
+});
+
 test('help: none given is a usage error (exit 2), asked for is not', () => {
   assert.deepEqual(parseServicesArgs([]), { kind: 'help', exitCode: 2 });
   assert.deepEqual(parseServicesArgs(['--help']), { kind: 'help', exitCode: 0 });
