@@ -90,6 +90,10 @@ function scriptOf(service: Service): string | undefined {
   return /(bin\/[\w-]+\.ts)/.exec(entrypoint)?.[1];
 }
 const pipelines = appServices.filter(([, s]) => scriptOf(s) === 'bin/run.ts');
+/** The cluster profile's services: three brokers, three Cassandra nodes and a pipeline on them. */
+const inCluster = (service: Service): boolean => (service.profiles ?? []).includes('cluster');
+/** The pipelines of the single Kafka and Cassandra (the cluster profile's have a test of their own). */
+const singleNodePipelines = pipelines.filter(([, s]) => !inCluster(s));
 
 function kafka() {
   assert.ok(services.kafka, 'no kafka service');
@@ -171,7 +175,7 @@ test('Kafka listens and advertises consistently: one listener for containers, on
 test('the pipelines and the UI bootstrap from the listener Kafka advertises to containers', () => {
   const { inCompose } = kafka();
   const clients = [
-    ...pipelines.map(([name, s]) => [name, environment(s).KAFKA_BROKERS] as const),
+    ...singleNodePipelines.map(([name, s]) => [name, environment(s).KAFKA_BROKERS] as const),
     ...Object.entries(services).filter(([, s]) => /kafka-ui/.test(String(s.image))).map(([name, s]) => [name, environment(s).KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS] as const),
   ];
   for (const [name, brokers] of clients) {
@@ -188,7 +192,7 @@ test('Cassandra: published on the project default, reached by service name on it
   const env = environment(services.cassandra);
   // cassandra-env.sh refuses one without the other.
   assert.ok(env.MAX_HEAP_SIZE && env.HEAP_NEWSIZE, 'set both MAX_HEAP_SIZE and HEAP_NEWSIZE (a modest heap, not one sized from the host RAM)');
-  for (const [name, service] of pipelines) {
+  for (const [name, service] of singleNodePipelines) {
     const penv = environment(service);
     assert.ok(penv.CASSANDRA_CONTACT_POINTS, `service ${name} sets no CASSANDRA_CONTACT_POINTS`);
     for (const address of penv.CASSANDRA_CONTACT_POINTS.split(',')) {
@@ -206,7 +210,7 @@ test('the pipelines run the user-pipeline topology with --no-services, after Kaf
     assert.ok(check && !check.disable && words(check.test).length > 1 && words(check.test)[0] !== 'NONE', `${dependency} has no healthcheck`);
   }
   const topologyDefaultUrl = /\$\{RANDOMUSER_URL:-([^}]*)\}/.exec(read('config/user-pipeline.yaml'))?.[1];
-  for (const [name, service] of pipelines) {
+  for (const [name, service] of singleNodePipelines) {
     const args = words(service.command);
     const topology = args[args.indexOf('--topology') + 1];
     assert.ok(args.includes('--topology') && existsSync(join(REPO, 'config', `${topology}.yaml`)), `service ${name} runs no topology of config/: ${args.join(' ')}`);
@@ -223,6 +227,49 @@ test('the pipelines run the user-pipeline topology with --no-services, after Kaf
   for (const [name, service] of pipelines.filter(([, s]) => words(s.command).includes('--offline'))) {
     assert.ok(service.profiles?.includes('offline'), `service ${name} runs --offline outside the offline profile: it would run beside the online pipeline`);
   }
+});
+
+test('the cluster profile: three brokers of one KRaft quorum, each advertising its own name; a ring of three; the cluster pipeline on all of them, started after each is healthy', () => {
+  const brokers = ['kafka-1', 'kafka-2', 'kafka-3'];
+  const nodes = ['cassandra-1', 'cassandra-2', 'cassandra-3'];
+  for (const name of [...brokers, ...nodes, 'pipeline-cluster']) {
+    assert.ok(services[name], `no ${name} service`);
+    assert.deepEqual(services[name].profiles, ['cluster'], `${name} belongs to the cluster profile only: \`docker compose up\` must not start it`);
+  }
+  const voters = brokers.map((name, i) => `${i + 1}@${name}:9093`).join(',');
+  const advertised: string[] = [];
+  for (const [i, name] of brokers.entries()) {
+    const env = environment(services[name]);
+    assert.equal(env.KAFKA_NODE_ID, String(i + 1), `${name}: node id`);
+    assert.equal(env.KAFKA_CONTROLLER_QUORUM_VOTERS, voters, `${name}: every broker is a voter of the one quorum`);
+    const [listener, ...others] = listeners(env.KAFKA_ADVERTISED_LISTENERS);
+    assert.deepEqual(others, [], `${name} advertises one listener`);
+    assert.ok(namesOf(name).includes(listener.host), `${name} advertises ${listener.host}, not its own name: clients would be sent to another broker`);
+    assert.ok(listeners(env.KAFKA_LISTENERS).some((l) => l.name === listener.name && l.port === listener.port), `${name} listens where it advertises`);
+    assert.equal(env.KAFKA_DEFAULT_REPLICATION_FACTOR, '3');
+    assert.equal(env.KAFKA_MIN_INSYNC_REPLICAS, '2');
+    assert.equal(env.KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR, '3');
+    assert.equal(env.CLUSTER_ID, environment(services['kafka-1']).CLUSTER_ID, 'one cluster id');
+    assert.equal(Buffer.from(env.CLUSTER_ID ?? '', 'base64url').length, 16, 'CLUSTER_ID is a base64url UUID');
+    advertised.push(`${listener.host}:${listener.port}`);
+  }
+  assert.notEqual(environment(services['kafka-1']).CLUSTER_ID, environment(services.kafka).CLUSTER_ID, 'the cluster is not the single broker\'s');
+  for (const name of nodes) {
+    const env = environment(services[name]);
+    assert.equal(env.CASSANDRA_CLUSTER_NAME, environment(services['cassandra-1']).CASSANDRA_CLUSTER_NAME, `${name}: one ring`);
+    assert.equal(env.CASSANDRA_DC, DEFAULT_CASSANDRA_LOCAL_DC, `${name}: the data center the pipeline treats as local`);
+    for (const seed of (env.CASSANDRA_SEEDS ?? '').split(',')) assert.ok(nodes.includes(seed), `${name}: seed ${seed} is a node of the ring`);
+    assert.ok(env.MAX_HEAP_SIZE && env.HEAP_NEWSIZE, `${name}: a modest heap, both sizes set`);
+    assert.ok(services[name].healthcheck, `${name} has a healthcheck`);
+  }
+  assert.equal(services['cassandra-2'].depends_on?.['cassandra-1']?.condition, 'service_healthy', 'the nodes join one at a time');
+  assert.equal(services['cassandra-3'].depends_on?.['cassandra-2']?.condition, 'service_healthy', 'the nodes join one at a time');
+  const pipeline = services['pipeline-cluster'];
+  const env = environment(pipeline);
+  assert.deepEqual(env.KAFKA_BROKERS?.split(','), advertised, 'the cluster pipeline bootstraps from every broker\'s advertised listener');
+  assert.deepEqual(env.CASSANDRA_CONTACT_POINTS?.split(','), nodes.map((n) => `${n}:9042`), 'the cluster pipeline knows every node');
+  for (const name of [...brokers, ...nodes]) assert.equal(pipeline.depends_on?.[name]?.condition, 'service_healthy', `the cluster pipeline waits for ${name}`);
+  assert.ok(words(pipeline.command).includes('--no-services'));
 });
 
 test('every flag a service passes is an option of the script it runs', () => {
