@@ -31,7 +31,9 @@ const CASSANDRA_CLUSTER_START_OPTIONS = [
   // Not the single node's 100 ms: ring delay is also how long a node in gossip without tokens yet
   // (one that is starting) is tolerated before the others drop it, and heartbeats come once a second.
   '-Dcassandra.ring_delay_ms=5000',
-  '-Dcassandra.unsafesystem=true',
+  // No cassandra.unsafesystem here (the single node has it): it keeps schema changes out of the commit
+  // log, so a node killed with kill -9 came back without the tables created shortly before, dropped
+  // their mutations on replay ("unknown CF") and failed reads until it pulled the schema from a peer.
   // Stdout stays open and is the log (without this Cassandra closes stdout and stderr once started).
   '-Dcassandra-foreground=yes',
 ];

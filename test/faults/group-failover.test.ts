@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertEveryIdOnce, committedAt, partitionsOf, type PipelineChild, pipelineEnv, prng, report, runNames, servedIds, sleep, startPipeline, stopGracefully, until, untilGroupCommittedEnd, useFaultFixtures, writesApplied } from './helpers.ts';
+import { assertEveryIdOnce, committedAt, ownedPartitions, partitionsOf, pipelineEnv, prng, report, runNames, servedIds, sleep, startPipeline, stopGracefully, until, untilGroupCommittedEnd, useFaultFixtures, writesApplied } from './helpers.ts';
 
 const RESULTS = 100;
 const PAGES = 300;
@@ -15,19 +15,6 @@ const SEED = Number(process.env.FAULTS_SEED ?? 20261121);
 const names = runNames('group');
 const fx = useFaultFixtures(names);
 
-
-/** The partitions a member owns after the log entries up to `until`, from its `assigned …` / `revoked …` lines. */
-function owned(member: PipelineChild, until = Infinity): Set<string> {
-  const partitions = new Set<string>();
-  for (const entry of member.log()) {
-    if (entry.pipeline !== 'process' || Date.parse(entry.timestamp) > until) continue;
-    const assigned = /: assigned (.+); owns \d+ partition\(s\)$/.exec(entry.message);
-    const revoked = /: revoked (.+)$/.exec(entry.message);
-    if (assigned && assigned[1] !== 'no new partitions') for (const p of assigned[1].split(', ')) partitions.add(p);
-    if (revoked && revoked[1] !== 'no partitions') for (const p of revoked[1].split(', ')) partitions.delete(p);
-  }
-  return partitions;
-}
 
 /** The partitions a progress event's batch read from. */
 const partitionsIn = (event: { sources: Array<{ endOffset: Record<string, unknown> }> }): string[] => Object.keys(event.sources[0].endOffset);
@@ -41,13 +28,13 @@ test('two process pipelines share a group; one is killed, the other takes over i
 
   // Both members own partitions and have committed batches from them: the group really is shared.
   await until(
-    () => members.every((m) => owned(m).size > 0 && m.progress('process').length > 0) && members.reduce((n, m) => n + owned(m).size, 0) === 3,
+    () => members.every((m) => ownedPartitions(m).size > 0 && m.progress('process').length > 0) && members.reduce((n, m) => n + ownedPartitions(m).size, 0) === 3,
     'both members to own and consume partitions',
     120_000,
     () => members.map((m) => m.tail(10)).join('\n'),
   );
   const [victim, survivor] = prng(SEED)() < 0.5 ? members : [...members].reverse();
-  const orphaned = owned(victim);
+  const orphaned = ownedPartitions(victim);
   await sleep(2000);
   assert.ok(ingest.isRunning(), 'the kill lands while ingest is still publishing');
   victim.kill('SIGKILL');
@@ -56,7 +43,7 @@ test('two process pipelines share a group; one is killed, the other takes over i
 
   // The survivor gets every partition and commits batches from those of the dead member.
   const takenOver = () => survivor.progress('process').find((e) => committedAt(e) > killedAt && partitionsIn(e).some((p) => orphaned.has(p)));
-  await until(() => owned(survivor).size === 3 && takenOver() !== undefined, `the survivor to take over ${[...orphaned].join(', ')}`, 180_000, () => survivor.tail());
+  await until(() => ownedPartitions(survivor).size === 3 && takenOver() !== undefined, `the survivor to take over ${[...orphaned].join(', ')}`, 180_000, () => survivor.tail());
   const recovery = committedAt(takenOver()!) - killedAt;
 
   assert.equal(await ingest.exited.then((e) => e.code), 0, `ingest publishes every page and ends\n${ingest.tail()}`);

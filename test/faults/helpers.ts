@@ -240,6 +240,19 @@ export function committedAt(event: ProgressEvent): number {
   return Date.parse(event.timestamp) + event.durationMs.triggerExecution;
 }
 
+/** The partitions a member owns after the log entries up to `until`, from its `assigned …` / `revoked …` lines. */
+export function ownedPartitions(member: PipelineChild, until = Infinity, pipeline = 'process'): Set<string> {
+  const partitions = new Set<string>();
+  for (const entry of member.log()) {
+    if (entry.pipeline !== pipeline || Date.parse(entry.timestamp) > until) continue;
+    const assigned = /: assigned (.+); owns \d+ partition\(s\)$/.exec(entry.message);
+    const revoked = /: revoked (.+)$/.exec(entry.message);
+    if (assigned && assigned[1] !== 'no new partitions') for (const p of assigned[1].split(', ')) partitions.add(p);
+    if (revoked && revoked[1] !== 'no partitions') for (const p of revoked[1].split(', ')) partitions.delete(p);
+  }
+  return partitions;
+}
+
 /** Records the process pipeline committed (progress events), over every given run. */
 export function committedRecords(runs: PipelineChild[]): number {
   return runs.reduce((n, run) => n + run.progress('process').reduce((m, e) => m + e.numInputRows, 0), 0);
