@@ -11,6 +11,7 @@ import { createKeyspaceCql, createTableCql, insertCql, schemaProblems, type Sche
 import { isRetryableCassandraError } from './errors.ts';
 import { show } from '../column-values.ts';
 import { CassandraValueError, converterFor } from './values.ts';
+import { encodeKeyPart, groupByReplicas, replicaSetNamer, routingKeyOf, rowBytes, type ReplicaLookup } from './token-aware.ts';
 
 const { consistencies } = cassandra.types;
 
@@ -75,7 +76,11 @@ export function cassandraSink(config: CassandraSinkConfig, logger: Logger, conne
   // isIdempotent: an upsert may be repeated; prepare: the driver prepares the INSERT on first use and
   // reuses its id for the client's lifetime (cassandra-driver 4 has no public prepare-only call).
   const options: cassandra.QueryOptions = { prepare: true, isIdempotent: true, consistency: CONSISTENCY[config.consistency] };
+  const batchOptions: cassandra.QueryOptions = { ...options, logged: false };
+  const tokenAware = config.batching.mode === 'token-aware';
+  const keyColumns = config.primaryKey.partition.map((name) => ({ index: names.indexOf(name), type: config.columns[name] }));
   let client: cassandra.Client | undefined;
+  let replicaSetOf: ((routingKey: Buffer) => string | undefined) | undefined;
 
   const toParams = (record: StreamRecord, index: number, count: number): unknown[] => {
     const value = record.value;
@@ -102,6 +107,11 @@ export function cassandraSink(config: CassandraSinkConfig, logger: Logger, conne
       });
       try {
         await ensureTable(client, config, logger);
+        if (tokenAware) {
+          // A keyspace created just now may not be in the driver's metadata yet: without it no replica is known.
+          await client.metadata?.refreshKeyspace?.(config.keyspace);
+          replicaSetOf = replicaSetNamer(client as unknown as ReplicaLookup, config.keyspace);
+        }
       } catch (error) {
         await client.shutdown().catch(() => undefined);
         client = undefined;
@@ -117,7 +127,20 @@ export function cassandraSink(config: CassandraSinkConfig, logger: Logger, conne
       for (let i = 0; i < records.length; i++) rows[i] = toParams(records[i], i, records.length);
       // At most `concurrency` rows in flight; after a failure no new row starts, and the write settles
       // only once the rows already in flight have, so nothing outlives it.
-      await forEachBounded(rows.length, config.concurrency, (i) => connected.execute(insert, rows[i], options));
+      if (!replicaSetOf) {
+        await forEachBounded(rows.length, config.concurrency, (i) => connected.execute(insert, rows[i], options));
+        return;
+      }
+      const namer = replicaSetOf;
+      const routingKeys = rows.map((params) => keyColumns.map(({ index, type }) => encodeKeyPart(params[index], type)));
+      const groups = groupByReplicas(rows.length, (i) => namer(routingKeyOf(routingKeys[i])), (i) => rowBytes(rows[i]), config.batching);
+      await forEachBounded(groups.length, config.concurrency, (g) => {
+        const group = groups[g];
+        if (group.length === 1) return connected.execute(insert, rows[group[0]], options);
+        // The routing key of the group's first row: the batch's coordinator is one of the replicas they share.
+        const queries = group.map((i) => ({ query: insert, params: rows[i] }));
+        return connected.batch(queries, { ...batchOptions, routingKey: routingKeys[group[0]] });
+      });
     },
 
     isRetryable: isRetryableCassandraError,
