@@ -11,7 +11,7 @@ import { createKeyspaceCql, createTableCql, insertCql, schemaProblems, type Sche
 import { isRetryableCassandraError } from './errors.ts';
 import { show } from '../column-values.ts';
 import { CassandraValueError, converterFor } from './values.ts';
-import { encodeKeyPart, groupByReplicas, replicaSetNamer, routingKeyOf, rowBytes, type ReplicaLookup } from './token-aware.ts';
+import { groupByReplicas, keyPartEncoder, replicaSetNamer, routingKeyOf, rowBytes, type ReplicaLookup } from './token-aware.ts';
 
 const { consistencies } = cassandra.types;
 
@@ -78,7 +78,7 @@ export function cassandraSink(config: CassandraSinkConfig, logger: Logger, conne
   const options: cassandra.QueryOptions = { prepare: true, isIdempotent: true, consistency: CONSISTENCY[config.consistency] };
   const batchOptions: cassandra.QueryOptions = { ...options, logged: false };
   const tokenAware = config.batching.mode === 'token-aware';
-  const keyColumns = config.primaryKey.partition.map((name) => ({ index: names.indexOf(name), type: config.columns[name] }));
+  const keyColumns = config.primaryKey.partition.map((name) => ({ index: names.indexOf(name), encode: keyPartEncoder(config.columns[name]) }));
   let client: cassandra.Client | undefined;
   let replicaSetOf: ((routingKey: Buffer) => string | undefined) | undefined;
 
@@ -132,7 +132,7 @@ export function cassandraSink(config: CassandraSinkConfig, logger: Logger, conne
         return;
       }
       const namer = replicaSetOf;
-      const routingKeys = rows.map((params) => keyColumns.map(({ index, type }) => encodeKeyPart(params[index], type)));
+      const routingKeys = rows.map((params) => keyColumns.map(({ index, encode }) => encode(params[index])));
       const groups = groupByReplicas(rows.length, (i) => namer(routingKeyOf(routingKeys[i])), (i) => rowBytes(rows[i]), config.batching);
       await forEachBounded(groups.length, config.concurrency, (g) => {
         const group = groups[g];

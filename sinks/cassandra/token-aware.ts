@@ -88,11 +88,13 @@ export function routingKeyOf(parts: readonly Buffer[]): Buffer {
 }
 
 /** The driver's encoder, as a prepared INSERT would encode a partition key column (protocol v4; scalars encode the same in every version). */
-const encoder = new (cassandra as unknown as { Encoder: new (version: number, options: object) => { encode(value: unknown, type: string): Buffer } }).Encoder(4, {});
+const encoder = new (cassandra as unknown as { Encoder: new (version: number, options: object) => { encode(value: unknown, type: object): Buffer } }).Encoder(4, {});
 
-/** Encodes one partition-key value of a CQL type. */
-export function encodeKeyPart(value: unknown, type: CqlType): Buffer {
-  return encoder.encode(value, type);
+/** Encodes partition-key values of one CQL type (the type resolved once: by name, the driver parses it on every call). */
+export function keyPartEncoder(type: CqlType): (value: unknown) => Buffer {
+  // getByName is in the driver's JavaScript, not its typings.
+  const typeInfo = (cassandra.types.dataTypes as unknown as { getByName(name: string): object }).getByName(type);
+  return (value) => encoder.encode(value, typeInfo);
 }
 
 /** What the sink needs of the driver's metadata. */

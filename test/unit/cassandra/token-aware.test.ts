@@ -9,7 +9,7 @@ import cassandra from 'cassandra-driver';
 import winston from 'winston';
 import type { SchemaColumn } from '../../../sinks/cassandra/cql.ts';
 import { cassandraSink } from '../../../sinks/cassandra/sink.ts';
-import { CELL_OVERHEAD_BYTES, encodeKeyPart, groupByReplicas, replicaSetNamer, routingKeyOf, rowBytes } from '../../../sinks/cassandra/token-aware.ts';
+import { CELL_OVERHEAD_BYTES, groupByReplicas, keyPartEncoder, replicaSetNamer, routingKeyOf, rowBytes } from '../../../sinks/cassandra/token-aware.ts';
 import type { connectCassandra } from '../../../clients/cassandra.ts';
 import { Random } from '../../../randomuser/random.ts';
 import type { StreamRecord } from '../../../topology/types.ts';
@@ -47,9 +47,9 @@ test('groups are as full as the bounds allow: rows of one set fill a batch befor
 
 test('routing keys: one column is its bytes; several are each length-prefixed and 0-terminated, as the driver lays them out', () => {
   const id = cassandra.types.Uuid.fromString('6f1c1a4e-4a8e-4b43-9a8f-2d1c0e5b7a11');
-  assert.deepEqual(encodeKeyPart(id, 'uuid'), id.getBuffer());
-  assert.deepEqual(encodeKeyPart('Zoë', 'text'), Buffer.from('Zoë', 'utf8'));
-  assert.deepEqual(encodeKeyPart(7, 'int'), Buffer.from([0, 0, 0, 7]));
+  assert.deepEqual(keyPartEncoder('uuid')(id), id.getBuffer());
+  assert.deepEqual(keyPartEncoder('text')('Zoë'), Buffer.from('Zoë', 'utf8'));
+  assert.deepEqual(keyPartEncoder('int')(7), Buffer.from([0, 0, 0, 7]));
   assert.deepEqual(routingKeyOf([Buffer.from('ab')]), Buffer.from('ab'));
   assert.deepEqual(routingKeyOf([Buffer.from('ab'), Buffer.from('c')]), Buffer.from([0, 2, 0x61, 0x62, 0, 0, 1, 0x63, 0]));
 });
