@@ -63,7 +63,7 @@ await sink.start();
 // sink's own work of grouping rows (a routing key and a replica lookup per row) and one `batch` per group.
 const oneNode = [{ address: '127.0.0.1' }];
 const tokenAwareClient = { ...fakeClient, getReplicas: () => oneNode, batch: () => Promise.resolve({}) };
-const tokenAwareSink = cassandraSink({ ...sinkConfig, batching: { mode: 'token-aware', maxBytes: 4096, maxRows: 100 } }, silentLogger(), (async () => tokenAwareClient) as never);
+const tokenAwareSink = cassandraSink({ ...sinkConfig, batching: { mode: 'token-aware', maxBytes: 4096, maxRows: 10 } }, silentLogger(), (async () => tokenAwareClient) as never);
 await tokenAwareSink.start();
 
 // Kafka messages as node-rdkafka hands them out: the user's JSON bytes, keyed by login.uuid.

@@ -179,7 +179,11 @@ const batchingFields = {
     4 * 1024,
     `Upper bound of a token-aware batch's estimated size in bytes (the rows' values, plus a per-column allowance for cell metadata). Keep it under Cassandra's batch_size_warn_threshold (${BATCH_WARN_THRESHOLD_BYTES} bytes by default). A row larger than this goes alone.`,
   ),
-  maxRows: withDefault(PositiveInt, 100, 'Upper bound of the rows in one token-aware batch.'),
+  maxRows: withDefault(
+    PositiveInt,
+    10,
+    'Upper bound of the rows in one token-aware batch. Cassandra logs a warning for an unlogged batch of more partitions than its unlogged_batch_across_partitions_warn_threshold (10 by default); rows of one partition each, as here, count one each.',
+  ),
 };
 
 export type BatchingConfig = ConfigOf<typeof batchingFields>;
@@ -212,7 +216,7 @@ export const fields = {
   concurrency: withDefault(PositiveInt, 64, 'Statements in flight at once within one write call (a prepared INSERT of one row, or with token-aware batching a batch of rows). Up to this × batch.concurrency statements are in flight in all.'),
   batching: withDefault(
     objectCodec('cassandra batching', batchingFields),
-    { mode: 'single-row', maxBytes: 4 * 1024, maxRows: 100 },
+    { mode: 'single-row', maxBytes: 4 * 1024, maxRows: 10 },
     'How rows go to Cassandra: one INSERT each (`single-row`), or several rows that share their replicas in one UNLOGGED batch (`token-aware`), e.g. `{ mode: token-aware, maxBytes: 4096 }`. `concurrency` then counts statements in flight (a batch is one).',
   ),
   ttl: optional(TtlSeconds, 'Rows expire this long after they are written (CQL USING TTL), e.g. 720h for 30 days. Without it rows do not expire.'),

@@ -72,8 +72,8 @@ test('a replica set is named by its sorted addresses, once per array the driver 
 });
 
 test('config: batching defaults to single-row; token-aware takes maxBytes and maxRows; anything else is refused', () => {
-  assert.deepEqual(config().batching, { mode: 'single-row', maxBytes: 4096, maxRows: 100 });
-  assert.deepEqual(config({ batching: { mode: 'token-aware', maxBytes: 2000 } }).batching, { mode: 'token-aware', maxBytes: 2000, maxRows: 100 });
+  assert.deepEqual(config().batching, { mode: 'single-row', maxBytes: 4096, maxRows: 10 });
+  assert.deepEqual(config({ batching: { mode: 'token-aware', maxBytes: 2000 } }).batching, { mode: 'token-aware', maxBytes: 2000, maxRows: 10 });
   assert.ok(errors({ batching: { mode: 'logged' } }).some((e) => e.startsWith('batching.mode:')));
   assert.ok(errors({ batching: { mode: 'token-aware', maxBytes: 0 } }).some((e) => e.startsWith('batching.maxBytes:')));
 });
@@ -133,6 +133,7 @@ test('the sink in token-aware mode: unlogged batches of rows that share replicas
   assert.ok(client.batches.length > 0 && client.batches.length < 100, `rows went in batches (${client.batches.length})`);
   for (const { queries, options } of client.batches) {
     assert.ok(queries.length > 1, 'a single row goes as an INSERT, not a batch of one');
+    assert.ok(queries.length <= 10, 'at most batching.maxRows (10 by default) rows');
     const sets = new Set(queries.map((q) => client.replicasOf((q.params[0] as cassandra.types.Uuid).getBuffer())));
     assert.equal(sets.size, 1, 'never rows of different replica sets in one batch');
     assert.equal(options.logged, false, 'unlogged');
