@@ -239,3 +239,20 @@ test('validate with the compiled check gives the verdicts, values and reasons of
     });
   }
 });
+
+test('validate decodes with io-ts only what the check is not sure of: a valid user costs no decode', async () => {
+  const codec = t.type({ login: t.type({ uuid: t.string }), email: t.string });
+  let decodes = 0;
+  const decode = codec.decode.bind(codec);
+  codec.decode = (value) => {
+    decodes++;
+    return decode(value);
+  };
+  registerSchema('schema-check-counted', { summary: 'test only', codec: codec as t.Mixed });
+  const { deadLetters } = fakeContext();
+  const valid = Array.from({ length: 5 }, (_, i) => record({ login: { uuid: `u${i}` }, email: 'e' }));
+  const output = await run(validateOperator({ schema: 'schema-check-counted' }), [...valid, record({ login: {}, email: 'e' })]);
+  assert.deepEqual(output, valid, 'the valid records pass as they are');
+  assert.equal(decodes, 1, 'only the invalid one was decoded by io-ts');
+  assert.deepEqual(deadLetters.map((d) => d.reason), ['login.uuid: expected string, got nothing']);
+});
