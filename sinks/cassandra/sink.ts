@@ -81,6 +81,7 @@ export function cassandraSink(config: CassandraSinkConfig, logger: Logger, conne
   const keyColumns = config.primaryKey.partition.map((name) => ({ index: names.indexOf(name), encode: keyPartEncoder(config.columns[name]) }));
   let client: cassandra.Client | undefined;
   let replicaSetOf: ((routingKey: Buffer) => string | undefined) | undefined;
+  let unknownReplicasReported = false;
 
   const toParams = (record: StreamRecord, index: number, count: number): unknown[] => {
     const value = record.value;
@@ -133,7 +134,18 @@ export function cassandraSink(config: CassandraSinkConfig, logger: Logger, conne
       }
       const namer = replicaSetOf;
       const routingKeys = rows.map((params) => keyColumns.map(({ index, encode }) => encode(params[index])));
-      const groups = groupByReplicas(rows.length, (i) => namer(routingKeyOf(routingKeys[i])), (i) => rowBytes(rows[i]), config.batching);
+      let unknown = 0;
+      const replicasOf = (i: number) => {
+        const name = namer(routingKeyOf(routingKeys[i]));
+        if (name === undefined) unknown++;
+        return name;
+      };
+      const groups = groupByReplicas(rows.length, replicasOf, (i) => rowBytes(rows[i]), config.batching);
+      // Without the driver's token map every row goes alone: token-aware batching would quietly be single-row.
+      if (unknown > 0 && !unknownReplicasReported) {
+        unknownReplicasReported = true;
+        logger.warn(`cassandra: token-aware batching: the driver knows no replicas for ${unknown} of ${rows.length} rows of ${config.keyspace}.${config.table} (no token map for the keyspace?); such rows go one INSERT each`);
+      }
       await forEachBounded(groups.length, config.concurrency, (g) => {
         const group = groups[g];
         if (group.length === 1) return connected.execute(insert, rows[group[0]], options);

@@ -14,6 +14,7 @@ import type { connectCassandra } from '../../../clients/cassandra.ts';
 import { Random } from '../../../randomuser/random.ts';
 import type { StreamRecord } from '../../../topology/types.ts';
 import { config, errors } from './helpers.ts';
+import { CaptureTransport, type LogEntry } from '../../../testing/capture.ts';
 
 const logger = winston.createLogger({ silent: true });
 
@@ -88,10 +89,13 @@ class FakeRingClient {
     [{ address: '10.0.0.3' }, { address: '10.0.0.1' }],
   ];
 
+  /** false: a driver without a token map for the keyspace (getReplicas answers null). */
+  ringKnown = true;
+
   constructor(private readonly schema: SchemaColumn[]) {}
 
   replicasOf(key: Buffer) {
-    return this.sets[key[0] % 3];
+    return this.ringKnown ? this.sets[key[0] % 3] : null;
   }
 
   getReplicas(_keyspace: string, key: Buffer) {
@@ -160,5 +164,26 @@ test('the sink in single-row mode (the default) sends no batch', async () => {
   await sink.write(Array.from({ length: 20 }, (_, i) => ({ key: null, value: { id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, email: 'e' }, timestamp: 0 })));
   assert.equal(client.batches.length, 0);
   assert.equal(client.executed.length, 20);
+  await sink.close();
+});
+
+test('token-aware without a token map: every row goes alone, and the sink says so once', async () => {
+  const c = config({ columns: { id: 'uuid', email: 'text' }, batching: { mode: 'token-aware' } });
+  const client = new FakeRingClient([
+    { column_name: 'id', type: 'uuid', kind: 'partition_key', position: 0 },
+    { column_name: 'email', type: 'text', kind: 'regular', position: -1 },
+  ]);
+  client.ringKnown = false;
+  const logs: LogEntry[] = [];
+  const capturing = winston.createLogger({ level: 'debug', transports: [new CaptureTransport(logs)] });
+  const sink = cassandraSink(c, capturing, (async () => client as unknown as cassandra.Client) as typeof connectCassandra);
+  await sink.start();
+  const rows = (from: number) => Array.from({ length: 20 }, (_, i) => ({ key: null, value: { id: `00000000-0000-4000-8000-${String(from + i).padStart(12, '0')}`, email: 'e' }, timestamp: 0 }));
+  await sink.write(rows(0));
+  await sink.write(rows(20));
+  assert.equal(client.batches.length, 0);
+  assert.equal(client.executed.length, 40);
+  const warnings = logs.filter((l) => l.level === 'warn' && /token-aware batching: the driver knows no replicas for 20 of 20 rows of spark_streams\.created_users/.test(l.message));
+  assert.equal(warnings.length, 1, 'warned once, not at every write');
   await sink.close();
 });
