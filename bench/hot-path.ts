@@ -2,9 +2,10 @@
  * CPU per record of each step of the process pipeline's hot path, without Kafka or Cassandra: turning
  * Kafka messages into records (the kafka source's `messageToRecord`), `validate`, `mapping`, both as
  * the runtime chains them, and the cassandra sink's own work per write (value conversion, one
- * `execute` per row) against a client that acknowledges at once — so the driver and the network are
- * left out; and, for the ingest pipeline, the kafka sink's message per record from an http-poll record,
- * with `payload: value` and `payload: raw`. CPU time (process.cpuUsage), median of several passes, so
+ * `execute` per row, or with token-aware batching the grouping and one `batch` per group) against a
+ * client that acknowledges at once — so the driver and the network are left out; and, for the ingest
+ * pipeline, the kafka sink's message per record from an http-poll record, with `payload: value` and
+ * `payload: raw`. CPU time (process.cpuUsage), median of several passes, so
  * a busy machine moves it less than wall time.
  *
  *   npx tsx bench/hot-path.ts [--users 20000] [--passes 7]
@@ -58,6 +59,12 @@ const fakeClient = {
 };
 const sink = cassandraSink(sinkConfig, silentLogger(), (async () => fakeClient) as never);
 await sink.start();
+// The same with token-aware batching, against a single node (every row's replicas are that node): the
+// sink's own work of grouping rows (a routing key and a replica lookup per row) and one `batch` per group.
+const oneNode = [{ address: '127.0.0.1' }];
+const tokenAwareClient = { ...fakeClient, getReplicas: () => oneNode, batch: () => Promise.resolve({}) };
+const tokenAwareSink = cassandraSink({ ...sinkConfig, batching: { mode: 'token-aware', maxBytes: 4096, maxRows: 10 } }, silentLogger(), (async () => tokenAwareClient) as never);
+await tokenAwareSink.start();
 
 // Kafka messages as node-rdkafka hands them out: the user's JSON bytes, keyed by login.uuid.
 const messages: Message[] = [];
@@ -74,8 +81,8 @@ const apply = (records: StreamRecord[], ops: Operator[]): Promise<StreamRecord[]
   for (const op of ops) stream = op.apply(stream, scope);
   return lastValueFrom(stream.pipe(toArray()));
 };
-const write = async (rows: StreamRecord[]): Promise<void> => {
-  for (let i = 0; i < rows.length; i += BATCH) await writeWithPolicy(sink, rows.slice(i, i + BATCH), sinkPolicy, asyncScheduler, () => undefined);
+const write = async (rows: StreamRecord[], to = sink): Promise<void> => {
+  for (let i = 0; i < rows.length; i += BATCH) await writeWithPolicy(to, rows.slice(i, i + BATCH), sinkPolicy, asyncScheduler, () => undefined);
 };
 
 /** Median CPU µs per record of `step` over the passes (after one warm-up pass). */
@@ -105,6 +112,7 @@ const results = [
   await measure('mapping (12 fields)', () => apply(validated, operators.slice(1))),
   await measure('validate + mapping, as the runtime chains them', () => apply(records, operators)),
   await measure('cassandra sink: conversion + one execute per row (client acknowledges at once)', () => write(rows)),
+  await measure('cassandra sink, token-aware: conversion + grouping + one batch per group (one node)', () => write(rows, tokenAwareSink)),
   await measure('ingest, kafka sink: http-poll record → message, payload: value', () => polled.map(recordToMessage)),
   await measure('ingest, kafka sink: http-poll record → message, payload: raw', () => polled.map(rawRecordToMessage)),
 ];

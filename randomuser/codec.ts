@@ -16,24 +16,15 @@
  * ```
  */
 import * as t from 'io-ts';
+import { predicateType } from '../operators/schema-check.ts';
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Any RFC 4122 layout (Cassandra's `uuid` type accepts every version); RandomUser sends v4. */
-export const Uuid = new t.Type<string, string, unknown>(
-  'a UUID',
-  (u): u is string => typeof u === 'string' && UUID_PATTERN.test(u),
-  (u, c) => (typeof u === 'string' && UUID_PATTERN.test(u) ? t.success(u) : t.failure(u, c)),
-  t.identity,
-);
+export const Uuid = predicateType('a UUID', (u): u is string => typeof u === 'string' && UUID_PATTERN.test(u));
 
 /** RandomUser sends a string for some nationalities ("SW1A 1AA", "02134") and a number for others (69217). */
-export const Postcode = new t.Type<string | number, string | number, unknown>(
-  'a postcode (string or number)',
-  (u): u is string | number => typeof u === 'string' || (typeof u === 'number' && Number.isFinite(u)),
-  (u, c) => (typeof u === 'string' || (typeof u === 'number' && Number.isFinite(u)) ? t.success(u) : t.failure(u, c)),
-  t.identity,
-);
+export const Postcode = predicateType('a postcode (string or number)', (u): u is string | number => typeof u === 'string' || (typeof u === 'number' && Number.isFinite(u)));
 
 export const RandomUser = t.type(
   {

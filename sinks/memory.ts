@@ -21,7 +21,8 @@ export function memorySink(config: { channel: string }, topology: string, schedu
     async write(records) {
       const b = channel.behaviour;
       channel.writeCalls.push(records.length);
-      if (b.delayMs) await firstValueFrom(timer(b.delayMs, scheduler));
+      const delay = b.delayOf ? b.delayOf(records) : b.delayMs;
+      if (delay) await firstValueFrom(timer(delay, scheduler));
       if (b.failNextWrites && b.failNextWrites > 0) {
         b.failNextWrites--;
         throw b.error?.() ?? new Error(`memory sink ${config.channel}: injected write failure`);

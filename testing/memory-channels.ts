@@ -34,6 +34,8 @@ export class MemoryChannel {
 export interface MemorySinkBehaviour {
   /** Delay (ms, on the pipeline's scheduler) before each write is acknowledged. */
   delayMs?: number;
+  /** The delay of one write, by its records (instead of `delayMs`): lets a later batch be acknowledged first. */
+  delayOf?: (records: readonly StreamRecord[]) => number;
   /** Fail the next N write calls. */
   failNextWrites?: number;
   /** Fail a write containing a record for which this returns true, after appending the records before it. */

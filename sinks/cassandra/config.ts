@@ -172,6 +172,32 @@ const TtlSeconds = new t.Type<number, unknown, unknown>(
   (a) => a,
 );
 
+/**
+ * Cassandra's batch_size_warn_threshold (5 KiB by default): a batch above it is logged as a warning on
+ * every write. The default bound stays under it with room for what the estimate leaves out.
+ */
+export const BATCH_WARN_THRESHOLD_BYTES = 5 * 1024;
+
+const batchingFields = {
+  mode: withDefault(
+    oneOf(['single-row', 'token-aware']),
+    'single-row',
+    '`single-row`: one prepared INSERT per row. `token-aware`: rows whose partition keys have the same replicas (by the driver\'s view of the ring and the keyspace\'s replication) go together in UNLOGGED batches sent to one of those replicas; rows of different replica sets are never in one batch, and a row whose replicas the driver does not know goes alone.',
+  ),
+  maxBytes: withDefault(
+    PositiveInt,
+    4 * 1024,
+    `Upper bound of a token-aware batch's estimated size in bytes (the rows' values, plus a per-column allowance for cell metadata). Keep it under Cassandra's batch_size_warn_threshold (${BATCH_WARN_THRESHOLD_BYTES} bytes by default). A row larger than this goes alone.`,
+  ),
+  maxRows: withDefault(
+    PositiveInt,
+    10,
+    'Upper bound of the rows in one token-aware batch. Cassandra logs a warning for an unlogged batch of more partitions than its unlogged_batch_across_partitions_warn_threshold (10 by default); rows of one partition each, as here, count one each.',
+  ),
+};
+
+export type BatchingConfig = ConfigOf<typeof batchingFields>;
+
 export const CONSISTENCY_LEVELS = ['LOCAL_QUORUM', 'LOCAL_ONE', 'QUORUM', 'EACH_QUORUM', 'ONE', 'TWO', 'THREE', 'ALL'] as const;
 
 export const fields = {
@@ -197,7 +223,12 @@ export const fields = {
     'LOCAL_QUORUM',
     'How many replicas must acknowledge a row before it counts as written. LOCAL_QUORUM (a majority of the local data center: 2 of 3 copies, 1 of 1) keeps an acknowledged batch on a majority of replicas even if one fails before its offsets are committed, and goes on writing with one of three replicas down; LOCAL_ONE acknowledges sooner but can lose rows when that one replica fails.',
   ),
-  concurrency: withDefault(PositiveInt, 64, 'Rows in flight at once within one write call (one prepared INSERT each). Up to this × batch.concurrency rows are in flight in all.'),
+  concurrency: withDefault(PositiveInt, 64, 'Statements in flight at once within one write call (a prepared INSERT of one row, or with token-aware batching a batch of rows). Up to this × batch.concurrency statements are in flight in all.'),
+  batching: withDefault(
+    objectCodec('cassandra batching', batchingFields),
+    { mode: 'single-row', maxBytes: 4 * 1024, maxRows: 10 },
+    'How rows go to Cassandra: one INSERT each (`single-row`), or several rows that share their replicas in one UNLOGGED batch (`token-aware`), e.g. `{ mode: token-aware, maxBytes: 4096 }`. `concurrency` then counts statements in flight (a batch is one).',
+  ),
   ttl: optional(TtlSeconds, 'Rows expire this long after they are written (CQL USING TTL), e.g. 720h for 30 days. Without it rows do not expire.'),
 };
 

@@ -11,6 +11,7 @@ import { createKeyspaceCql, createTableCql, insertCql, schemaProblems, type Sche
 import { isRetryableCassandraError } from './errors.ts';
 import { show } from '../column-values.ts';
 import { CassandraValueError, converterFor } from './values.ts';
+import { groupByReplicas, keyPartEncoder, replicaSetNamer, routingKeyOf, rowBytes, type ReplicaLookup } from './token-aware.ts';
 
 const { consistencies } = cassandra.types;
 
@@ -81,7 +82,12 @@ export function cassandraSink(config: CassandraSinkConfig, logger: Logger, conne
   // isIdempotent: an upsert may be repeated; prepare: the driver prepares the INSERT on first use and
   // reuses its id for the client's lifetime (cassandra-driver 4 has no public prepare-only call).
   const options: cassandra.QueryOptions = { prepare: true, isIdempotent: true, consistency: CONSISTENCY[config.consistency] };
+  const batchOptions: cassandra.QueryOptions = { ...options, logged: false };
+  const tokenAware = config.batching.mode === 'token-aware';
+  const keyColumns = config.primaryKey.partition.map((name) => ({ index: names.indexOf(name), encode: keyPartEncoder(config.columns[name]) }));
   let client: cassandra.Client | undefined;
+  let replicaSetOf: ((routingKey: Buffer) => string | undefined) | undefined;
+  let unknownReplicasReported = false;
 
   const toParams = (record: StreamRecord, index: number, count: number): unknown[] => {
     const value = record.value;
@@ -108,6 +114,11 @@ export function cassandraSink(config: CassandraSinkConfig, logger: Logger, conne
       });
       try {
         await ensureTable(client, config, logger);
+        if (tokenAware) {
+          // A keyspace created just now may not be in the driver's metadata yet: without it no replica is known.
+          await client.metadata?.refreshKeyspace?.(config.keyspace);
+          replicaSetOf = replicaSetNamer(client as unknown as ReplicaLookup, config.keyspace);
+        }
       } catch (error) {
         await client.shutdown().catch(() => undefined);
         client = undefined;
@@ -123,7 +134,31 @@ export function cassandraSink(config: CassandraSinkConfig, logger: Logger, conne
       for (let i = 0; i < records.length; i++) rows[i] = toParams(records[i], i, records.length);
       // At most `concurrency` rows in flight; after a failure no new row starts, and the write settles
       // only once the rows already in flight have, so nothing outlives it.
-      await forEachBounded(rows.length, config.concurrency, (i) => connected.execute(insert, rows[i], options));
+      if (!replicaSetOf) {
+        await forEachBounded(rows.length, config.concurrency, (i) => connected.execute(insert, rows[i], options));
+        return;
+      }
+      const namer = replicaSetOf;
+      const routingKeys = rows.map((params) => keyColumns.map(({ index, encode }) => encode(params[index])));
+      let unknown = 0;
+      const replicasOf = (i: number) => {
+        const name = namer(routingKeyOf(routingKeys[i]));
+        if (name === undefined) unknown++;
+        return name;
+      };
+      const groups = groupByReplicas(rows.length, replicasOf, (i) => rowBytes(rows[i]), config.batching);
+      // Without the driver's token map every row goes alone: token-aware batching would quietly be single-row.
+      if (unknown > 0 && !unknownReplicasReported) {
+        unknownReplicasReported = true;
+        logger.warn(`cassandra: token-aware batching: the driver knows no replicas for ${unknown} of ${rows.length} rows of ${config.keyspace}.${config.table} (no token map for the keyspace?); such rows go one INSERT each`);
+      }
+      await forEachBounded(groups.length, config.concurrency, (g) => {
+        const group = groups[g];
+        if (group.length === 1) return connected.execute(insert, rows[group[0]], options);
+        // The routing key of the group's first row: the batch's coordinator is one of the replicas they share.
+        const queries = group.map((i) => ({ query: insert, params: rows[i] }));
+        return connected.batch(queries, { ...batchOptions, routingKey: routingKeys[group[0]] });
+      });
     },
 
     isRetryable: isRetryableCassandraError,

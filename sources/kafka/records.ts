@@ -27,23 +27,32 @@ export function messageToRecord(message: Message, format: KafkaValueFormat, now:
   const raw = message.value ?? undefined;
   const key = message.key === null || message.key === undefined ? null : Buffer.isBuffer(message.key) ? message.key.toString('utf8') : String(message.key);
   const timestamp = message.timestamp !== undefined && message.timestamp >= 0 ? message.timestamp : now;
-  const base = {
-    key,
-    timestamp,
-    origin: { topic: message.topic, partition: message.partition, offset: message.offset },
-    raw: raw ?? Buffer.alloc(0),
-    ...(message.headers && message.headers.length > 0 ? { headers: headersOf(message.headers) } : {}),
-  };
-  if (format === 'bytes') return { record: { ...base, value: raw ?? null } };
-  if (format === 'string') return { record: { ...base, value: raw === undefined ? null : raw.toString('utf8') } };
-  const text = raw === undefined ? '' : raw.toString('utf8');
-  if (text.trim() === '') return { record: { ...base, value: text }, invalid: 'invalid JSON: empty message' };
-  try {
-    const value: unknown = JSON.parse(text);
-    return { record: { ...base, value, decoded: value } };
-  } catch (error) {
-    return { record: { ...base, value: text }, invalid: `invalid JSON: ${(error as Error).message}` };
+  const origin = { topic: message.topic, partition: message.partition, offset: message.offset };
+  const headers = message.headers && message.headers.length > 0 ? headersOf(message.headers) : undefined;
+  if (format === 'json' && raw !== undefined) {
+    const text = raw.toString('utf8');
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      // Only a message that does not parse is looked at again (the common one is not copied or scanned twice).
+      const invalid = text.trim() === '' ? 'invalid JSON: empty message' : `invalid JSON: ${(error as Error).message}`;
+      return { record: recordOf(key, text, timestamp, origin, raw, headers), invalid };
+    }
+    // One object literal, always in this shape, for the records of the hot path: no intermediate copies.
+    const record: StreamRecord = { key, value, timestamp, origin, raw, decoded: value };
+    if (headers) record.headers = headers;
+    return { record };
   }
+  if (format === 'json') return { record: recordOf(key, '', timestamp, origin, raw, headers), invalid: 'invalid JSON: empty message' };
+  if (format === 'bytes') return { record: recordOf(key, raw ?? null, timestamp, origin, raw, headers) };
+  return { record: recordOf(key, raw === undefined ? null : raw.toString('utf8'), timestamp, origin, raw, headers) };
+}
+
+function recordOf(key: string | null, value: unknown, timestamp: number, origin: StreamRecord['origin'], raw: Buffer | undefined, headers: Record<string, string> | undefined): StreamRecord {
+  const record: StreamRecord = { key, value, timestamp, origin, raw: raw ?? Buffer.alloc(0) };
+  if (headers) record.headers = headers;
+  return record;
 }
 
 function headersOf(headers: ReadonlyArray<Record<string, string | Buffer>>): Record<string, string> {

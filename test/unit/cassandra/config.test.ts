@@ -92,6 +92,6 @@ test('connection fields: host:port contact points, credentials given together, t
   assert.deepEqual(errors({ ssl: { caFile: '' } }), ['ssl.caFile: expected a non-empty string, got ""']);
   assert.deepEqual(config({ ssl: {} }).ssl, { rejectUnauthorized: true });
   assert.deepEqual(errors({ keyspcae: 'x' }), [
-    'keyspcae: unknown field "keyspcae"; known fields: contactPoints, localDataCenter, username, password, ssl, connectTimeout, requestTimeout, keyspace, table, columns, primaryKey, createIfMissing, replication, consistency, concurrency, ttl, batch, retry',
+    'keyspcae: unknown field "keyspcae"; known fields: contactPoints, localDataCenter, username, password, ssl, connectTimeout, requestTimeout, keyspace, table, columns, primaryKey, createIfMissing, replication, consistency, concurrency, batching, ttl, batch, retry',
   ]);
 });

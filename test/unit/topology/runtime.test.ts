@@ -130,6 +130,95 @@ maxInFlight: 2
   await driver.close();
 });
 
+test('maxInFlight 2: the next batch is read and processed while the previous one is still being written; 1 reads only after the commit', async () => {
+  for (const maxInFlight of [1, 2]) {
+    const driver = await TopologyTestDriver.start(
+      topology(`
+source: { type: memory, channel: in }
+operators: [{ type: test-reject-multiples, every: 1000 }]
+sink: { type: memory, channel: out }
+trigger: { interval: 0, maxRecordsPerTrigger: 100 }
+maxInFlight: ${maxInFlight}
+`),
+    );
+    const out = driver.output('main');
+    out.behaviour.delayMs = 1000;
+    driver.pipe('main', values(1000, 1));
+    await driver.advance(110); // the read at t=0 was empty: the first batch is read at t=100, its write ends at 1,100
+    const input = driver.input('main');
+    assert.equal(out.records.length, 0, 'the first write is still pending');
+    assert.equal(input.committed, 0);
+    if (maxInFlight === 2) {
+      assert.equal(input.readPosition, 200, 'batch 1 was read while batch 0 was being written');
+      assert.deepEqual(out.writeCalls, [100, 100], "and processed: its write started before batch 0's was acknowledged");
+    } else {
+      assert.equal(input.readPosition, 100, 'one batch in flight: nothing more is read while it is written');
+      assert.deepEqual(out.writeCalls, [100]);
+    }
+    // Writes end at 1,100, 2,100...: by 3,050 the overlap has committed two batches a second, without it one.
+    await driver.advance(2940);
+    assert.equal(input.committed, maxInFlight === 2 ? 400 : 200, `maxInFlight ${maxInFlight}: committed ${input.committed}`);
+    assert.ok(input.readPosition - input.committed <= maxInFlight * 100, 'never more than maxInFlight batches between read and commit');
+    await driver.close();
+  }
+});
+
+test('maxInFlight 2: a batch acknowledged before the one ahead of it waits for it: commits stay in batch order', async () => {
+  const driver = await TopologyTestDriver.start(
+    topology(`
+source: { type: memory, channel: in }
+sink: { type: memory, channel: out }
+trigger: { interval: 0, maxRecordsPerTrigger: 100 }
+maxInFlight: 2
+`),
+  );
+  const out = driver.output('main');
+  // Batch 0 (n < 100) takes 1 s to write, every later batch 100 ms.
+  out.behaviour.delayOf = (records) => ((records[0].value as { n: number }).n < 100 ? 1000 : 100);
+  driver.pipe('main', values(200));
+  await driver.advance(250); // both read at t=100: batch 1 acknowledged at 200, batch 0 due at 1,100
+  const input = driver.input('main');
+  assert.deepEqual(out.values().map((v) => (v as { n: number }).n), [...Array(100).keys()].map((i) => i + 100), 'batch 1 is acknowledged');
+  assert.equal(input.committed, 0, 'but not committed while batch 0 is still writing');
+  assert.equal(input.commits, 0);
+  await driver.advance(900);
+  assert.equal(input.committed, 200, 'both commit once batch 0 is acknowledged');
+  assert.equal(input.commits, 2, 'each batch its own commit, batch 0 first');
+  const progress = driver.progress.filter((p) => p.pipeline === 'main').map((p) => p.batchId);
+  assert.deepEqual(progress, [0, 1], 'progress events in batch order');
+  await driver.close();
+});
+
+test('maxInFlight 2: when batch 0 fails after batch 1 was acknowledged, neither commits; both are read again and committed in order', async () => {
+  const driver = await TopologyTestDriver.start(
+    topology(`
+source: { type: memory, channel: in }
+sink: { type: memory, channel: out, retry: { maxAttempts: 1 } }
+trigger: { interval: 0, maxRecordsPerTrigger: 100 }
+maxInFlight: 2
+onFailure: { initialBackoff: 1s, maxBackoff: 1s }
+`),
+  );
+  const out = driver.output('main');
+  let failures = 1;
+  out.behaviour.delayOf = (records) => ((records[0].value as { n: number }).n < 100 ? 1000 : 100);
+  out.behaviour.failOn = (r) => (r.value as { n: number }).n === 50 && failures-- > 0;
+  driver.pipe('main', values(200));
+  const input = driver.input('main');
+  const committedSeen: number[] = [];
+  for (let t = 0; t < 5000; t += 50) {
+    await driver.advance(50);
+    if (committedSeen.at(-1) !== input.committed) committedSeen.push(input.committed);
+    if (t === 500) assert.equal(input.committed, 0, 'batch 1 acknowledged, but batch 0 still writing');
+  }
+  assert.deepEqual(committedSeen, [0, 200], 'nothing committed until the retried batches were; never batch 1 before batch 0');
+  const written = out.values().map((v) => (v as { n: number }).n);
+  assert.deepEqual([...new Set(written)].sort((a, b) => a - b), [...Array(200).keys()], 'every record written');
+  assert.ok(written.filter((n) => n >= 100).length === 200, 'batch 1 was written twice: its first, acknowledged write was rolled back with batch 0');
+  assert.ok(driver.logs.some((l) => /batch 0 failed; 200 record\(s\) rolled back/.test(l.message)), 'both batches rolled back');
+  await driver.close();
+});
+
 test('processing-time trigger: one batch per interval, at most maxRecordsPerTrigger each', async () => {
   const driver = await TopologyTestDriver.start(
     topology(`
