@@ -29,11 +29,11 @@ test('the user pipeline: every stage, joined through users_created, the repartit
   assert.ok(repartition, 'the repartition topic');
   assert.deepEqual([into(repartition.id), outOf(repartition.id)], [['nat_minute.repartition'], ['nat_minute']]);
   assert.deepEqual(into('topic:users_created_dead').sort(), ['nat_minute', 'nat_minute.repartition', 'process']);
-  const store = graph.nodes.find((n) => n.kind === 'store');
-  assert.equal(store?.pipeline, 'nat_minute');
-  const keepers = graph.edges.filter((e) => e.to === store.id).map((e) => graph.nodes.find((n) => n.id === e.from)!);
-  assert.deepEqual(keepers.map((n) => [n.kind, n.label, n.pipeline]), [['operator', 'window', 'nat_minute']], 'kept by the window operator');
-  assert.match(store.detail ?? '', /changelog/);
+  // Each store hangs off the operator that keeps it: the window's windows, and the replay filter's origins.
+  const stores = graph.nodes.filter((n) => n.kind === 'store');
+  const keeperOf = (id: string) => graph.nodes.find((n) => n.id === graph.edges.find((e) => e.to === id)!.from)!;
+  assert.deepEqual(stores.map((s) => [s.pipeline, keeperOf(s.id).label, s.label]).sort(), [['nat_minute', 'replay-filter', 'state: origins'], ['nat_minute', 'window', 'state: windows']].sort());
+  for (const store of stores) assert.match(store.detail ?? '', /changelog/);
   await runtime.stop();
 });
 
