@@ -78,7 +78,7 @@ function buildCharts() {
     const figures = h('div', { class: 'figures', id: `figures-${spec.id}` });
     container.append(box);
     const plot = new uPlot(
-      { width: 500, height: 180, legend: { show: true }, scales: { x: { time: true } }, axes: [{}, { size: 64 }], series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, spanGaps: true }))] },
+      { width: 500, height: 180, legend: { show: true, live: false }, scales: { x: { time: true } }, axes: [{}, { size: 64 }], series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, spanGaps: true }))] },
       chartData(series, recent),
       box,
     );
