@@ -4,8 +4,8 @@
  * its "broken deploy" version: the process pipeline's mapping reads post codes `as: integer`, so a
  * user with a British post code is dead-lettered. The test checks that
  * - the Topology page's graph shows every pipeline (every running stage) with its topics and tables;
- * - the Pipeline page's charts' latest figures equal the progress event of that batch, at load and
- *   after a live update;
+ * - the Pipeline page's charts' latest figures (rows/s, phase durations, lag in all and per partition,
+ *   dead letters) equal the progress event of that batch, at load and after a live update;
  * - the poison user appears on the Dead letters page with the reason its dead letter carries;
  * - a replay request from another origin, or without the token, is refused and replays nothing;
  * - after the fix (the file edited back to `as: string`, hot-swapped), replaying the letter from the
@@ -167,6 +167,7 @@ test('the console in a headless browser: graph, live charts, a poison message de
     triggerExecution: String(event.durationMs.triggerExecution),
     lag: String(event.sources[0].metrics?.lag),
     numDeadLetterRows: String(event.numDeadLetterRows),
+    ...Object.fromEntries(Object.entries((event.sources[0].metrics?.lagByPartition ?? {}) as Record<string, number>).map(([partition, lag]) => [`lag.${partition}`, String(lag)])),
   });
   const check = async (when: string) => {
     const shown = await figures();
@@ -176,6 +177,7 @@ test('the console in a headless browser: graph, live charts, a poison message de
     const event = progressOf('process').find((e) => e.batchId === batchId);
     assert.ok(event, `${when}: batch ${batchId} is a progress event of process`);
     const flat = Object.assign({}, ...shown.map((f) => f.values)) as Record<string, string>;
+    assert.deepEqual(Object.keys(flat).filter((k) => k.startsWith('lag.')).sort(), [0, 1, 2].map((p) => `lag.${topic}/${p}`), `${when}: the lag of each of the three partitions`);
     for (const [figure, value] of Object.entries(expected(event))) assert.equal(flat[figure], value, `${when}: ${figure} of batch ${batchId}`);
     return batchId;
   };

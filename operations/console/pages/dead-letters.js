@@ -10,7 +10,14 @@ const refOf = (l) => `${l.topic}/${l.partition}@${l.offset}`;
 function decodePreview(letter) {
   const bytes = Uint8Array.from(atob(letter.preview), (c) => c.charCodeAt(0));
   const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
-  return letter.size > bytes.length ? `${text}… (${fmt(letter.size)} bytes)` : text === '' ? '(empty)' : text;
+  return letter.size > bytes.length ? `${text}…` : text === '' ? '(empty)' : text;
+}
+
+/** The first line of the original bytes; the whole preview (up to 2 KB) when opened. */
+function bytesCell(letter) {
+  const text = decodePreview(letter);
+  const short = text.length > 100 ? `${text.slice(0, 100)}…` : text;
+  return h('details', {}, h('summary', { class: 'value', text: `${short} (${fmt(letter.size)} bytes)` }), h('pre', { class: 'value', text }));
 }
 
 function showLetters() {
@@ -30,7 +37,7 @@ function showLetters() {
           h('td', { class: 'reason', text: l.reason }),
           h('td', { class: 'origin', text: l.origin ? `${l.origin.topic}/${l.origin.partition ?? '?'}@${l.origin.offset ?? '?'}` : '–' }),
           h('td', { class: 'value', text: l.key ?? '' }),
-          h('td', { class: 'value', text: decodePreview(l) }),
+          h('td', { class: 'bytes' }, bytesCell(l)),
           h('td', {}, h('a', { href: `/api/dead-letters/bytes?topic=${encodeURIComponent(l.topic)}&partition=${l.partition}&offset=${l.offset}`, text: 'bytes' })),
         ),
       ),

@@ -24,9 +24,7 @@ const CHARTS = [
     { key: 'commit', label: 'commit', color: '#cf222e', of: (p) => p.durationMs.commit },
     { key: 'triggerExecution', label: 'whole batch', color: '#57606a', of: (p) => p.durationMs.triggerExecution },
   ] },
-  { id: 'lag', title: 'Consumer lag (records behind, summed over assigned partitions)', series: [
-    { key: 'lag', label: 'lag', color: '#cf222e', of: (p) => (typeof p.sources[0]?.metrics?.lag === 'number' ? p.sources[0].metrics.lag : null) },
-  ] },
+  { id: 'lag', title: 'Consumer lag (records behind the end), in all and per partition', series: 'lag' },
   { id: 'watermark', title: 'Watermark (seconds behind the batch)', series: [
     { key: 'watermarkDelay', label: 'watermark delay s', color: '#8250df', of: (p) => (p.watermark === undefined ? null : Math.round((Date.parse(p.timestamp) - p.watermark) / 100) / 10) },
   ] },
@@ -45,8 +43,24 @@ function stateSeries(events) {
   return first.stateOperators.flatMap((op, i) => Object.keys(op.metrics).map((metric, j) => ({ key: `state.${i}.${metric}`, label: `op ${i}: ${metric}`, color: colors[(i * 3 + j) % colors.length], of: (p) => p.stateOperators[i]?.metrics?.[metric] ?? null })));
 }
 
+const COLORS = ['#2f6fdb', '#238636', '#bf8700', '#8250df', '#cf222e', '#57606a', '#1b7c83', '#a40e26'];
+
+/** The source's lag in all, and per partition (`lagByPartition`, Kafka) for every partition seen in these batches. */
+function lagSeries(events) {
+  const partitions = [...new Set(events.flatMap((p) => Object.keys(p.sources[0]?.metrics?.lagByPartition ?? {})))].sort();
+  return [
+    { key: 'lag', label: 'lag', color: '#cf222e', of: (p) => (typeof p.sources[0]?.metrics?.lag === 'number' ? p.sources[0].metrics.lag : null) },
+    ...partitions.map((partition, i) => ({ key: `lag.${partition}`, label: partition, color: COLORS[i % COLORS.length], of: (p) => p.sources[0]?.metrics?.lagByPartition?.[partition] ?? null })),
+  ];
+}
+
 function seriesOf(spec, events) {
-  return spec.series === 'state' ? stateSeries(events) : spec.series;
+  return spec.series === 'state' ? stateSeries(events) : spec.series === 'lag' ? lagSeries(events) : spec.series;
+}
+
+/** Whether a chart's series (partitions, state metrics) changed with the batches: it is then rebuilt. */
+function seriesChanged() {
+  return CHARTS.some((spec) => seriesOf(spec, recent).map((s) => s.key).join() !== charts[spec.id].series.map((s) => s.key).join());
 }
 
 function chartData(series, events) {
@@ -165,8 +179,8 @@ document.addEventListener('DOMContentLoaded', () => {
         if (event.event === 'progress') {
           recent.push({ ...event, failedSoFar: failures });
           if (recent.length > MAX_POINTS) recent.shift();
-          // The state series are fixed by the first batch that has state: rebuild when it arrives.
-          if (charts.state.series[0].key === 'none' && event.stateOperators.length > 0) buildCharts();
+          // A new partition or state metric is a new series: the charts are rebuilt for it.
+          if (seriesChanged()) buildCharts();
           else updateCharts();
           showBatches();
           header = { ...header, state: 'running', summary: { ...header.summary, batches: header.summary.batches + 1, inputRows: header.summary.inputRows + event.numInputRows, outputRows: header.summary.outputRows + event.sink.numOutputRows, deadLetters: header.summary.deadLetters + event.numDeadLetterRows } };
