@@ -48,9 +48,11 @@ const COLORS = ['#2f6fdb', '#238636', '#bf8700', '#8250df', '#cf222e', '#57606a'
 /** The source's lag in all, and per partition (`lagByPartition`, Kafka) for every partition seen in these batches. */
 function lagSeries(events) {
   const partitions = [...new Set(events.flatMap((p) => Object.keys(p.sources[0]?.metrics?.lagByPartition ?? {})))].sort();
+  // One topic (the usual case): its partitions by number; several: by topic/partition.
+  const topics = new Set(partitions.map((key) => key.slice(0, key.lastIndexOf('/'))));
   return [
     { key: 'lag', label: 'lag', color: '#cf222e', of: (p) => (typeof p.sources[0]?.metrics?.lag === 'number' ? p.sources[0].metrics.lag : null) },
-    ...partitions.map((partition, i) => ({ key: `lag.${partition}`, label: partition, color: COLORS[i % COLORS.length], of: (p) => p.sources[0]?.metrics?.lagByPartition?.[partition] ?? null })),
+    ...partitions.map((partition, i) => ({ key: `lag.${partition}`, label: topics.size > 1 ? partition : `partition ${partition.split('/').pop()}`, color: COLORS[i % COLORS.length], of: (p) => p.sources[0]?.metrics?.lagByPartition?.[partition] ?? null })),
   ];
 }
 
