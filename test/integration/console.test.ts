@@ -187,6 +187,10 @@ test('the console in a headless browser: graph, live charts, a poison message de
   const later = await check('after a live update');
   t.diagnostic(`figures equal the progress events of batches ${first} and ${later}`);
   await screenshot(page, 'pipeline');
+  // The windowed pipeline: its watermark and state charts have figures too.
+  await page.goto(`${server.url}pipeline?name=nat_minute`, { waitUntil: 'domcontentloaded' });
+  await page.waitForSelector('#figures-state [data-figure="batchId"]', { timeout: 60_000 });
+  await screenshot(page, 'pipeline-nat_minute');
 
   // A poison: a British post code, which the broken mapping cannot read as an integer.
   const [template] = generateUsers({ seed: `console-poison-${run}`, page: 1, results: 1 }).users as unknown as RandomUser[];
