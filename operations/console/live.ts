@@ -25,7 +25,7 @@ export interface LastError {
 export interface PipelineLive {
   name: string;
   /** From the events: `failing` after a failed batch until the next committed one. */
-  status: 'starting' | 'running' | 'failing' | 'stopped' | 'failed';
+  status: 'starting' | 'running' | 'restoring' | 'failing' | 'stopped' | 'failed';
   summary: PipelineSummary;
   recent: ProgressEvent[];
   lastError?: LastError;
@@ -96,9 +96,14 @@ export class ConsoleLive {
         live.lastError = { at, batchId: event.batchId, error: event.error, action: event.action, ...(event.retryInMs !== undefined ? { retryInMs: event.retryInMs } : {}) };
         break;
       }
+      case 'state-restoring':
+        this.pipeline(event.pipeline).status = 'restoring';
+        break;
       case 'state-restored': {
         const { event: _e, topology: _t, pipeline, ...report } = event;
-        this.pipeline(pipeline).lastRestore = { ...report, at };
+        const live = this.pipeline(pipeline);
+        live.lastRestore = { ...report, at };
+        if (live.status === 'restoring') live.status = 'running';
         break;
       }
       case 'swap':

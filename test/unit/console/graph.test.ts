@@ -51,6 +51,11 @@ test('live: totals, rates over the last 10 s, failing until the next batch, vers
   now += 1000;
   live.observe(progressEvent({ batchId: 3, at: 21_000, in: 5 }));
   assert.equal(live.pipelines.get('process')!.status, 'running');
+  live.observe({ event: 'state-restoring', topology: 't', pipeline: 'process', tasks: [0, 1] });
+  assert.equal(live.pipelines.get('process')!.status, 'restoring');
+  live.observe({ event: 'state-restored', topology: 't', pipeline: 'process', tasks: [0, 1], entriesRead: 10, keys: 4, ms: 20 });
+  assert.equal(live.pipelines.get('process')!.status, 'running');
+  assert.equal(live.pipelines.get('process')!.lastRestore?.keys, 4);
   const swap = { event: 'swap' as const, topology: 't', summary: '', changed: ['process'], added: [], removed: [], unchanged: [], pauseMs: 5, inFlightRecords: {} };
   live.observe({ ...swap, changed: [] });
   assert.equal(live.version, 1, 'a swap that changed nothing is no new version');
