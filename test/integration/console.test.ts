@@ -9,7 +9,8 @@
  * - the poison user appears on the Dead letters page with the reason its dead letter carries;
  * - a replay request from another origin, or without the token, is refused and replays nothing;
  * - after the fix (the file edited back to `as: string`, hot-swapped), replaying the letter from the
- *   page writes it back to users_created and its row appears in Cassandra;
+ *   page writes it back to users_created and its row appears in Cassandra; `npm run dead-letters`
+ *   lists it with its reason and replays it too;
  * and saves a screenshot of each page to test/integration/screenshots/ (git-ignored).
  */
 import { after, before, test } from 'node:test';
@@ -19,6 +20,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import '../../components.ts';
@@ -144,6 +146,7 @@ test('the console in a headless browser: graph, live charts, a poison message de
   assert.deepEqual(drawn.map(([, state]) => state), drawn.map(() => 'running'));
   const nodes = await page.$$eval('svg.graph g.node', (groups) => groups.map((g) => g.getAttribute('data-node')));
   for (const node of [`topic:${topic}`, `topic:${deadTopic}`, `table:${keyspace}.created_users`, `table:${keyspace}.users_by_nat_minute`]) assert.ok(nodes.includes(node), `${node} is drawn`);
+  const graphTopics = nodes.filter((node): node is string => node?.startsWith('topic:') === true).map((node) => node.slice('topic:'.length));
   await screenshot(page, 'topology');
 
   // Pipeline: the charts' latest figures are those of the progress event of their batch.
@@ -168,28 +171,35 @@ test('the console in a headless browser: graph, live charts, a poison message de
     lag: String(event.sources[0].metrics?.lag),
     numDeadLetterRows: String(event.numDeadLetterRows),
     ...Object.fromEntries(Object.entries((event.sources[0].metrics?.lagByPartition ?? {}) as Record<string, number>).map(([partition, lag]) => [`lag.${partition}`, String(lag)])),
+    ...(event.watermark !== undefined ? { watermark: String(event.watermark) } : {}),
+    ...Object.fromEntries(event.stateOperators.flatMap((op, i) => Object.entries(op.metrics).map(([metric, value]) => [`state.${i}.${metric}`, String(value)]))),
+    failedBatches: '0',
   });
-  const check = async (when: string) => {
+  const check = async (pipeline: string, partitions: string[], when: string) => {
     const shown = await figures();
     const batchIds = new Set(shown.map((f) => f.batchId));
     assert.equal(batchIds.size, 1, `${when}: every chart ends at the same batch (${[...batchIds].join(', ')})`);
     const [batchId] = batchIds;
-    const event = progressOf('process').find((e) => e.batchId === batchId);
-    assert.ok(event, `${when}: batch ${batchId} is a progress event of process`);
+    const event = progressOf(pipeline).find((e) => e.batchId === batchId);
+    assert.ok(event, `${when}: batch ${batchId} is a progress event of ${pipeline}`);
     const flat = Object.assign({}, ...shown.map((f) => f.values)) as Record<string, string>;
-    assert.deepEqual(Object.keys(flat).filter((k) => k.startsWith('lag.')).sort(), [0, 1, 2].map((p) => `lag.${topic}/${p}`), `${when}: the lag of each of the three partitions`);
+    assert.deepEqual(Object.keys(flat).filter((k) => k.startsWith('lag.')).sort(), partitions.map((p) => `lag.${p}`), `${when}: the lag of each partition`);
     for (const [figure, value] of Object.entries(expected(event))) assert.equal(flat[figure], value, `${when}: ${figure} of batch ${batchId}`);
     return batchId;
   };
-  const first = await check('at load');
+  const first = await check('process', [0, 1, 2].map((p) => `${topic}/${p}`), 'at load');
   // A live update: the next batches arrive over the event stream.
   await page.waitForFunction(`Number(document.querySelector('#figures-rates [data-figure="batchId"] b')?.textContent) > ${first}`, { timeout: 120_000 });
-  const later = await check('after a live update');
+  const later = await check('process', [0, 1, 2].map((p) => `${topic}/${p}`), 'after a live update');
   t.diagnostic(`figures equal the progress events of batches ${first} and ${later}`);
   await screenshot(page, 'pipeline');
   // The windowed pipeline: its watermark and state charts have figures too.
   await page.goto(`${server.url}pipeline?name=nat_minute`, { waitUntil: 'domcontentloaded' });
   await page.waitForSelector('#figures-state [data-figure="batchId"]', { timeout: 60_000 });
+  const repartitioned = graphTopics.find((name) => name.endsWith('.repartition'))!;
+  const windowed = await check('nat_minute', [0, 1, 2, 3, 4, 5].map((p) => `${repartitioned}/${p}`), 'nat_minute');
+  const natEvent = progressOf('nat_minute').find((e) => e.batchId === windowed)!;
+  assert.ok(natEvent.watermark !== undefined && natEvent.stateOperators.length === 2, 'nat_minute has a watermark and two state operators, whose figures were compared');
   await screenshot(page, 'pipeline-nat_minute');
 
   // A poison: a British post code, which the broken mapping cannot read as an integer.
@@ -235,6 +245,16 @@ test('the console in a headless browser: graph, live charts, a poison message de
   await screenshot(page, 'dead-letters-replayed');
   const back = await replayed();
   assert.deepEqual(back.map((m) => [String(m.key), m.value?.toString()]), [[id, JSON.stringify(poison)]], 'the original bytes and key, back in the source topic');
+
+  // The same from the command line: the letter listed with its reason; replayed once more.
+  const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'bin/dead-letters.ts', '--topology', file, ...args], { cwd: REPO, env: { ...process.env, ...environment() }, encoding: 'utf8', timeout: 120_000 });
+  const listed = cli('list', '--reason', '"SW1A 1AA"', '--json');
+  assert.equal(listed.status, 0, listed.stderr);
+  assert.deepEqual(listed.stdout.trim().split('\n').map((line) => JSON.parse(line) as { key: string; reason: string }).map((l) => [l.key, l.reason]), [[id, reason]], 'npm run dead-letters list');
+  const again = cli('replay', '--reason', '"SW1A 1AA"');
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(again.stdout, `replayed 1 message(s): 1 into ${topic}\n`, 'npm run dead-letters replay');
+  assert.equal((await replayed()).length, 2, 'the command line replayed it once more');
 
   const stored = await until(async () => (await fixtures.client.execute(`SELECT id, post_code FROM ${keyspace}.created_users WHERE id = ?`, [id], { prepare: true })).first(), 'the replayed user in Cassandra');
   assert.equal(stored.get('post_code'), 'SW1A 1AA');
