@@ -126,6 +126,37 @@ function clientReading(pipelines: Iterable<PipelineConfig>, topic: string): Kafk
   return undefined;
 }
 
+/** A replay worked out from the letters in the topics: which letters go back where, and what is skipped. */
+export interface ReplayPlan {
+  /** One per origin (topic, partition, offset), in the order the letters were listed. */
+  letters: Array<DeadLetter & { origin: NonNullable<DeadLetter['origin']> }>;
+  report: ReplayReport;
+}
+
+/** The letters of `all` that `request` chooses, once per origin; those without an origin are counted apart. */
+export function planReplay(all: DeadLetter[], request: ReplayRequest): ReplayPlan {
+  const wanted = request.letters ? new Set(request.letters.map((l) => `${l.topic}/${l.partition}@${l.offset}`)) : undefined;
+  const chosen = all.filter((l) => (wanted ? wanted.has(`${l.topic}/${l.partition}@${l.offset}`) : matchesReason(l, request.reason)));
+  const report: ReplayReport = { replayed: 0, duplicates: 0, withoutOrigin: 0, missing: wanted ? wanted.size - chosen.length : 0, byTopic: {} };
+  const origins = new Set<string>();
+  const letters: ReplayPlan['letters'] = [];
+  for (const letter of chosen) {
+    if (!letter.origin) {
+      report.withoutOrigin += 1;
+      continue;
+    }
+    // Without a partition and offset the origin is unknown: the letter stands for itself.
+    const origin = letter.origin.partition !== undefined && letter.origin.offset !== undefined ? `${letter.origin.topic}/${letter.origin.partition}@${letter.origin.offset}` : `${letter.topic}/${letter.partition}@${letter.offset}`;
+    if (origins.has(origin)) {
+      report.duplicates += 1;
+      continue;
+    }
+    origins.add(origin);
+    letters.push(letter as ReplayPlan['letters'][number]);
+  }
+  return { letters, report };
+}
+
 /** The dead letters of a topology's pipelines, in Kafka. `pipelines` is called each time: a hot swap may change them. */
 export function kafkaDeadLetters(pipelines: () => PipelineConfig[], perPartition = DEFAULT_LETTERS_PER_PARTITION): DeadLetterStore {
   const topics = () => deadLetterTopicsOf(pipelines());
@@ -134,35 +165,22 @@ export function kafkaDeadLetters(pipelines: () => PipelineConfig[], perPartition
     for (const [topic, client] of topics()) letters.push(...(await latestMessages(client, topic, perPartition)).map(letterOf));
     return letters.filter((l) => matchesReason(l, filter.reason));
   };
+  const originalBytes = async (ref: LetterRef) => {
+    const client = topics().get(ref.topic);
+    if (!client) return undefined;
+    const message = await messageAt(client, ref.topic, ref.partition, ref.offset);
+    return message ? (message.value ?? Buffer.alloc(0)) : undefined;
+  };
   return {
     topics: () => [...topics().keys()],
     list,
-    async originalBytes(ref) {
-      const client = topics().get(ref.topic);
-      if (!client) return undefined;
-      const message = await messageAt(client, ref.topic, ref.partition, ref.offset);
-      return message ? (message.value ?? Buffer.alloc(0)) : undefined;
-    },
+    originalBytes,
     async replay(request) {
-      const all = await list();
-      const wanted = request.letters ? new Set(request.letters.map((l) => `${l.topic}/${l.partition}@${l.offset}`)) : undefined;
-      const chosen = all.filter((l) => (wanted ? wanted.has(`${l.topic}/${l.partition}@${l.offset}`) : matchesReason(l, request.reason)));
-      const report: ReplayReport = { replayed: 0, duplicates: 0, withoutOrigin: 0, missing: wanted ? wanted.size - chosen.length : 0, byTopic: {} };
-      const origins = new Set<string>();
+      const { letters, report } = planReplay(await list(), request);
       const outgoing = new Map<string, { client: KafkaClientConfig; messages: OutgoingReplay[] }>();
-      for (const letter of chosen) {
-        if (!letter.origin) {
-          report.withoutOrigin += 1;
-          continue;
-        }
-        const origin = `${letter.origin.topic}/${letter.origin.partition ?? '?'}@${letter.origin.offset ?? `${letter.topic}/${letter.partition}@${letter.offset}`}`;
-        if (origins.has(origin)) {
-          report.duplicates += 1;
-          continue;
-        }
-        origins.add(origin);
+      for (const letter of letters) {
         // The listing carries a preview only: the whole original bytes are read again.
-        const value = letter.size <= PREVIEW_BYTES ? Buffer.from(letter.preview, 'base64') : await this.originalBytes(letter);
+        const value = letter.size <= PREVIEW_BYTES ? Buffer.from(letter.preview, 'base64') : await originalBytes(letter);
         if (value === undefined) {
           report.missing += 1;
           continue;
