@@ -112,6 +112,8 @@ document.addEventListener('DOMContentLoaded', () => {
     h('div', { id: 'table' }),
   );
   void refresh();
+  // The rates are over the last 10 s: redrawn every 5 s even when no batch commits, so they fall to 0.
+  setInterval(() => void refresh(), 5000);
   // Redrawn at most every 2 s however many batches commit.
   let pending;
   onRuntimeEvents(() => {
