@@ -8,6 +8,7 @@
  *   dead letters) equal the progress event of that batch, at load and after a live update;
  * - the poison user appears on the Dead letters page with the reason its dead letter carries;
  * - a replay request from another origin, or without the token, is refused and replays nothing;
+ * - an invalid edit is refused, and its listing is on the Topology file page;
  * - after the fix (the file edited back to `as: string`, hot-swapped), replaying the letter from the
  *   page writes it back to users_created and its row appears in Cassandra; `npm run dead-letters`
  *   lists it with its reason and replays it too;
@@ -229,6 +230,10 @@ test('the console in a headless browser: graph, live charts, a poison message de
   const replayed = async () => (await readTopic(BROKERS, topic)).filter((m) => headersOf(m)['dead-letter.replayed-from'] !== undefined);
   assert.deepEqual(await replayed(), [], 'nothing was replayed');
 
+  // A first attempt at the fix is invalid: refused, and the running version continues.
+  writeFileSync(file, original.replace(FIXED_MAPPING, 'post_code: { path: location.postcode, as: text }'));
+  const refusal = await until(() => events.find((e) => e.event === 'swap-refused'), 'the invalid file to be refused');
+
   // The fix: the file edited back to `as: string`, applied by a hot swap.
   writeFileSync(file, original);
   await until(() => events.some((e) => e.event === 'swap' && e.changed.includes('process')), 'the hot swap of process');
@@ -263,9 +268,16 @@ test('the console in a headless browser: graph, live charts, a poison message de
   await page.goto(`${server.url}data`, { waitUntil: 'domcontentloaded' });
   await page.waitForSelector(`tr[data-topic="${topic}"]`, { timeout: 120_000 });
   await page.waitForSelector(`h2[data-table="${keyspace}.created_users"]`, { timeout: 120_000 });
+  await page.click(`tr[data-topic="${topic}"] button.peek`);
+  await page.waitForSelector('#peek td.value', { timeout: 60_000 });
+  const peeked = await page.$$eval('#peek tr', (rows) => rows.slice(1).map((tr) => tr.querySelectorAll('td')[3]?.textContent));
+  assert.ok(peeked.length > 0 && peeked.length <= 20, `the latest messages of ${topic} (${peeked.length})`);
   await screenshot(page, 'data');
   await page.goto(`${server.url}file`, { waitUntil: 'domcontentloaded' });
   await page.waitForSelector('#swaps tr[data-outcome="applied"]', { timeout: 60_000 });
+  assert.ok(await page.$('#swaps tr[data-outcome="refused"]'), 'the refused file is in the swap history');
+  assert.equal(await page.$eval('#refused pre', (pre) => pre.textContent), refusal.event === 'swap-refused' ? refusal.reason : '', 'the listing of the refused file');
+  assert.match(await page.$eval('#version', (b) => b.textContent ?? ''), /^2$/, 'the fixed file is version 2');
   await screenshot(page, 'topology-file');
   assert.deepEqual(pageErrors, [], 'no script error on any page');
 });
