@@ -126,7 +126,7 @@ export async function startConsole(runtime: ConsoleRuntime, options: ConsoleOpti
     if (!entry) return undefined;
     // The runner knows draining and stopping; the events know a failing pipeline between retries.
     const state = entry.status === 'failing' || entry.status === 'failed' || entry.status === 'restoring' || !runner ? entry.status : runner.state;
-    return { name, pipeline: runner?.config ? name.split('.')[0] : name, state, summary: entry.summary, rates: live.rates(name), lastBatch: entry.recent.at(-1), lastError: entry.lastError, lastRestore: entry.lastRestore, running: runner !== undefined };
+    return { name, state, summary: entry.summary, rates: live.rates(name), lastBatch: entry.recent.at(-1), lastError: entry.lastError, lastRestore: entry.lastRestore, running: runner !== undefined };
   };
   const overview = () => ({
     topology: runtime.config.name,
