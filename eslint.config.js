@@ -16,4 +16,17 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  {
+    // The console's pages: plain browser scripts sharing common.js's functions, with uPlot and dagre as globals.
+    files: ['operations/console/pages/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: {
+        window: 'readonly', document: 'readonly', fetch: 'readonly', EventSource: 'readonly', location: 'readonly', URLSearchParams: 'readonly', Intl: 'readonly', Node: 'readonly', atob: 'readonly', TextDecoder: 'readonly',
+        uPlot: 'readonly', dagre: 'readonly',
+        h: 'readonly', svg: 'readonly', getJSON: 'readonly', postJSON: 'readonly', onRuntimeEvents: 'readonly', fmt: 'readonly', time: 'readonly', navigation: 'readonly', showError: 'readonly',
+      },
+    },
+    rules: { 'no-redeclare': 'off', '@typescript-eslint/no-unused-vars': ['error', { varsIgnorePattern: '^(h|svg|getJSON|postJSON|onRuntimeEvents|fmt|time|navigation|showError|consoleToken)$' }] },
+  },
 );

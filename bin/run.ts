@@ -17,6 +17,9 @@ import { reportError } from './errors.ts';
 import { stopSignals } from './signals.ts';
 import { watchTopology } from '../operations/reload.ts';
 import { metricsEndpoint, portOption, startMetrics } from '../operations/metrics.ts';
+import { startConsole, DEFAULT_CONSOLE_PORT } from '../operations/console/server.ts';
+import { kafkaDeadLetters } from '../operations/console/dead-letters.ts';
+import { liveData } from '../operations/console/data.ts';
 import { checkInstanceName, INSTANCE_VARIABLES, instanceFolder, resolveInstance, type Instance } from '../operations/instance.ts';
 
 const HELP = `Usage: npm start -- --topology NAME|PATH [options]
@@ -37,6 +40,9 @@ Options:
   --no-services            never start the local Kafka/Cassandra, even when nothing answers at the defaults
   --metrics-port N         serve Prometheus metrics at http://127.0.0.1:N/metrics (0 picks a free port)
   --metrics-host ADDRESS   the address the metrics server listens on (default 127.0.0.1; 0.0.0.0 in a container)
+  --ui-port N              the web console's port (default ${DEFAULT_CONSOLE_PORT}, or the next free one; 0 picks any free port)
+  --ui-host ADDRESS        the address the console listens on (default 127.0.0.1)
+  --no-ui                  no web console
   -h, --help               this text
 
 Several processes may run one exactly-once pipeline in one consumer group, each as an instance of its
@@ -64,6 +70,8 @@ interface Options {
   offline: boolean;
   services: boolean;
   metrics: { port?: number; host?: string };
+  /** The web console: off with --no-ui. */
+  ui: { port: number; host: string } | undefined;
 }
 
 function parse(argv: string[]): Options | 'help' {
@@ -81,6 +89,9 @@ function parse(argv: string[]): Options | 'help' {
       'no-services': { type: 'boolean' },
       'metrics-port': { type: 'string' },
       'metrics-host': { type: 'string' },
+      'ui-port': { type: 'string' },
+      'ui-host': { type: 'string' },
+      'no-ui': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -93,7 +104,8 @@ function parse(argv: string[]): Options | 'help' {
   const instance = values.instance ?? (process.env[INSTANCE_VARIABLES.name] || undefined);
   if (instance !== undefined) process.env[INSTANCE_VARIABLES.name] = checkInstanceName(instance, values.instance !== undefined ? '--instance' : INSTANCE_VARIABLES.name);
   const metrics = { port: values['metrics-port'] === undefined ? undefined : portOption('--metrics-port', values['metrics-port']), host: values['metrics-host'] };
-  return { topology: values.topology, pipelines: values.pipeline ?? [], instance, describe: values.describe ?? false, offline: values.offline ?? false, services: !values['no-services'], metrics };
+  const ui = values['no-ui'] ? undefined : { port: values['ui-port'] === undefined ? DEFAULT_CONSOLE_PORT : portOption('--ui-port', values['ui-port']), host: values['ui-host'] ?? '127.0.0.1' };
+  return { topology: values.topology, pipelines: values.pipeline ?? [], instance, describe: values.describe ?? false, offline: values.offline ?? false, services: !values['no-services'], metrics, ui };
 }
 
 /** Start the bundled RandomUser-compatible server and point the topology's source at it. */
@@ -144,13 +156,16 @@ async function runTopology(options: Options, config: TopologyConfig, file: strin
   const metricsAt = metricsEndpoint(config.metrics, options.metrics);
   // Before the log file opens: a busy metrics port refuses the start without writing anything.
   const metrics = metricsAt && (await startMetrics(runtime, metricsAt));
+  if (metrics) closers.push(metrics.close);
+  // Also before the log file: a console that cannot listen anywhere refuses the start.
+  const stages = () => [...runtime.runners.values()].map((runner) => runner.config);
+  const ui = options.ui && (await startConsole(runtime, { ...options.ui, file, deadLetters: kafkaDeadLetters(stages), data: liveData(stages) }));
+  if (ui) closers.push(ui.close);
   openFile();
   const claimed = instance?.slot ? ` (slot file ${instance.slot.file})` : '';
   logger.info(`running topology ${config.name} (${file}); pipelines: ${[...runtime.runners.keys()].join(', ')}; instance ${runtime.instance}${claimed}; log file ${logFile}`);
-  if (metrics) {
-    closers.push(metrics.close);
-    logger.info(`metrics: Prometheus metrics at ${metrics.url}`);
-  }
+  if (metrics) logger.info(`metrics: Prometheus metrics at ${metrics.url}`);
+  if (ui) logger.info(`console: open ${ui.url} in a browser (--no-ui turns it off)`);
 
   const meaningOf = stopSignals();
   const stop = (signal: string) => {

@@ -14,8 +14,12 @@
  * get KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS and CASSANDRA_LOCAL_DC, and USER_STREAM_SERVICES_STARTED
  * (the services this run started). test/faults is not among the default roots: `npm run test:faults`;
  * nor is test/cluster (`npm run test:cluster`), which starts and stops the local cluster itself.
+ *
+ * Browser: the web console's test (test/integration/console.test.ts) drives Debian's chromium. When it
+ * is among the files and neither CHROMIUM_PATH nor /usr/bin/chromium exists, chromium is installed with
+ * apt-get (as root), or the run stops saying how to install it. Nothing downloads a browser build.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
@@ -62,6 +66,31 @@ function parseArgs(argv) {
 
 const log = (line) => process.stderr.write(`[services] ${line}\n`);
 
+/** Test files that drive a real browser (they need chromium). */
+const BROWSER_TESTS = ['test/integration/console.test.ts'];
+const DEBIAN_CHROMIUM = '/usr/bin/chromium';
+
+/** Make sure Debian's chromium is there for the browser tests: install it (apt-get, as root) or say how. */
+function ensureChromium(files) {
+  if (!files.some((file) => BROWSER_TESTS.includes(relative(repoDir, file).split(sep).join('/')))) return;
+  const wanted = process.env.CHROMIUM_PATH || DEBIAN_CHROMIUM;
+  if (existsSync(wanted)) return;
+  const say = (line) => process.stderr.write(`[chromium] ${line}\n`);
+  if (process.env.CHROMIUM_PATH) throw new UsageError(`CHROMIUM_PATH=${wanted} does not exist`);
+  const hasAptGet = spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status === 0;
+  if (!hasAptGet || process.getuid?.() !== 0) {
+    throw new UsageError(`the web console's browser test needs chromium at ${DEBIAN_CHROMIUM}: install it with "sudo apt-get install -y chromium" (Debian/Ubuntu), or set CHROMIUM_PATH to a Chromium or Chrome executable`);
+  }
+  say(`${DEBIAN_CHROMIUM} is missing: installing Debian's chromium (apt-get install -y chromium) for the web console's browser test`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  for (const args of [['update', '-qq'], ['install', '-y', '-qq', 'chromium']]) {
+    const result = spawnSync('apt-get', args, { stdio: 'inherit', env });
+    if (result.status !== 0) throw new UsageError(`apt-get ${args.join(' ')} failed (exit ${result.status}); install chromium yourself, or set CHROMIUM_PATH`);
+  }
+  if (!existsSync(DEBIAN_CHROMIUM)) throw new UsageError(`apt-get installed chromium, but ${DEBIAN_CHROMIUM} is still missing`);
+  say(`installed ${DEBIAN_CHROMIUM}`);
+}
+
 const interrupted = new AbortController();
 
 async function main() {
@@ -73,6 +102,7 @@ async function main() {
   const files = (options.files.length > 0 ? chosen : TEST_ROOTS.flatMap((root) => testFilesUnder(join(repoDir, root)))).sort();
   if (files.length === 0) throw new UsageError(`no test files found (looked for *.test.ts under ${TEST_ROOTS.join(', ')})`);
 
+  ensureChromium(files);
   const env = { ...process.env };
   let child;
   const onSignal = (signal) => {

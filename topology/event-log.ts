@@ -27,6 +27,9 @@ export function logEvent(logger: Logger, event: RuntimeEvent): void {
         event,
       );
       return;
+    case 'state-restoring':
+      logger.debug(`restoring task(s) ${event.tasks.join(', ')} from the changelogs`, event);
+      return;
     case 'state-restored':
       logger.info(`restored task(s) ${event.tasks.join(', ')}: ${event.keys} key(s) from ${event.entriesRead} changelog entries in ${(event.ms / 1000).toFixed(1)} s`, event);
       return;

@@ -49,6 +49,14 @@ export interface BatchFailed {
   retryInMs?: number;
 }
 
+/** Newly assigned tasks' state is being restored from the changelogs; no record is processed until `state-restored`. */
+export interface StateRestoring {
+  event: 'state-restoring';
+  topology: string;
+  pipeline: string;
+  tasks: number[];
+}
+
 /** State restored from the changelogs for newly assigned tasks, before any of their records. */
 export interface StateRestored {
   event: 'state-restored';
@@ -101,7 +109,7 @@ export interface SwapRefused {
   problems: string[];
 }
 
-export type RuntimeEvent = ProgressEvent | PipelineStarted | PipelineStopped | BatchFailed | StateRestored | SourceIdle | SwapApplied | SwapRefused;
+export type RuntimeEvent = ProgressEvent | PipelineStarted | PipelineStopped | BatchFailed | StateRestoring | StateRestored | SourceIdle | SwapApplied | SwapRefused;
 
 export type RuntimeEventName = RuntimeEvent['event'];
 

@@ -282,6 +282,8 @@ export class PipelineRunner {
     if (read.assigned) this.pendingAssigned = [...this.pendingAssigned.filter((a) => !read.assigned!.some((b) => b.task === a.task)), ...read.assigned];
     if (this.pendingAssigned.length === 0) return;
     const assigned = this.pendingAssigned;
+    // Said before a restore that reads changelogs (it can take seconds), so a watcher sees why nothing moves.
+    if (this.stores.durable) this.emit({ event: 'state-restoring', tasks: assigned.map((a) => a.task) });
     const report = await this.stores.restore(assigned, this.source, () => this.deps.scheduler.now());
     for (const { task, committed } of assigned) this.tasks.assign(task, committed);
     this.pendingAssigned = [];

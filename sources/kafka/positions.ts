@@ -135,13 +135,18 @@ export class PartitionPositions {
 
   /** Messages between each owned partition's position and its end, summed over partitions where both are known. */
   lag(high: (key: string) => number | undefined): number {
-    let lag = 0;
-    for (const key of this.owned) {
+    return Object.values(this.lagByPartition(high)).reduce((sum, lag) => sum + lag, 0);
+  }
+
+  /** Messages between each owned partition's position and its end, by `topic/partition`, where both are known. */
+  lagByPartition(high: (key: string) => number | undefined): Record<string, number> {
+    const lags: Record<string, number> = {};
+    for (const key of [...this.owned].sort()) {
       const next = this.next.get(key);
       const end = this.endOf(key, high);
-      if (next !== undefined && end !== undefined) lag += Math.max(0, end - next);
+      if (next !== undefined && end !== undefined) lags[key] = Math.max(0, end - next);
     }
-    return lag;
+    return lags;
   }
 
   private endOf(key: string, high: (key: string) => number | undefined): number | undefined {

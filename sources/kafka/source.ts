@@ -151,7 +151,7 @@ export class KafkaSource implements Source {
       ...batchOffsets(messages),
       caughtUp: positions.caughtUp(this.highWatermark),
       finished: false,
-      metrics: { lag: positions.lag(this.highWatermark), assignedPartitions: positions.ownedPartitions().length },
+      metrics: { lag: positions.lag(this.highWatermark), lagByPartition: positions.lagByPartition(this.highWatermark), assignedPartitions: positions.ownedPartitions().length },
     };
   }
 

@@ -121,6 +121,7 @@ test('caught up: assignment known, and every owned partition read to its end', (
   high.set('users/0', 25); // more arrived
   assert.equal(positions.caughtUp(watermark), false);
   assert.equal(positions.lag(watermark), 15);
+  assert.deepEqual(positions.lagByPartition(watermark), { 'users/0': 15, 'users/1': 0 }, 'the same, per partition');
   positions.noteEnd('users/0', 25); // the fetcher reached the new end before the messages were handed out
   read(positions, 0, 10, 24);
   assert.equal(positions.caughtUp(watermark), true);

@@ -359,6 +359,8 @@ test('restarts with durable state: every window written with its true count, in 
       assertExact(driver.output('p').values() as Row[], outputMode, `${outputMode}, restarts after ${restartsAt.join(', ')}`);
       const restores = driver.logs.filter((l) => l.event === 'state-restored');
       assert.equal(restores.length, restartsAt.length + 1, 'each start restores the task');
+      const said = driver.logs.filter((l) => l.event === 'state-restoring' || l.event === 'state-restored').map((l) => l.event);
+      assert.deepEqual(said, restores.flatMap(() => ['state-restoring', 'state-restored']), 'each restore is announced before it runs');
       assert.ok((restores.at(-1)!.keys as number) > 0, 'the last restore brought windows back');
       await driver.close();
     }
