@@ -6,7 +6,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { servicesUp, useServices, type ServiceAddresses, type ServiceUp } from '../services/local.ts';
+import { localServiceAddresses, servicesUp, useServices, type ServiceAddresses, type ServiceUp } from '../services/local.ts';
 import { reportError } from '../bin/errors.ts';
 import { errorMessage } from '../topology/errors.ts';
 import { markdown, targets, writeReport, type Report } from './report.ts';
@@ -157,6 +157,7 @@ async function main(): Promise<number> {
       kafkaBrokers: env.KAFKA_BROKERS || up!.addresses.kafkaBrokers,
       cassandraContactPoints: env.CASSANDRA_CONTACT_POINTS || up!.addresses.cassandraContactPoints,
       cassandraLocalDc: env.CASSANDRA_LOCAL_DC || up?.addresses.cassandraLocalDc || 'datacenter1',
+      schemaRegistryUrl: env.SCHEMA_REGISTRY_URL || localServiceAddresses().schemaRegistryUrl,
     };
     const logDir = path.join(os.tmpdir(), `bench-${run}`);
     cleanup.dirs.push(logDir);

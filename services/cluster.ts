@@ -281,12 +281,16 @@ async function probeNode(node: ClusterNode, settings: ClusterSettings): Promise<
   return { answering: true, answer: `Cassandra ${seen.version}; gossip: ${ring}` };
 }
 
+/** The services that have a cluster mode: the schema registry runs single-node only (its storage is in memory). */
+const CLUSTER_SERVICES: readonly ServiceName[] = ['kafka', 'cassandra'];
+
 function selection(only: readonly ServiceName[] | undefined): ServiceName[] {
-  const names = only ?? SERVICE_NAMES;
+  const names = only ?? CLUSTER_SERVICES;
   for (const name of names) {
     if (!SERVICE_NAMES.includes(name)) throw new UserFacingError(`unknown service "${name}"`, `the services are: ${SERVICE_NAMES.join(', ')}`);
+    if (!CLUSTER_SERVICES.includes(name)) throw new UserFacingError(`the ${name} has no cluster mode`, `run it single-node beside the cluster: npm run services -- up ${name}`);
   }
-  return SERVICE_NAMES.filter((name) => names.includes(name));
+  return CLUSTER_SERVICES.filter((name) => names.includes(name));
 }
 
 function firstLine(text: string): string {
