@@ -16,6 +16,7 @@ import { defineComponent } from '../../topology/registry.ts';
 import { kafkaSourceFields } from './config.ts';
 import { KafkaSource } from './source.ts';
 import { kafkaExchange } from './exchange.ts';
+import { registryEndpoint } from '../../clients/schema-registry.ts';
 
 defineComponent({
   kind: 'source',
@@ -27,9 +28,10 @@ defineComponent({
   transactional: true,
   examples: [
     'source:\n  type: kafka\n  brokers: ${KAFKA_BROKERS:-127.0.0.1:9092}\n  topics: [users_created]\n  groupId: user-pipeline\n  startingOffsets: earliest',
+    'source:\n  type: kafka\n  brokers: ${KAFKA_BROKERS:-127.0.0.1:9092}\n  topics: [users_created]\n  groupId: user-pipeline\n  format: avro\n  schemaRegistry: { url: "${SCHEMA_REGISTRY_URL:-http://127.0.0.1:8081/apis/ccompat/v7}" }',
     'source:\n  type: kafka\n  brokers: broker1:9093,broker2:9093\n  topics: users_created\n  groupId: user-archive\n  format: string\n  sasl: { mechanism: SCRAM-SHA-512, username: archive, password: ${KAFKA_PASSWORD} }\n  ssl: { caLocation: /etc/kafka/ca.pem }',
   ],
-  endpoints: (config) => [{ service: 'kafka', address: config.brokers }],
+  endpoints: (config) => [{ service: 'kafka', address: config.brokers }, ...(config.format === 'avro' ? [registryEndpoint(config.schemaRegistry)] : [])],
   exchange: kafkaExchange,
   create: (config, ctx) => new KafkaSource(config, ctx),
 });
