@@ -16,13 +16,19 @@ import { Duration, HttpUrl } from '../topology/codecs.ts';
 import { UserFacingError } from '../topology/errors.ts';
 import { registerSecret } from '../topology/secrets.ts';
 import { objectCodec, optional, withDefault, type ConfigOf } from '../topology/spec.ts';
-import { DEFAULT_SCHEMA_REGISTRY_URL } from '../services/settings.ts';
 import * as t from 'io-ts';
+
+/**
+ * The local registry's API (`npm run services -- up`), the default of `schemaRegistry.url`. Written out
+ * rather than imported, since components do not depend on services/; test/unit/kafka/avro.test.ts checks
+ * it against services/settings.ts.
+ */
+export const LOCAL_SCHEMA_REGISTRY_URL = 'http://127.0.0.1:8081/apis/ccompat/v7';
 
 export const schemaRegistryFields = {
   url: withDefault(
     HttpUrl,
-    DEFAULT_SCHEMA_REGISTRY_URL,
+    LOCAL_SCHEMA_REGISTRY_URL,
     'Base URL of the registry\'s Confluent-compatible API: `http://host:8081` for Confluent\'s registry, `http://host:8080/apis/ccompat/v7` for Apicurio (the local one, `npm run services -- up`, is the default). Credentials in the URL (`https://key:secret@host`) are used as basic auth.',
   ),
   username: optional(t.string, 'Basic-auth user name (Confluent Cloud: the API key); none when absent or empty.'),
@@ -41,7 +47,7 @@ export const schemaRegistryField = optional(
 
 /** A component's `schemaRegistry`, or the local registry's settings when it has none. */
 export function registryConfig(config: SchemaRegistryConfig | undefined): SchemaRegistryConfig {
-  return config ?? { url: DEFAULT_SCHEMA_REGISTRY_URL, timeout: 10_000 };
+  return config ?? { url: LOCAL_SCHEMA_REGISTRY_URL, timeout: 10_000 };
 }
 
 /** The registry as an endpoint that must answer before a topology runs (the local one is started if it is the default address). */

@@ -9,7 +9,8 @@ import { after, before, describe, test } from 'node:test';
 import avro from 'avsc';
 import type { Message } from 'node-rdkafka';
 import { AvroReader, AvroWriter, incompatibleFields, parseWire, wireHeader } from '../../../clients/avro.ts';
-import { SchemaRegistryClient } from '../../../clients/schema-registry.ts';
+import { LOCAL_SCHEMA_REGISTRY_URL, SchemaRegistryClient } from '../../../clients/schema-registry.ts';
+import { DEFAULT_SCHEMA_REGISTRY_URL } from '../../../services/settings.ts';
 import { messageToRecord } from '../../../sources/kafka/records.ts';
 import { maskSecrets } from '../../../topology/secrets.ts';
 
@@ -46,6 +47,10 @@ describe('Avro in the Confluent wire format', () => {
   const registry = registryServer();
   before(() => new Promise<void>((resolve) => registry.server.listen(0, '127.0.0.1', resolve)));
   after(() => new Promise<void>((resolve) => registry.server.close(() => resolve())));
+
+  test('the components\' default registry is the local one the services start', () => {
+    assert.equal(LOCAL_SCHEMA_REGISTRY_URL, DEFAULT_SCHEMA_REGISTRY_URL);
+  });
 
   test('the header is the magic byte 0 and the id as 4 bytes big-endian', () => {
     assert.deepEqual([...wireHeader(258)], [0, 0, 0, 1, 2]);
