@@ -296,6 +296,22 @@ export interface Target {
   met: boolean | undefined;
 }
 
+/** The formats leg: the same users through the process pipeline from a JSON topic and from an Avro one. */
+export interface FormatFigures {
+  users: number;
+  json: FormatRun;
+  avro: FormatRun;
+}
+
+export interface FormatRun {
+  /** Mean bytes of a message value, before compression. */
+  bytesPerMessage: number;
+  /** Median over the rounds, and each round's. */
+  rowsPerSecond: number;
+  rounds: number[];
+  cpuSecondsPer100k: number;
+}
+
 export interface Report {
   name: string;
   mode: 'quick' | 'full';
@@ -314,6 +330,7 @@ export interface Report {
   restore?: RestoreFigures;
   latency?: { phases: LatencyPhase[]; trigger: Record<string, unknown>; method: string };
   steady?: SteadyLeg;
+  formats?: FormatFigures;
   targets: Target[];
 }
 
@@ -457,6 +474,14 @@ export function markdown(report: Report): string {
       for (const t of trials) lines.push(`| ${t.results} | ${t.concurrency} | ${t.producer.compression} | ${t.producer.linger} | ${t.producer.batchMaxRows} × ${t.producer.batchConcurrency} | ${n(t.usersPerSecond)} | ${n(t.cpuSecondsPer100k, 1)} |`);
       lines.push('');
     }
+  }
+  if (report.formats) {
+    const f = report.formats;
+    lines.push('## Formats: the process pipeline from JSON and from Avro', '');
+    lines.push(`The same ${n(f.users)} users in a JSON topic and in an Avro topic (Confluent wire format, the randomuser-user schema from the schema registry), each read by the process pipeline (USERS_FORMAT); rounds alternate which runs first.`, '');
+    lines.push('| format | bytes per message | rows/s (median) | rounds | CPU s/100k |', '| --- | --- | --- | --- | --- |');
+    for (const [name, run] of [['JSON', f.json], ['Avro', f.avro]] as const) lines.push(`| ${name} | ${n(run.bytesPerMessage)} | ${n(run.rowsPerSecond)} | ${run.rounds.map((r) => n(r)).join(', ')} | ${n(run.cpuSecondsPer100k, 1)} |`);
+    lines.push('', `Avro ÷ JSON: bytes ${n(f.avro.bytesPerMessage / f.json.bytesPerMessage, 2)}, rows/s ${n(f.avro.rowsPerSecond / f.json.rowsPerSecond, 2)}.`, '');
   }
   if (report.process) {
     const p = report.process;

@@ -6,7 +6,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { servicesUp, useServices, type ServiceAddresses, type ServiceUp } from '../services/local.ts';
+import { localServiceAddresses, servicesUp, useServices, type ServiceAddresses, type ServiceUp } from '../services/local.ts';
 import { reportError } from '../bin/errors.ts';
 import { errorMessage } from '../topology/errors.ts';
 import { markdown, targets, writeReport, type Report } from './report.ts';
@@ -20,6 +20,7 @@ import { restoreLeg } from './legs/restore.ts';
 import { steadyLeg } from './legs/steady.ts';
 import { scaleLeg } from './legs/scale.ts';
 import { windowLeg } from './legs/window.ts';
+import { formatsLeg } from './legs/formats.ts';
 
 const HELP = `Usage: npm run bench -- [--quick] [--name NAME] [--legs LIST] [--topology FILE] [--node-options=OPTS] [--service-pids LIST] [--cpu-prof] [--keep]
 
@@ -42,11 +43,14 @@ Legs (each in processes of their own, one after the other):
   latency   end-to-end latency per record at 100, 1,000 and 5,000 records/s, open loop
   steady    RSS and heap over 10 minutes at 1,000 records/s (quick: 1 minute)
   restore   restore time of a store of 1,000,000 keys (quick: 100,000) with the kafka state backend
+  formats   the same 200,000 users (quick: 20,000) in a JSON topic and an Avro topic (the schema
+            registry: SCHEMA_REGISTRY_URL, else the local one): bytes per message, and the process
+            pipeline's rows/s over each, rounds alternating which runs first
 
 Options:
   --quick              small sizes, about 4 minutes in all (services already running: less)
   --name NAME          report name (default: the start time, e.g. 2026-11-21T14-05-00-quick)
-  --legs LIST          comma-separated subset of ingest,process,window,scale,latency,steady,restore
+  --legs LIST          comma-separated subset of ingest,process,window,scale,latency,steady,restore,formats
                        (process, window and scale imply ingest)
   --topology FILE      another version of config/user-pipeline.yaml to benchmark (e.g. other defaults)
   --node-options=OPTS  Node options of the pipeline processes, e.g. --node-options="--max-semi-space-size=64"
@@ -62,7 +66,7 @@ Kafka and Cassandra come from KAFKA_BROKERS / CASSANDRA_CONTACT_POINTS / CASSAND
 local services (npm run services). Topics and keyspaces are named bench_<run>_… (the changelog and
 repartition topics of the window and scale legs …bench-<run>-…); a run deletes its own.`;
 
-const LEGS = ['ingest', 'process', 'window', 'scale', 'latency', 'steady', 'restore'] as const;
+const LEGS = ['ingest', 'process', 'window', 'scale', 'latency', 'steady', 'restore', 'formats'] as const;
 type Leg = (typeof LEGS)[number];
 
 interface Options extends RunOptions {
@@ -150,13 +154,16 @@ async function main(): Promise<number> {
   process.once('SIGTERM', () => onSignal('SIGTERM'));
   try {
     const env = process.env;
-    const only = [!env.KAFKA_BROKERS && 'kafka', !env.CASSANDRA_CONTACT_POINTS && 'cassandra'].filter((s): s is 'kafka' | 'cassandra' => typeof s === 'string');
+    const only = [!env.KAFKA_BROKERS && 'kafka', !env.CASSANDRA_CONTACT_POINTS && 'cassandra', options.legs.has('formats') && !env.SCHEMA_REGISTRY_URL && 'registry'].filter(
+      (s): s is 'kafka' | 'cassandra' | 'registry' => typeof s === 'string',
+    );
     const up = only.length > 0 ? await servicesUp({ only, log }) : undefined;
     startedServices = up?.services.filter((s) => s.outcome === 'started') ?? [];
     addresses = {
       kafkaBrokers: env.KAFKA_BROKERS || up!.addresses.kafkaBrokers,
       cassandraContactPoints: env.CASSANDRA_CONTACT_POINTS || up!.addresses.cassandraContactPoints,
       cassandraLocalDc: env.CASSANDRA_LOCAL_DC || up?.addresses.cassandraLocalDc || 'datacenter1',
+      schemaRegistryUrl: env.SCHEMA_REGISTRY_URL || localServiceAddresses().schemaRegistryUrl,
     };
     const logDir = path.join(os.tmpdir(), `bench-${run}`);
     cleanup.dirs.push(logDir);
@@ -185,6 +192,7 @@ async function main(): Promise<number> {
       if (options.legs.has('latency')) await latencyLeg(ctx);
       if (options.legs.has('steady')) await steadyLeg(ctx);
       if (options.legs.has('restore')) await restoreLeg(ctx);
+      if (options.legs.has('formats')) await formatsLeg(ctx);
     } catch (error) {
       // A leg that breaks is reported; the figures of the others still are.
       report.notes.push(`A leg failed: ${errorMessage(error)}`);

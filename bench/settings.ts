@@ -22,6 +22,9 @@ export interface BenchSettings {
   processUsers: number;
   /** Rounds of [ceilings, pipeline], alternating their order. */
   processRounds: number;
+  /** The formats leg: users in each of its topics (JSON and Avro), and rounds of [JSON, Avro] process runs, alternating their order. */
+  formatUsers: number;
+  formatRounds: number;
   /** Rounds of the window pipeline [state durable, state in memory], alternating their order. */
   windowRounds: number;
   /** Users the window pipeline reads in each run: the process leg's topic, or (more users) one of their own. */
@@ -76,6 +79,8 @@ export const QUICK: BenchSettings = {
   ingestStart: INGEST_BEST,
   processUsers: 50_000,
   processRounds: 2,
+  formatUsers: 20_000,
+  formatRounds: 2,
   windowRounds: 2,
   // 50,000 users are 5 batches: too few to see a cost per batch. Through the repartition topic one
   // process reads 10,000–18,000 users a second: 100,000 keep the leg to about a minute.
@@ -103,6 +108,8 @@ export const FULL: BenchSettings = {
   ingestStart: INGEST_BEST,
   processUsers: 500_000,
   processRounds: 3,
+  formatUsers: 200_000,
+  formatRounds: 2,
   windowRounds: 3,
   windowUsers: 500_000,
   scaleUsers: 500_000,

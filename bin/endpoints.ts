@@ -1,5 +1,5 @@
 /**
- * Before a topology runs: every Kafka / Cassandra address its components will use must answer. Where
+ * Before a topology runs: every Kafka / Cassandra / schema registry address its components will use must answer. Where
  * the address is the local services' own and nothing answers, the local services are started (with
  * progress); any other silent address is an error at once, naming it and saying how to fix it — the
  * original demo's worst failure was a wrong hostname that showed up only as an empty table.
@@ -9,8 +9,8 @@ import { localServiceAddresses, servicesUp, type ServiceName } from '../services
 import { UserFacingError } from '../topology/errors.ts';
 import type { Endpoint } from '../topology/registry.ts';
 
-const SERVICE_LABEL: Record<string, string> = { kafka: 'Kafka', cassandra: 'Cassandra' };
-const SERVICE_ENV: Record<string, string> = { kafka: 'KAFKA_BROKERS (or --brokers)', cassandra: 'CASSANDRA_CONTACT_POINTS (or --contact-points)' };
+const SERVICE_LABEL: Record<string, string> = { kafka: 'Kafka', cassandra: 'Cassandra', registry: 'the schema registry' };
+const SERVICE_ENV: Record<string, string> = { kafka: 'KAFKA_BROKERS (or --brokers)', cassandra: 'CASSANDRA_CONTACT_POINTS (or --contact-points)', registry: 'SCHEMA_REGISTRY_URL' };
 
 function hostPort(address: string): { host: string; port: number } {
   const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(address.trim());
@@ -25,7 +25,7 @@ async function anyAnswers(address: string): Promise<boolean> {
 
 export async function ensureEndpoints(endpoints: Endpoint[], options: { startLocal: boolean; log: (line: string) => void }): Promise<void> {
   const local = localServiceAddresses();
-  const localAddress: Record<string, string> = { kafka: local.kafkaBrokers, cassandra: local.cassandraContactPoints };
+  const localAddress: Record<string, string> = { kafka: local.kafkaBrokers, cassandra: local.cassandraContactPoints, registry: new URL(local.schemaRegistryUrl).host };
   const unique = [...new Map(endpoints.map((e) => [`${e.service} ${e.address}`, e])).values()];
   const toStart = new Set<ServiceName>();
   const problems: string[] = [];

@@ -1,6 +1,7 @@
 /**
- * `npm run services -- up | down | status [--cluster] [kafka|cassandra|<node>] [--help]`: the local Kafka and
- * Cassandra, single-node (services/local.ts) or a three-node cluster of each (services/cluster.ts);
+ * `npm run services -- up | down | status [--cluster] [kafka|cassandra|registry|<node>] [--help]`: the
+ * local Kafka, Cassandra and schema registry, single-node (services/local.ts), or a three-node cluster of
+ * Kafka and of Cassandra (services/cluster.ts);
  * see docs/services.md.
  */
 import { UserFacingError } from '../topology/errors.ts';
@@ -57,7 +58,9 @@ async function main(argv: string[]): Promise<number> {
             `  address    ${s.address} (answering: ${s.answering ? 'yes' : 'no'}: ${s.answer})`,
             `  state dir  ${s.stateDir}`,
             `  log file   ${s.logFile}`,
-            `  jars       ${s.jarsCached ? 'cached' : 'not downloaded yet (the next `up` fetches them)'}`,
+            s.name === 'registry'
+              ? `  build      ${s.jarsCached ? 'built' : 'not built yet (the next `up` builds it)'}`
+              : `  jars       ${s.jarsCached ? 'cached' : 'not downloaded yet (the next `up` fetches them)'}`,
           ].join('\n') + '\n',
         );
       }

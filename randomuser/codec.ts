@@ -17,14 +17,24 @@
  */
 import * as t from 'io-ts';
 import { predicateType } from '../operators/schema-check.ts';
+import { withAvroType } from '../schemas/avro-schema.ts';
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Any RFC 4122 layout (Cassandra's `uuid` type accepts every version); RandomUser sends v4. */
-export const Uuid = predicateType('a UUID', (u): u is string => typeof u === 'string' && UUID_PATTERN.test(u));
+export const Uuid = withAvroType(
+  predicateType('a UUID', (u): u is string => typeof u === 'string' && UUID_PATTERN.test(u)),
+  'string',
+);
 
-/** RandomUser sends a string for some nationalities ("SW1A 1AA", "02134") and a number for others (69217). */
-export const Postcode = predicateType('a postcode (string or number)', (u): u is string | number => typeof u === 'string' || (typeof u === 'number' && Number.isFinite(u)));
+/**
+ * RandomUser sends a string for some nationalities ("SW1A 1AA", "02134") and a number for others (69217).
+ * In Avro a union of both: a double carries any finite number exactly as JavaScript has it.
+ */
+export const Postcode = withAvroType(
+  predicateType('a postcode (string or number)', (u): u is string | number => typeof u === 'string' || (typeof u === 'number' && Number.isFinite(u))),
+  ['string', 'double'],
+);
 
 export const RandomUser = t.type(
   {
@@ -51,3 +61,38 @@ export const RandomUser = t.type(
 );
 
 export type RandomUser = t.TypeOf<typeof RandomUser>;
+
+/**
+ * `RandomUserRecord`: the whole RandomUser 1.4 user, every field the service sends (the generator's
+ * `GeneratedUser`), with its quirks: a postcode that is text or a number, an `id.value` that is null for
+ * some nationalities. It is the shape a user has on a topic in Avro: the `randomuser-user` schema's Avro
+ * schema is derived from it (schemas/randomuser-user.ts), so it is the one place that shape is written.
+ * Unlike `RandomUser` (what `validate` requires) every field must be there: an Avro record has them all.
+ */
+export const RandomUserRecord = t.type(
+  {
+    gender: t.string,
+    name: t.type({ title: t.string, first: t.string, last: t.string }),
+    location: t.type({
+      street: t.type({ number: t.Int, name: t.string }),
+      city: t.string,
+      state: t.string,
+      country: t.string,
+      postcode: Postcode,
+      coordinates: t.type({ latitude: t.string, longitude: t.string }),
+      timezone: t.type({ offset: t.string, description: t.string }),
+    }),
+    email: t.string,
+    login: t.type({ uuid: Uuid, username: t.string, password: t.string, salt: t.string, md5: t.string, sha1: t.string, sha256: t.string }),
+    dob: t.type({ date: t.string, age: t.Int }),
+    registered: t.type({ date: t.string, age: t.Int }),
+    phone: t.string,
+    cell: t.string,
+    id: t.type({ name: t.string, value: t.union([t.string, t.null]) }),
+    picture: t.type({ large: t.string, medium: t.string, thumbnail: t.string }),
+    nat: t.string,
+  },
+  'a whole RandomUser user',
+);
+
+export type RandomUserRecord = t.TypeOf<typeof RandomUserRecord>;

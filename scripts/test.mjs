@@ -1,18 +1,18 @@
 #!/usr/bin/env node
 /**
- * `npm test`: every test file in one `node --test` run, with the local Kafka and Cassandra up when
- * integration tests are among them.
+ * `npm test`: every test file in one `node --test` run, with the local Kafka, Cassandra and schema
+ * registry up when integration tests are among them.
  *
  *   node scripts/test.mjs                          all tests
  *   node scripts/test.mjs test/unit/foo.test.ts    only these files or folders (services only if one is an integration test)
  *   npm test -- --keep-services                    leave the services this run started running
  *
- * Services: a service whose address is already given (KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS) is
- * used as it is and nothing is started for it. Otherwise services/local.ts starts it unless it
- * already runs, and this run stops afterwards exactly what it started — on failure and on
- * Ctrl-C too — unless another test run is still using it (then the last run stops it). The tests
- * get KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS and CASSANDRA_LOCAL_DC, and USER_STREAM_SERVICES_STARTED
- * (the services this run started). test/faults is not among the default roots: `npm run test:faults`;
+ * Services: a service whose address is already given (KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS,
+ * SCHEMA_REGISTRY_URL) is used as it is and nothing is started for it. Otherwise services/local.ts
+ * starts it unless it already runs, and this run stops afterwards exactly what it started — on
+ * failure and on Ctrl-C too — unless another test run is still using it (then the last run stops
+ * it). The tests get KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS, CASSANDRA_LOCAL_DC and
+ * SCHEMA_REGISTRY_URL, and USER_STREAM_SERVICES_STARTED (the services this run started). test/faults is not among the default roots: `npm run test:faults`;
  * nor is test/cluster (`npm run test:cluster`), which starts and stops the local cluster itself.
  *
  * Browser: the web console's test (test/integration/console.test.ts) drives Debian's chromium. When it
@@ -118,7 +118,7 @@ async function main() {
   let started = [];
   try {
     if (files.some(isIntegrationTest)) {
-      const only = [!process.env.KAFKA_BROKERS && 'kafka', !process.env.CASSANDRA_CONTACT_POINTS && 'cassandra'].filter(Boolean);
+      const only = [!process.env.KAFKA_BROKERS && 'kafka', !process.env.CASSANDRA_CONTACT_POINTS && 'cassandra', !process.env.SCHEMA_REGISTRY_URL && 'registry'].filter(Boolean);
       const services = await tsImport('../services/local.ts', import.meta.url);
       if (only.length > 0) {
         // Registered first, so a test run that ends meanwhile does not stop the services under this one.
@@ -130,9 +130,10 @@ async function main() {
       env.KAFKA_BROKERS ||= local.kafkaBrokers;
       env.CASSANDRA_CONTACT_POINTS ||= local.cassandraContactPoints;
       env.CASSANDRA_LOCAL_DC ||= local.cassandraLocalDc;
+      env.SCHEMA_REGISTRY_URL ||= local.schemaRegistryUrl;
       // The fault tests restart services; one this run started is handed back to it under its new pid.
       env.USER_STREAM_SERVICES_STARTED = started.map((service) => service.name).join(',');
-      log(`tests use KAFKA_BROKERS=${env.KAFKA_BROKERS} CASSANDRA_CONTACT_POINTS=${env.CASSANDRA_CONTACT_POINTS} CASSANDRA_LOCAL_DC=${env.CASSANDRA_LOCAL_DC}`);
+      log(`tests use KAFKA_BROKERS=${env.KAFKA_BROKERS} CASSANDRA_CONTACT_POINTS=${env.CASSANDRA_CONTACT_POINTS} CASSANDRA_LOCAL_DC=${env.CASSANDRA_LOCAL_DC} SCHEMA_REGISTRY_URL=${env.SCHEMA_REGISTRY_URL}`);
     }
     if (interrupted.signal.aborted) return 130;
 

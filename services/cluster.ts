@@ -288,6 +288,9 @@ async function probeNode(node: ClusterNode, settings: ClusterSettings): Promise<
   return { answering: true, answer: `Cassandra ${seen.version}; gossip: ${ring}` };
 }
 
+/** The services that have a cluster mode: the schema registry runs single-node only (its storage is in memory). */
+const CLUSTER_SERVICES: readonly ServiceName[] = ['kafka', 'cassandra'];
+
 /** The nodes of `service` an `up` deals with: those running, and those it is to start; one left down is not waited for. */
 function nodesToRun(run: Pick<UpRun, 'settings' | 'running' | 'wanted'>, service: ServiceName): ClusterNode[] {
   return clusterNodes(run.settings, service).filter((node) => run.running.has(node.name) || run.wanted.has(node.name));
@@ -303,16 +306,17 @@ function nodeSelection(settings: ClusterSettings, opts: { only?: readonly Servic
   const unknown = opts.nodes.filter((name) => !all.some((node) => node.name === name));
   if (unknown.length > 0) throw new UserFacingError(`unknown node ${unknown.map((name) => `"${name}"`).join(', ')}`, `the nodes are: ${all.map((node) => node.name).join(', ')}`);
   const wanted = new Set(opts.nodes);
-  const services = SERVICE_NAMES.filter((service) => (opts.only === undefined || opts.only.includes(service)) && all.some((node) => node.service === service && wanted.has(node.name)));
+  const services = CLUSTER_SERVICES.filter((service) => (opts.only === undefined || opts.only.includes(service)) && all.some((node) => node.service === service && wanted.has(node.name)));
   return { services, wanted };
 }
 
 function selection(only: readonly ServiceName[] | undefined): ServiceName[] {
-  const names = only ?? SERVICE_NAMES;
+  const names = only ?? CLUSTER_SERVICES;
   for (const name of names) {
     if (!SERVICE_NAMES.includes(name)) throw new UserFacingError(`unknown service "${name}"`, `the services are: ${SERVICE_NAMES.join(', ')}`);
+    if (!CLUSTER_SERVICES.includes(name)) throw new UserFacingError(`the ${name} has no cluster mode`, `run it single-node beside the cluster: npm run services -- up ${name}`);
   }
-  return SERVICE_NAMES.filter((name) => names.includes(name));
+  return CLUSTER_SERVICES.filter((name) => names.includes(name));
 }
 
 function firstLine(text: string): string {

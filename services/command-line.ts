@@ -15,14 +15,16 @@ export type ServicesArgs = { kind: 'help'; exitCode: number } | { kind: 'run'; c
 /** A node of the local cluster: `kafka-1`, `cassandra-3`. */
 const NODE_NAME = /^(kafka|cassandra)-\d+$/;
 
-export const HELP = `Usage: npm run services -- <command> [--cluster] [kafka|cassandra|<node> ...]
+export const HELP = `Usage: npm run services -- <command> [--cluster] [kafka|cassandra|registry|<node> ...]
 
-Runs a local Apache Kafka broker (KRaft, no ZooKeeper) and a local Apache Cassandra node as Java
-processes on loopback, for development and tests. Without service names a command acts on both.
+Runs a local Apache Kafka broker (KRaft, no ZooKeeper), a local Apache Cassandra node and a schema
+registry (Apicurio Registry with its Confluent-compatible API, in-memory storage) as Java processes
+on loopback, for development and tests. Without service names a command acts on all three.
 
 Commands:
-  up      fetch the servers' jars from Maven Central (first time only), start what is not already
-          answering, and wait until each answers a real request
+  up      fetch the servers' jars from Maven Central and build the registry (first time only), start
+          what is not already answering, wait until each answers a real request, and set the
+          registry's compatibility level to BACKWARD
   down    stop the processes that \`up\` started (by pid file; anything else is left alone)
   status  show what runs where: pid, address, whether it answers, state dir, log file
 
@@ -30,7 +32,8 @@ Commands:
 controller) and a three-node Cassandra ring, one node per loopback address (127.0.0.2-4, the standard
 ports on each), data and logs under <state dir>/cluster/. Single-node (on 127.0.0.1) and cluster can
 run side by side. Nodes can be named (kafka-1..3, cassandra-1..3): \`down --cluster cassandra-2\` stops
-that node alone, \`up --cluster cassandra-2\` starts it again and waits until it has rejoined.
+that node alone, \`up --cluster cassandra-2\` starts it again and waits until it has rejoined. The
+registry has no cluster mode: run \`up registry\` beside the cluster.
 
 Environment variables:
 ${ENVIRONMENT_VARIABLES.map((v) => `  ${v.name.padEnd(26)} ${v.description} (default ${v.default})`).join('\n')}
@@ -38,8 +41,8 @@ ${ENVIRONMENT_VARIABLES.map((v) => `  ${v.name.padEnd(26)} ${v.description} (def
 With --cluster, these differ (the other variables apply to every node alike):
 ${CLUSTER_ENVIRONMENT_VARIABLES.map((v) => `  ${v.name.padEnd(26)} ${v.description} (default ${v.default})`).join('\n')}
 
-To use existing clusters instead, set KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS and CASSANDRA_LOCAL_DC
-for the project; nothing needs to run locally then. See docs/services.md.`;
+To use existing clusters instead, set KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS, CASSANDRA_LOCAL_DC and
+SCHEMA_REGISTRY_URL for the project; nothing needs to run locally then. See docs/services.md.`;
 
 /** Reads the arguments after `npm run services --`; throws a UserFacingError on anything it does not know. */
 export function parseServicesArgs(argv: readonly string[]): ServicesArgs {

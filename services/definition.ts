@@ -46,6 +46,8 @@ export interface ServiceDefinition {
   probe(settings: ServiceSettings, timeoutMs: number): Promise<ProbeResult>;
   /** Writes rendered configs into the state dir and does first-start work (formatting storage). */
   prepare(ctx: LaunchContext): Promise<void>;
+  /** Set-up through the server's own API once it answers (started here or already running, not someone else's). */
+  afterReady?(settings: ServiceSettings, log: (line: string) => void): Promise<void>;
   /** The `java` arguments that run the server. */
   javaArgs(ctx: LaunchContext): string[];
   /** How long the server may take to shut down cleanly after SIGTERM before it is killed. */

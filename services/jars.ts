@@ -1,8 +1,10 @@
 /**
  * The servers' jars: resolved from Maven Central by the small Maven project in services/maven, once,
- * into a cache outside the source tree (`<cache>/<server>-<version>/lib`). A marker file listing the
- * jars is written last, so an interrupted download is redone and a complete one is never re-fetched:
- * once the marker is there, Maven is not run at all.
+ * into a cache outside the source tree (`<cache>/<server>-<version>/lib`). The schema registry is
+ * built instead (services/registry: a Quarkus build of Apicurio Registry), and its runnable jar with
+ * its `lib/` lands in the same place. A marker file listing the jars is written last, so an
+ * interrupted download or build is redone and a complete one is never repeated: once the marker is
+ * there, Maven is not run at all.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -24,18 +26,22 @@ interface Marker {
   fetchedAt: string;
 }
 
-/** The versions pinned in services/maven/pom.xml, the one place they are set. */
-export function pinnedVersions(pom: string): Record<ServiceName, string> {
-  const property = (name: string): string => {
-    const match = new RegExp(`<${name}>([^<]+)</${name}>`).exec(pom);
-    if (!match) throw new Error(`services/maven/pom.xml has no <${name}> property`);
+/** The versions pinned in services/maven/pom.xml and services/registry/pom.xml, the one place each is set. */
+export function pinnedVersions(pom: string, registryPom: string): Record<ServiceName, string> {
+  const property = (text: string, file: string, name: string): string => {
+    const match = new RegExp(`<${name}>([^<]+)</${name}>`).exec(text);
+    if (!match) throw new Error(`${file} has no <${name}> property`);
     return match[1].trim();
   };
-  return { kafka: property('kafka.version'), cassandra: property('cassandra.version') };
+  return {
+    kafka: property(pom, 'services/maven/pom.xml', 'kafka.version'),
+    cassandra: property(pom, 'services/maven/pom.xml', 'cassandra.version'),
+    registry: property(registryPom, 'services/registry/pom.xml', 'apicurio.version'),
+  };
 }
 
 export async function readPinnedVersions(repoDir: string): Promise<Record<ServiceName, string>> {
-  return pinnedVersions(await readFile(pomPath(repoDir), 'utf8'));
+  return pinnedVersions(await readFile(pomPath(repoDir), 'utf8'), await readFile(registryPomPath(repoDir), 'utf8'));
 }
 
 export function serverDir(cacheDir: string, service: ServiceName, version: string): string {
@@ -66,9 +72,25 @@ export async function ensureServerJars(opts: { repoDir: string; cacheDir: string
   const partial = join(dir, `lib.partial-${process.pid}`);
   await rm(partial, { recursive: true, force: true });
   await mkdir(partial, { recursive: true });
-  log(`${service}: fetching ${service} ${version} and its dependencies from Maven Central into ${dir} (once)`);
   const started = Date.now();
-  await runMaven(repoDir, service, partial, log);
+  if (service === 'registry') {
+    log(`registry: building Apicurio Registry ${version} (Quarkus) from Maven Central artifacts into ${dir} (once; a few minutes and about 210 MB of downloads the first time)`);
+    const buildDir = `${partial}.build`;
+    await rm(buildDir, { recursive: true, force: true });
+    try {
+      await runMaven(repoDir, service, registryBuildArgs(repoDir, buildDir), log);
+      // The build's runnable part: the runner jar and its lib/ (Quarkus's legacy-jar layout), nothing else.
+      const runner = (await readdir(buildDir)).find((name) => name.endsWith('-runner.jar'));
+      if (!runner) throw new UserFacingError(`registry: the Quarkus build finished but left no *-runner.jar in ${buildDir}`, 'look at services/registry/pom.xml and run the command above by hand');
+      await rename(join(buildDir, runner), join(partial, REGISTRY_RUNNER));
+      await rename(join(buildDir, 'lib'), join(partial, 'lib'));
+    } finally {
+      await rm(buildDir, { recursive: true, force: true });
+    }
+  } else {
+    log(`${service}: fetching ${service} ${version} and its dependencies from Maven Central into ${dir} (once)`);
+    await runMaven(repoDir, service, copyDependenciesArgs(repoDir, service, partial), log);
+  }
 
   const jars = (await readdir(partial)).filter((name) => name.endsWith('.jar')).sort();
   if (jars.length === 0) throw new UserFacingError(`${service}: Maven finished but copied no jars into ${partial}`, 'look at services/maven/pom.xml and run the command above by hand');
@@ -77,26 +99,55 @@ export async function ensureServerJars(opts: { repoDir: string; cacheDir: string
   await rename(partial, libDir);
   const marker: Marker = { version, jars, fetchedAt: new Date().toISOString() };
   await writeFile(join(dir, 'complete.json'), `${JSON.stringify(marker, null, 2)}\n`);
-  let bytes = 0;
-  for (const jar of jars) bytes += (await stat(join(libDir, jar))).size;
-  log(`${service}: ${jars.length} jars (${formatBytes(bytes)}) ready in ${libDir} after ${Math.round((Date.now() - started) / 1000)} s`);
+  const { files, bytes } = await jarsUnder(libDir);
+  log(`${service}: ${files} jars (${formatBytes(bytes)}) ready in ${libDir} after ${Math.round((Date.now() - started) / 1000)} s`);
   return { version, libDir, downloaded: true };
 }
+
+/** How many jars, of how many bytes, `dir` holds (its subdirectories included: the registry's lib/). */
+async function jarsUnder(dir: string): Promise<{ files: number; bytes: number }> {
+  let files = 0;
+  let bytes = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.jar')) continue;
+    files += 1;
+    bytes += (await stat(join(entry.parentPath, entry.name))).size;
+  }
+  return { files, bytes };
+}
+
+/** The registry's runnable jar in its lib dir (its dependencies are in lib/ beside it). */
+export const REGISTRY_RUNNER = 'quarkus-run.jar';
 
 function pomPath(repoDir: string): string {
   return join(repoDir, 'services', 'maven', 'pom.xml');
 }
 
-/** Runs `mvn dependency:copy-dependencies` for one server's profile, condensing its output to a progress line every few seconds. */
-async function runMaven(repoDir: string, service: ServiceName, outputDir: string, log: (line: string) => void): Promise<void> {
-  // Batch mode alone still lets Debian's Maven emit ANSI colour codes; style.color=never stops them.
-  const args = ['-B', '-Dstyle.color=never', '-f', pomPath(repoDir), '-P', service, 'dependency:copy-dependencies', `-DoutputDirectory=${outputDir}`];
+function registryPomPath(repoDir: string): string {
+  return join(repoDir, 'services', 'registry', 'pom.xml');
+}
+
+// Batch mode alone still lets Debian's Maven emit ANSI colour codes; style.color=never stops them.
+const MAVEN_BATCH = ['-B', '-Dstyle.color=never'];
+
+function copyDependenciesArgs(repoDir: string, service: ServiceName, outputDir: string): string[] {
+  return [...MAVEN_BATCH, '-f', pomPath(repoDir), '-P', service, 'dependency:copy-dependencies', `-DoutputDirectory=${outputDir}`];
+}
+
+/** The registry's build: its own settings.xml (every repository mirrored to Maven Central), output outside the source tree. */
+export function registryBuildArgs(repoDir: string, buildDir: string): string[] {
+  return [...MAVEN_BATCH, '-s', join(repoDir, 'services', 'registry', 'settings.xml'), '-f', registryPomPath(repoDir), 'package', `-Dregistry.build.dir=${buildDir}`];
+}
+
+/** Runs Maven with `args`, condensing its output to a progress line every few seconds. */
+async function runMaven(repoDir: string, service: ServiceName, args: string[], log: (line: string) => void): Promise<void> {
   const commandLine = `mvn ${args.join(' ')}`;
   const child = spawn('mvn', args, { cwd: repoDir, stdio: ['ignore', 'pipe', 'pipe'] });
   const lastLines: string[] = [];
   let files = 0;
   let bytes = 0;
-  let lastReport = Date.now();
+  const mavenStarted = Date.now();
+  let lastReport = mavenStarted;
   const onLine = (line: string): void => {
     lastLines.push(line);
     if (lastLines.length > 40) lastLines.shift();
@@ -105,9 +156,13 @@ async function runMaven(repoDir: string, service: ServiceName, outputDir: string
       files += 1;
       bytes += Number(downloaded[1]) * ({ B: 1, kB: 1e3, MB: 1e6, GB: 1e9 } as Record<string, number>)[downloaded[2]];
     }
-    if (Date.now() - lastReport >= 3000) {
+    // A build step (`--- quarkus-maven-plugin:2.16.4.Final:build`) is said as it begins: some take a minute.
+    const step = /^\[INFO\] --- ([\w.-]+):[\w.-]+:([\w-]+)/.exec(line);
+    if (step) log(`${service}: maven: ${step[1]} ${step[2]} (${files} files, ${formatBytes(bytes)} downloaded so far)`);
+    else if (Date.now() - lastReport >= 3000) {
       lastReport = Date.now();
-      log(`${service}: downloading… ${files} files, ${formatBytes(bytes)} so far`);
+      // A build with everything already downloaded is busy compiling and packaging, not downloading.
+      log(files > 0 ? `${service}: downloading… ${files} files, ${formatBytes(bytes)} so far` : `${service}: maven at work… ${Math.round((Date.now() - mavenStarted) / 1000)} s`);
     }
   };
   for (const stream of [child.stdout, child.stderr]) {
@@ -124,7 +179,7 @@ async function runMaven(repoDir: string, service: ServiceName, outputDir: string
     child.on('error', reject);
     child.on('close', resolve);
   }).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') throw new UserFacingError(`${service}: Maven (mvn) was not found on PATH; it fetches the server jars`, 'install Maven 3.8+ (e.g. `apt-get install maven`) and retry');
+    if (error.code === 'ENOENT') throw new UserFacingError(`${service}: Maven (mvn) was not found on PATH; it fetches the server jars and builds the registry`, 'install Maven 3.8+ (e.g. `apt-get install maven`) and retry');
     throw error;
   });
   if (exitCode !== 0) {

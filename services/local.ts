@@ -1,6 +1,6 @@
 /**
- * Local services: a real Kafka broker and a real Cassandra node, run as Java processes on loopback
- * for development and tests. `servicesUp` fetches the jars once (jars.ts), starts whatever is not
+ * Local services: a real Kafka broker, a real Cassandra node and a schema registry (Apicurio, with the
+ * Confluent-compatible API), run as Java processes on loopback for development and tests. `servicesUp` fetches the jars once (jars.ts), starts whatever is not
  * already answering, and waits until each answers a real request; `servicesDown` stops exactly the
  * processes it started (by pid file, never by name); `servicesStatus` says what runs where.
  *
@@ -24,6 +24,7 @@ import { serviceDirs, type LaunchContext, type ServiceDefinition } from './defin
 import { findJava } from './java.ts';
 import { cachedJars, ensureServerJars, readPinnedVersions } from './jars.ts';
 import { kafka } from './kafka.ts';
+import { localRegistryUrl, registry } from './registry.ts';
 import { describeLogTail } from './log-tail.ts';
 import { acceptsConnections, canBind } from './probes.ts';
 import { isAlive, isOurProcessRunning, readPidFile, removePidFile, spawnDetached, stopProcess, withLock, writePidFile, type PidRecord } from './processes.ts';
@@ -34,13 +35,14 @@ export {
   DEFAULT_CASSANDRA_CONTACT_POINTS,
   DEFAULT_CASSANDRA_LOCAL_DC,
   DEFAULT_KAFKA_BROKERS,
+  DEFAULT_SCHEMA_REGISTRY_URL,
   ENVIRONMENT_VARIABLES,
   SERVICE_NAMES,
   type ServiceName,
 } from './settings.ts';
 
 const REPO_DIR = fileURLToPath(new URL('..', import.meta.url));
-const DEFINITIONS: Record<ServiceName, ServiceDefinition> = { kafka, cassandra };
+const DEFINITIONS: Record<ServiceName, ServiceDefinition> = { kafka, cassandra, registry };
 
 export interface ServicesOptions {
   /** Which services to act on (default: all). */
@@ -61,6 +63,8 @@ export interface ServiceAddresses {
   kafkaBrokers: string;
   cassandraContactPoints: string;
   cassandraLocalDc: string;
+  /** The registry's Confluent-compatible API, e.g. http://127.0.0.1:8081/apis/ccompat/v7. */
+  schemaRegistryUrl: string;
 }
 
 export interface ServiceUp {
@@ -117,6 +121,7 @@ export function localServiceAddresses(env: Record<string, string | undefined> = 
     kafkaBrokers: kafka.address(settings),
     cassandraContactPoints: cassandra.address(settings),
     cassandraLocalDc: settings.cassandra.localDc,
+    schemaRegistryUrl: localRegistryUrl(settings),
   };
 }
 
@@ -168,6 +173,10 @@ export async function servicesUp(opts: ServicesUpOptions = {}): Promise<Services
     }
 
     const services = selected.map((def) => found.get(def.name) ?? started.find((s) => s.name === def.name)!);
+    // Our own servers only: a registry someone else runs keeps the settings its owner chose.
+    for (const service of services) {
+      if (service.outcome !== 'external') await DEFINITIONS[service.name].afterReady?.(settings, log);
+    }
     return { services, started: started.map((s) => s.name), addresses: localServiceAddresses(env) };
   });
 }

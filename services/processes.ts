@@ -12,7 +12,7 @@ import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
-import type { ServiceName } from './settings.ts';
+import { SERVICE_NAMES, type ServiceName } from './settings.ts';
 
 const run = promisify(execFile);
 
@@ -54,7 +54,7 @@ export function parsePidRecord(text: string): PidRecord | undefined {
   if (
     typeof record !== 'object' ||
     record === null ||
-    (record.service !== 'kafka' && record.service !== 'cassandra') ||
+    !SERVICE_NAMES.includes(record.service as ServiceName) ||
     !Number.isInteger(record.pid) ||
     (record.pid as number) <= 1 ||
     typeof record.stateDir !== 'string' ||

@@ -10,8 +10,8 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UserFacingError } from '../topology/errors.ts';
 
-export type ServiceName = 'kafka' | 'cassandra';
-export const SERVICE_NAMES: readonly ServiceName[] = ['kafka', 'cassandra'];
+export type ServiceName = 'kafka' | 'cassandra' | 'registry';
+export const SERVICE_NAMES: readonly ServiceName[] = ['kafka', 'cassandra', 'registry'];
 
 /** Addresses of the local services when nothing is overridden. */
 export const DEFAULT_HOST = '127.0.0.1';
@@ -19,10 +19,15 @@ export const DEFAULT_KAFKA_PORT = 9092;
 export const DEFAULT_CASSANDRA_PORT = 9042;
 export const DEFAULT_KAFKA_CONTROLLER_PORT = 9093;
 export const DEFAULT_CASSANDRA_STORAGE_PORT = 7000;
+/** Confluent Schema Registry's customary port, which clients and docs expect. */
+export const DEFAULT_SCHEMA_REGISTRY_PORT = 8081;
 export const DEFAULT_KAFKA_BROKERS = `${DEFAULT_HOST}:${DEFAULT_KAFKA_PORT}`;
 export const DEFAULT_CASSANDRA_CONTACT_POINTS = `${DEFAULT_HOST}:${DEFAULT_CASSANDRA_PORT}`;
 /** The datacenter name Cassandra's SimpleSnitch reports, which the driver needs as its local DC. */
 export const DEFAULT_CASSANDRA_LOCAL_DC = 'datacenter1';
+/** The local registry's Confluent-compatible API (Apicurio's ccompat v7), what clients are given as its URL. */
+export const SCHEMA_REGISTRY_API_PATH = '/apis/ccompat/v7';
+export const DEFAULT_SCHEMA_REGISTRY_URL = `http://${DEFAULT_HOST}:${DEFAULT_SCHEMA_REGISTRY_PORT}${SCHEMA_REGISTRY_API_PATH}`;
 
 export interface ServiceSettings {
   host: string;
@@ -32,6 +37,7 @@ export interface ServiceSettings {
   stateDir: string;
   kafka: { port: number; controllerPort: number; heap: string; readyTimeoutMs: number };
   cassandra: { port: number; storagePort: number; heap: string; readyTimeoutMs: number; localDc: string };
+  registry: { port: number; heap: string; readyTimeoutMs: number };
 }
 
 /** Each setting's environment variable, default and meaning: the CLI's --help and docs/services.md list these. */
@@ -41,12 +47,15 @@ export const ENVIRONMENT_VARIABLES: ReadonlyArray<{ name: string; default: strin
   { name: 'KAFKA_CONTROLLER_PORT', default: '9093', description: 'Kafka KRaft controller port' },
   { name: 'CASSANDRA_PORT', default: String(DEFAULT_CASSANDRA_PORT), description: 'Cassandra CQL (native transport) port' },
   { name: 'CASSANDRA_STORAGE_PORT', default: '7000', description: 'Cassandra inter-node (storage) port' },
+  { name: 'SCHEMA_REGISTRY_PORT', default: String(DEFAULT_SCHEMA_REGISTRY_PORT), description: 'schema registry (Apicurio, Confluent-compatible API) HTTP port' },
   { name: 'KAFKA_HEAP', default: '512m', description: 'Kafka maximum heap (-Xmx)' },
   { name: 'CASSANDRA_HEAP', default: '1g', description: 'Cassandra maximum heap (-Xmx)' },
+  { name: 'SCHEMA_REGISTRY_HEAP', default: '256m', description: 'schema registry maximum heap (-Xmx)' },
   { name: 'KAFKA_READY_TIMEOUT', default: '90', description: 'seconds to wait for Kafka to answer a metadata request' },
   { name: 'CASSANDRA_READY_TIMEOUT', default: '180', description: 'seconds to wait for Cassandra to answer a CQL query' },
+  { name: 'SCHEMA_REGISTRY_READY_TIMEOUT', default: '90', description: 'seconds to wait for the schema registry to answer an HTTP request' },
   { name: 'USER_STREAM_STATE_DIR', default: '<repo>/.state/services', description: 'data, logs, rendered configs and pid files' },
-  { name: 'USER_STREAM_CACHE_DIR', default: '${XDG_CACHE_HOME:-$HOME/.cache}/user-stream/services', description: 'downloaded server jars' },
+  { name: 'USER_STREAM_CACHE_DIR', default: '${XDG_CACHE_HOME:-$HOME/.cache}/user-stream/services', description: 'downloaded server jars, the built schema registry' },
   { name: 'JAVA_HOME', default: 'unset: java on PATH', description: 'Java 17+ installation to run the servers with' },
 ];
 
@@ -124,6 +133,11 @@ export function readSettings(env: Env, repoDir: string): ServiceSettings {
       readyTimeoutMs: seconds('CASSANDRA_READY_TIMEOUT', 180),
       localDc: DEFAULT_CASSANDRA_LOCAL_DC,
     },
+    registry: {
+      port: port('SCHEMA_REGISTRY_PORT', DEFAULT_SCHEMA_REGISTRY_PORT),
+      heap: heap('SCHEMA_REGISTRY_HEAP', '256m'),
+      readyTimeoutMs: seconds('SCHEMA_REGISTRY_READY_TIMEOUT', 90),
+    },
   };
 
   problems.push(...portClashes(settings));
@@ -132,13 +146,14 @@ export function readSettings(env: Env, repoDir: string): ServiceSettings {
 }
 
 /** One problem per port that another server of the same settings also uses. */
-export function portClashes(settings: Pick<ServiceSettings, 'kafka' | 'cassandra'>): string[] {
-  const ports = [
+export function portClashes(settings: Pick<ServiceSettings, 'kafka' | 'cassandra'> & Partial<Pick<ServiceSettings, 'registry'>>): string[] {
+  const ports: ReadonlyArray<readonly [string, number]> = [
     ['KAFKA_PORT', settings.kafka.port],
     ['KAFKA_CONTROLLER_PORT', settings.kafka.controllerPort],
     ['CASSANDRA_PORT', settings.cassandra.port],
     ['CASSANDRA_STORAGE_PORT', settings.cassandra.storagePort],
-  ] as const;
+    ...(settings.registry ? [['SCHEMA_REGISTRY_PORT', settings.registry.port] as const] : []),
+  ];
   const problems: string[] = [];
   for (const [i, [name, value]] of ports.entries()) {
     const clash = ports.slice(0, i).find(([, other]) => other === value);

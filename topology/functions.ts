@@ -1,6 +1,7 @@
 /**
  * Named code that a topology file refers to by name: record functions (for `map`, `filter`,
- * `flat-map`) and record schemas (io-ts codecs, for `validate`). An application registers its own
+ * `flat-map`) and record schemas (io-ts codecs, for `validate`; with an Avro schema, for the kafka sink's
+ * `format: avro`). An application registers its own
  * next to its topology; the YAML says `fn: to-upper-case` or `schema: randomuser-user`.
  */
 import type * as t from 'io-ts';
@@ -15,6 +16,8 @@ export interface NamedFunction {
 export interface NamedSchema {
   summary: string;
   codec: t.Type<unknown, unknown, unknown>;
+  /** The Avro schema of such records on a topic (`format: avro`), when they may be written in Avro. */
+  avro?: object;
 }
 
 const functions = new Map<string, NamedFunction>();

@@ -53,6 +53,11 @@ export function unchangedRawRecordToMessage(record: StreamRecord): OutgoingMessa
   return messageOf(record, unchanged ? (Buffer.isBuffer(raw) ? raw : Buffer.from(raw, 'utf8')) : encodeValue(value));
 }
 
+/** The message of `format: avro`: the value in the Confluent wire format (`encode`), null still a tombstone. */
+export function avroRecordToMessage(encode: (value: unknown) => Buffer): (record: StreamRecord) => OutgoingMessage {
+  return (record) => messageOf(record, record.value === null || record.value === undefined ? null : encode(record.value));
+}
+
 function messageOf(record: StreamRecord, value: Buffer | null): OutgoingMessage {
   return {
     key: record.key,

@@ -8,6 +8,7 @@ import * as t from 'io-ts';
 import { required, withDefault, type ConfigOf } from '../../topology/spec.ts';
 import { Duration, NonEmptyString, TopicName, oneOf } from '../../topology/codecs.ts';
 import { kafkaClientFields } from '../../clients/kafka.ts';
+import { registryConfig, schemaRegistryField } from '../../clients/schema-registry.ts';
 
 /** One or more topic names: a YAML list, or a comma-separated string. */
 const TopicList = new t.Type<string[], unknown, unknown>(
@@ -43,10 +44,11 @@ export const kafkaSourceFields = {
     'Where a group without a committed offset starts: `earliest` reads what is already in the topic, `latest` only what arrives after the start (librdkafka\'s auto.offset.reset).',
   ),
   format: withDefault(
-    oneOf(['json', 'string', 'bytes']),
+    oneOf(['json', 'string', 'bytes', 'avro']),
     'json',
-    'How message values become record values: `json` parses them (a message that is empty or not JSON is dead-lettered), `string` decodes UTF-8, `bytes` keeps the Buffer.',
+    'How message values become record values: `json` parses them (a message that is empty or not JSON is dead-lettered), `string` decodes UTF-8, `bytes` keeps the Buffer, `avro` decodes Avro in the Confluent wire format (magic byte 0, 4-byte big-endian schema id, Avro body) with the writer\'s schema fetched from `schemaRegistry` by id (once per id): records become plain objects as with `json`; a message without the magic byte, with a schema id the registry does not know or with a body that does not decode is dead-lettered with the reason; an unreachable registry fails the read, which is retried.',
   ),
+  schemaRegistry: schemaRegistryField,
   sessionTimeout: withDefault(Duration, 45_000, 'How long the group waits for a silent member before giving its partitions to others.'),
   maxPollInterval: withDefault(
     Duration,
@@ -57,8 +59,9 @@ export const kafkaSourceFields = {
 
 export type KafkaSourceConfig = ConfigOf<typeof kafkaSourceFields>;
 
-export function describeKafkaSource(config: Pick<KafkaSourceConfig, 'topics' | 'groupId' | 'startingOffsets'>): string {
+export function describeKafkaSource(config: Pick<KafkaSourceConfig, 'topics' | 'groupId' | 'startingOffsets'> & Partial<Pick<KafkaSourceConfig, 'format' | 'schemaRegistry'>>): string {
   const topics = config.topics.length === 1 ? `topic ${config.topics[0]}` : `topics ${config.topics.join(', ')}`;
-  return `kafka ${topics} (group ${config.groupId}, from ${config.startingOffsets})`;
+  const avro = config.format === 'avro' ? `; avro, schemas from ${new URL(registryConfig(config.schemaRegistry).url).origin}` : '';
+  return `kafka ${topics} (group ${config.groupId}, from ${config.startingOffsets}${avro})`;
 }
 

@@ -7,6 +7,7 @@
 import type { Message } from 'node-rdkafka';
 import type { Offsets, StreamRecord } from '../../topology/types.ts';
 import { partitionKey } from './positions.ts';
+import type { AvroReader } from '../../clients/avro.ts';
 
 /** A batch's start offsets (first offset per partition) and end offsets (last offset + 1 per partition). */
 export function batchOffsets(messages: ReadonlyArray<{ topic: string; partition: number; offset: number }>): { startOffsets: Offsets; endOffsets: Offsets } {
@@ -20,10 +21,13 @@ export function batchOffsets(messages: ReadonlyArray<{ topic: string; partition:
   return { startOffsets, endOffsets };
 }
 
-export type KafkaValueFormat = 'json' | 'string' | 'bytes';
+export type KafkaValueFormat = 'json' | 'string' | 'bytes' | 'avro';
 
-/** A Kafka message as a record; `invalid` says why a `json` message must be dead-lettered instead. */
-export function messageToRecord(message: Message, format: KafkaValueFormat, now: number): { record: StreamRecord; invalid?: string } {
+/**
+ * A Kafka message as a record; `invalid` says why a `json` or `avro` message must be dead-lettered
+ * instead. `avro` decodes with `avroReader`, which must have been prepared with the messages' schema ids.
+ */
+export function messageToRecord(message: Message, format: KafkaValueFormat, now: number, avroReader?: AvroReader): { record: StreamRecord; invalid?: string } {
   const raw = message.value ?? undefined;
   const key = message.key === null || message.key === undefined ? null : Buffer.isBuffer(message.key) ? message.key.toString('utf8') : String(message.key);
   const timestamp = message.timestamp !== undefined && message.timestamp >= 0 ? message.timestamp : now;
@@ -45,6 +49,14 @@ export function messageToRecord(message: Message, format: KafkaValueFormat, now:
     return { record };
   }
   if (format === 'json') return { record: recordOf(key, '', timestamp, origin, raw, headers), invalid: 'invalid JSON: empty message' };
+  if (format === 'avro') {
+    if (!avroReader) throw new Error('format avro: no Avro reader');
+    // A null value is a tombstone, as in every format.
+    if (raw === undefined) return { record: recordOf(key, null, timestamp, origin, raw, headers) };
+    const decoded = avroReader.decode(raw);
+    if ('invalid' in decoded) return { record: recordOf(key, raw, timestamp, origin, raw, headers), invalid: decoded.invalid };
+    return { record: recordOf(key, decoded.value, timestamp, origin, raw, headers) };
+  }
   if (format === 'bytes') return { record: recordOf(key, raw ?? null, timestamp, origin, raw, headers) };
   return { record: recordOf(key, raw === undefined ? null : raw.toString('utf8'), timestamp, origin, raw, headers) };
 }

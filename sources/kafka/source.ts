@@ -18,6 +18,8 @@ import { batchOffsets, messageToRecord } from './records.ts';
 import { Assignments, committedOffsets } from './assignments.ts';
 import { PendingRevokes, type Revoke } from './revokes.ts';
 import { KafkaTransactions } from '../../clients/kafka-transactions.ts';
+import { AvroReader } from '../../clients/avro.ts';
+import { SchemaRegistryClient, registryConfig } from '../../clients/schema-registry.ts';
 
 const ERR = Kafka.CODES.ERRORS;
 
@@ -85,6 +87,8 @@ export class KafkaSource implements Source {
   private readonly transactions: KafkaTransactions | undefined;
   /** Partitions revoked since the last read began (exactly-once: one batch in flight, so since its read). */
   private readonly revokedSinceRead = new Set<string>();
+  /** `format: avro`: decodes by schema id, with the schemas fetched once per id. */
+  private readonly avroReader: AvroReader | undefined;
 
   /** The consumer group: its committed offsets are the positions durable state is kept with. */
   get positionScope(): string {
@@ -98,6 +102,7 @@ export class KafkaSource implements Source {
     this.log = ctx.logger;
     this.description = describeKafkaSource(config);
     this.transactions = ctx.processing === 'exactly-once' ? KafkaTransactions.of(ctx, config) : undefined;
+    this.avroReader = config.format === 'avro' ? new AvroReader(new SchemaRegistryClient(registryConfig(config.schemaRegistry))) : undefined;
     this.revokes = new PendingRevokes(ctx.scheduler, REVOKE_WAIT_MS, (revoke) => {
       this.log.warn(
         `${this.description}: revoking ${revoke.keys.join(', ')} without the batch in flight: it did not commit within ${REVOKE_WAIT_MS / 1000} s; their new owner re-reads its records of them`,
@@ -135,12 +140,16 @@ export class KafkaSource implements Source {
     // of them, so only messages consumed just before the revoke arrived are left out here.
     const messages = consumed.filter((m) => this.handsOut(partitionKey(m.topic, m.partition)));
     if (messages.length < consumed.length) this.log.debug(`${this.description}: left ${consumed.length - messages.length} message(s) of revoked partitions to their next owner`);
+    // Schemas of ids not seen before, fetched before decoding; a registry that does not answer fails this read (retried).
+    await this.avroReader?.prepare(AvroReader.idsOf(messages.map((m) => m.value))).catch((error: unknown) => {
+      throw new Error(`${this.description}: fetching Avro schemas from the schema registry failed: ${errorMessage(error)}`, { cause: error });
+    });
     const now = this.ctx.scheduler.now();
     const records: StreamRecord[] = [];
     const rejected: NonNullable<SourceBatch['rejected']> = [];
     for (const message of messages) {
       positions.noteRead(partitionKey(message.topic, message.partition), message.offset);
-      const { record, invalid } = messageToRecord(message, this.config.format, now);
+      const { record, invalid } = messageToRecord(message, this.config.format, now, this.avroReader);
       if (invalid) rejected.push({ record, reason: invalid });
       else records.push(record);
     }

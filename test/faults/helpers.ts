@@ -70,7 +70,7 @@ export function prng(seed: number): () => number {
  * or break someone else's server.
  */
 export async function assertOwnLocalServices(names: ServiceName[]): Promise<void> {
-  const usedAddress: Record<ServiceName, string> = { kafka: brokers, cassandra: contactPoints };
+  const usedAddress: Partial<Record<ServiceName, string>> = { kafka: brokers, cassandra: contactPoints };
   const how = 'run the fault tests with `npm run test:faults` (it starts the local services), with the same KAFKA_PORT/CASSANDRA_PORT/USER_STREAM_STATE_DIR as the services';
   for (const status of await servicesStatus({ only: names })) {
     assert.equal(

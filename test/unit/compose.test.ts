@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { DEFAULT_CASSANDRA_CONTACT_POINTS, DEFAULT_CASSANDRA_LOCAL_DC, DEFAULT_KAFKA_BROKERS } from '../../services/settings.ts';
+import { DEFAULT_CASSANDRA_CONTACT_POINTS, DEFAULT_CASSANDRA_LOCAL_DC, DEFAULT_KAFKA_BROKERS, DEFAULT_SCHEMA_REGISTRY_URL } from '../../services/settings.ts';
+import { REGISTRY_COMPATIBILITY } from '../../services/registry.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const read = (path: string) => readFileSync(join(REPO, path), 'utf8');
@@ -307,6 +308,19 @@ test('image versions follow services/maven/pom.xml', () => {
   const [, cassandraImage, cassandraTag] = /^(.*):(.*)$/.exec(services.cassandra.image) ?? [];
   assert.equal(cassandraImage, 'cassandra');
   assert.ok(`${cassandraVersion}.`.startsWith(`${cassandraTag}.`), `cassandra:${cassandraTag} is not the ${cassandraVersion} series of the local services`);
+});
+
+test('the schema registry: the Apicurio version services/registry/pom.xml builds, on 127.0.0.1 at the local default port, BACKWARD, reached by the pipelines by service name', () => {
+  const version = /<apicurio\.version>([^<]+)</.exec(read('services/registry/pom.xml'))?.[1];
+  assert.equal(services.registry?.image, `quay.io/apicurio/apicurio-registry-mem:${version}`);
+  assert.deepEqual(services.registry.ports, [`127.0.0.1:${new URL(DEFAULT_SCHEMA_REGISTRY_URL).port}:8080`]);
+  assert.equal(environment(services.registry).REGISTRY_RULES_GLOBAL_COMPATIBILITY, REGISTRY_COMPATIBILITY);
+  for (const name of ['pipeline', 'pipeline-offline']) {
+    const url = new URL(environment(services[name]).SCHEMA_REGISTRY_URL ?? '');
+    assert.equal(url.host, 'registry:8080', name);
+    assert.equal(url.pathname, new URL(DEFAULT_SCHEMA_REGISTRY_URL).pathname, `${name}: the Confluent-compatible API`);
+    assert.equal(services[name].depends_on?.registry?.condition, 'service_healthy', name);
+  }
 });
 
 test('Dockerfile: Node major of package.json engines, compilers only in the build stage, non-root, runs bin/run.ts; .dockerignore', () => {

@@ -62,12 +62,12 @@ test('topics may be one name, a comma-separated string or a list; brokers a stri
 
 test('invalid source configs list every problem by path', () => {
   assert.deepEqual(problems('source', { type: 'kafka', topics: 'bad topic!', startingOffsets: 'beginning', format: 'xml', sessionTimeout: 'soon', typo: 1 }), [
-    'typo: unknown field "typo"; known fields: brokers, clientId, connectTimeout, sasl, ssl, rdkafka, topics, groupId, startingOffsets, format, sessionTimeout, maxPollInterval',
+    'typo: unknown field "typo"; known fields: brokers, clientId, connectTimeout, sasl, ssl, rdkafka, topics, groupId, startingOffsets, format, schemaRegistry, sessionTimeout, maxPollInterval',
     'brokers: required field is missing (Bootstrap brokers, `host:port`, comma-separated or a list; usually `${KAFKA_BROKERS:-127.0.0.1:9092}`.)',
     'topics: expected Kafka topic names (a list, or a comma-separated string), got "bad topic!"',
     'groupId: required field is missing (Consumer group id. The group\'s committed offsets are the pipeline\'s checkpoint; members of one group share the partitions.)',
     'startingOffsets: expected one of "earliest", "latest", got "beginning"',
-    'format: expected one of "json", "string", "bytes", got "xml"',
+    'format: expected one of "json", "string", "bytes", "avro", got "xml"',
     'sessionTimeout: expected a duration such as 500ms, 2s, 1m or 1h, got "soon"',
   ]);
 });

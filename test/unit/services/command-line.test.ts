@@ -8,6 +8,8 @@ test('arguments: a command, optionally --cluster (anywhere after it) and service
   assert.deepEqual(parseServicesArgs(['up', '--cluster']), { kind: 'run', command: 'up', only: undefined, cluster: true });
   assert.deepEqual(parseServicesArgs(['status', 'kafka', '--cluster']), { kind: 'run', command: 'status', only: ['kafka'], cluster: true });
   assert.deepEqual(parseServicesArgs(['down', 'cassandra']), { kind: 'run', command: 'down', only: ['cassandra'], cluster: false });
+  assert.deepEqual(parseServicesArgs(['up', 'registry']), { kind: 'run', command: 'up', only: ['registry'], cluster: false });
+  assert.match(HELP, /SCHEMA_REGISTRY_PORT/);
 });
 
 test('nodes of the cluster by name: one or more, with --cluster only, not mixed with service names', () => {

@@ -11,12 +11,13 @@ import { serviceDirs, type LaunchContext } from '../../../services/definition.ts
 import { parseJavaMajor } from '../../../services/java.ts';
 import { cachedJars, pinnedVersions } from '../../../services/jars.ts';
 import { kafka, newClusterId } from '../../../services/kafka.ts';
+import { localRegistryUrl, registry } from '../../../services/registry.ts';
 import { readSettings } from '../../../services/settings.ts';
 import { mkdir, writeFile } from 'node:fs/promises';
 
 const repoDir = fileURLToPath(new URL('../../..', import.meta.url));
 
-async function context(service: 'kafka' | 'cassandra', env: Record<string, string> = {}): Promise<LaunchContext> {
+async function context(service: 'kafka' | 'cassandra' | 'registry', env: Record<string, string> = {}): Promise<LaunchContext> {
   const stateDir = await mkdtemp(join(tmpdir(), 'services-state-'));
   const libDir = join(stateDir, 'lib');
   await mkdir(libDir);
@@ -85,6 +86,20 @@ test('Cassandra runs with its heap cap, the Java 17 module options, fast-start f
   assert.equal(args[args.length - 1], 'org.apache.cassandra.service.CassandraDaemon');
 });
 
+test('the registry runs its built jar bound to loopback on its port, with the heap cap and the ownership markers', async () => {
+  const ctx = await context('registry', { SCHEMA_REGISTRY_PORT: '18081', SCHEMA_REGISTRY_HEAP: '300m' });
+  await registry.prepare(ctx);
+  assert.ok(existsSync(ctx.dirs.root), 'its directory (log, pid file) exists');
+  const args = registry.javaArgs(ctx);
+  assert.ok(args.includes('-Xmx300m'));
+  assert.ok(args.includes('-Dquarkus.http.host=127.0.0.1'));
+  assert.ok(args.includes('-Dquarkus.http.port=18081'));
+  assert.ok(args.includes('-Duser-stream.service=registry'));
+  assert.ok(args.includes(`-Duser-stream.state-dir=${ctx.settings.stateDir}`));
+  assert.deepEqual(args.slice(-2), ['-jar', join(ctx.libDir, 'quarkus-run.jar')]);
+  assert.equal(localRegistryUrl(ctx.settings), 'http://127.0.0.1:18081/apis/ccompat/v7');
+});
+
 test('cluster ids look like Kafka’s: 22 base64url characters, never starting with a dash', () => {
   for (let i = 0; i < 500; i++) {
     const id = newClusterId();
@@ -93,11 +108,17 @@ test('cluster ids look like Kafka’s: 22 base64url characters, never starting w
 });
 
 test('the pinned versions come from the pom', async () => {
-  assert.deepEqual(pinnedVersions('<kafka.version>4.3.1</kafka.version>\n<cassandra.version> 5.0.9 </cassandra.version>'), { kafka: '4.3.1', cassandra: '5.0.9' });
-  const real = pinnedVersions(await readFile(join(repoDir, 'services', 'maven', 'pom.xml'), 'utf8'));
+  assert.deepEqual(pinnedVersions('<kafka.version>4.3.1</kafka.version>\n<cassandra.version> 5.0.9 </cassandra.version>', '<apicurio.version>2.4.2.Final</apicurio.version>'), {
+    kafka: '4.3.1',
+    cassandra: '5.0.9',
+    registry: '2.4.2.Final',
+  });
+  const real = pinnedVersions(await readFile(join(repoDir, 'services', 'maven', 'pom.xml'), 'utf8'), await readFile(join(repoDir, 'services', 'registry', 'pom.xml'), 'utf8'));
   assert.match(real.kafka, /^[34]\.\d+\.\d+$/);
   assert.match(real.cassandra, /^5\.0\.\d+$/);
-  assert.throws(() => pinnedVersions('<project/>'), /no <kafka.version>/);
+  assert.equal(real.registry, '2.4.2.Final');
+  assert.throws(() => pinnedVersions('<project/>', ''), /no <kafka.version>/);
+  assert.throws(() => pinnedVersions('<kafka.version>1</kafka.version><cassandra.version>2</cassandra.version>', '<project/>'), /registry\/pom.xml has no <apicurio.version>/);
 });
 
 test('cached jars count only when the marker lists them and every listed jar is there', async () => {

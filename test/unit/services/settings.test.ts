@@ -9,6 +9,7 @@ test('defaults: loopback, the standard ports, modest heaps, cache under XDG_CACH
   assert.equal(s.host, '127.0.0.1');
   assert.deepEqual(s.kafka, { port: 9092, controllerPort: 9093, heap: '512m', readyTimeoutMs: 90_000 });
   assert.deepEqual(s.cassandra, { port: 9042, storagePort: 7000, heap: '1g', readyTimeoutMs: 180_000, localDc: 'datacenter1' });
+  assert.deepEqual(s.registry, { port: 8081, heap: '256m', readyTimeoutMs: 90_000 });
   assert.equal(s.cacheDir, '/xdg/user-stream/services');
   assert.equal(s.stateDir, '/repo/.state/services');
 });
@@ -29,6 +30,9 @@ test('every setting is overridable by its environment variable', () => {
       CASSANDRA_HEAP: '768m',
       KAFKA_READY_TIMEOUT: '30',
       CASSANDRA_READY_TIMEOUT: '2.5',
+      SCHEMA_REGISTRY_PORT: '18081',
+      SCHEMA_REGISTRY_HEAP: '300m',
+      SCHEMA_REGISTRY_READY_TIMEOUT: '40',
       USER_STREAM_STATE_DIR: 'elsewhere/state',
       USER_STREAM_CACHE_DIR: '/cache',
     },
@@ -37,6 +41,7 @@ test('every setting is overridable by its environment variable', () => {
   assert.equal(s.host, '127.0.0.2');
   assert.deepEqual(s.kafka, { port: 19092, controllerPort: 19093, heap: '256m', readyTimeoutMs: 30_000 });
   assert.deepEqual(s.cassandra, { port: 19042, storagePort: 17000, heap: '768m', readyTimeoutMs: 2_500, localDc: 'datacenter1' });
+  assert.deepEqual(s.registry, { port: 18081, heap: '300m', readyTimeoutMs: 40_000 });
   assert.equal(s.stateDir, '/repo/elsewhere/state', 'a relative state dir is relative to the repo');
   assert.equal(s.cacheDir, '/cache');
 });
@@ -66,4 +71,5 @@ test('a non-loopback host is refused: these servers have no authentication', () 
 
 test('two servers on one port is an error naming both variables', () => {
   assert.throws(() => readSettings({ CASSANDRA_PORT: '9092' }, repo), /CASSANDRA_PORT and KAFKA_PORT are both 9092/);
+  assert.throws(() => readSettings({ SCHEMA_REGISTRY_PORT: '7000' }, repo), /SCHEMA_REGISTRY_PORT and CASSANDRA_STORAGE_PORT are both 7000/);
 });
