@@ -91,6 +91,8 @@ class FakeRingClient {
 
   /** false: a driver without a token map for the keyspace (getReplicas answers null). */
   ringKnown = true;
+  /** The three nodes, in the local data center (what `replication: auto` counts). */
+  readonly hosts = { values: () => ['10.0.0.1', '10.0.0.2', '10.0.0.3'].map((address) => ({ address, datacenter: 'datacenter1' })) };
 
   constructor(private readonly schema: SchemaColumn[]) {}
 
