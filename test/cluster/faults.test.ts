@@ -66,6 +66,8 @@ let server: RandomUserServer;
 /** Reads at ALL: a row counts only when every replica answers, after read repair has merged them. */
 let verifier: cassandra.Client;
 const runs: RunNames[] = [];
+/** Every offset reader a run opened: one left connected (a test that failed half-way) would keep this process alive. */
+const readers: Kafka.KafkaConsumer[] = [];
 /** Tests that got to their end: the state dir this run made is removed only when all did. */
 let passed = 0;
 const TESTS = 5;
@@ -197,6 +199,7 @@ async function startRun(fault: string, pages: number): Promise<PipelineRun> {
     () => members.map((m) => m.tail(10)).join('\n'),
   );
   const reader = await offsetReader(names.group);
+  readers.push(reader);
   return { names, pages, started, ingest, members, reader, partitions: await partitionsOf(reader, names.topic) };
 }
 
@@ -210,7 +213,6 @@ async function finishRun(run: PipelineRun, fault: string, recovery: string): Pro
   assert.equal((await run.ingest.exited).code, 0, `ingest ends cleanly\n${run.ingest.tail()}`);
   await untilGroupCommittedEnd(run.reader, names.topic, run.partitions, () => run.members.map((m) => m.tail(10)).join('\n'));
   for (const member of run.members) assert.equal(await stopGracefully(member), 0, `member ${member.name} stops cleanly\n${member.tail()}`);
-  run.reader.disconnect();
 
   const keys = await topicKeys(names.topic);
   const served = await servedIds(server.url, names.seed, RESULTS, run.pages);
@@ -250,6 +252,7 @@ describe(`the user pipeline on the local cluster (state dir ${stateDir})`, { tim
 
   after(async () => {
     await stopAll();
+    await Promise.all(readers.map((reader) => new Promise<void>((resolve) => (reader.isConnected() ? reader.disconnect(() => resolve()) : resolve()))));
     // A test that failed half-way may have left nodes down: bring them back, so the run's topics and keyspaces can be dropped.
     await clusterUp({ log }).catch((error: unknown) => log(`could not bring every node back: ${String(error)}`));
     for (const names of runs) await dropRun(names, verifier).catch(() => undefined);

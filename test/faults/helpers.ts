@@ -322,8 +322,24 @@ export async function partitionsOf(consumer: Kafka.KafkaConsumer, topic: string)
 /** Per partition: the end of the log (high watermark) and the committed offset (0 when none) of the reader's group. */
 export async function groupOffsets(reader: Kafka.KafkaConsumer, topic: string, partitions: number[]): Promise<{ end: number[]; committed: number[] }> {
   const end = await Promise.all(partitions.map((partition) => kafkaCall<Kafka.WatermarkOffsets>((done) => reader.queryWatermarkOffsets(topic, partition, 10_000, done)).then((w) => w.highOffset)));
-  const offsets = await kafkaCall<Kafka.TopicPartitionOffset[]>((done) => reader.committed(partitions.map((partition) => ({ topic, partition })), 10_000, done));
+  const offsets = await whileCoordinatorMoves(() => kafkaCall<Kafka.TopicPartitionOffset[]>((done) => reader.committed(partitions.map((partition) => ({ topic, partition })), 10_000, done)));
   return { end, committed: partitions.map((p) => Math.max(0, offsets.find((o) => o.partition === p)?.offset ?? 0)) };
+}
+
+/** The group coordinator is moving (a broker restarted): the broker says so, and the next ask finds the new one. */
+const COORDINATOR_MOVING = new Set([Kafka.CODES.ERRORS.ERR_NOT_COORDINATOR, Kafka.CODES.ERRORS.ERR_COORDINATOR_NOT_AVAILABLE, Kafka.CODES.ERRORS.ERR_COORDINATOR_LOAD_IN_PROGRESS]);
+
+/** `call`, asked again (for up to 30 s) while the group coordinator is moving; any other error at once. */
+async function whileCoordinatorMoves<T>(call: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!COORDINATOR_MOVING.has((error as Kafka.LibrdKafkaError).code) || Date.now() > deadline) throw error;
+      await sleep(500);
+    }
+  }
 }
 
 /** The key of every message in `topic`, in no particular order, read from the beginning to the current end. */
