@@ -66,7 +66,24 @@ export interface ConsoleServer {
 }
 
 const PAGES_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'pages');
-const PAGES: Record<string, string> = { '/': 'topology.html', '/pipeline': 'pipeline.html', '/dead-letters': 'dead-letters.html', '/data': 'data.html', '/file': 'file.html' };
+/** Each page: its title, its script (pages/<script>.js) and the bundled libraries it needs, in one template (pages/page.html). */
+const PAGES: Record<string, { title: string; script: string; vendor: string[] }> = {
+  '/': { title: 'Topology', script: 'topology', vendor: ['dagre.min.js'] },
+  '/pipeline': { title: 'Pipeline', script: 'pipeline', vendor: ['uPlot.min.css', 'uPlot.iife.min.js'] },
+  '/dead-letters': { title: 'Dead letters', script: 'dead-letters', vendor: [] },
+  '/data': { title: 'Data', script: 'data', vendor: [] },
+  '/file': { title: 'Topology file', script: 'file', vendor: [] },
+};
+
+/** A page's HTML: the template with its title, libraries and script, and this process's token. */
+function pageHtml(page: (typeof PAGES)[string], token: string): string {
+  const head = [
+    ...page.vendor.map((file) => (file.endsWith('.css') ? `<link rel="stylesheet" href="/vendor/${file}">` : `<script src="/vendor/${file}" defer></script>`)),
+    '<script src="/assets/common.js" defer></script>',
+    `<script src="/assets/${page.script}.js" defer></script>`,
+  ];
+  return readFileSync(path.join(PAGES_DIR, 'page.html'), 'utf8').replace('__CONSOLE_TOKEN__', token).replace('__TITLE__', page.title).replace('__HEAD__', head.join('\n'));
+}
 const ASSETS: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
 
 /** The chart and graph-layout libraries, from node_modules (nothing from a CDN: the console works offline). */
@@ -196,7 +213,7 @@ export async function startConsole(runtime: ConsoleRuntime, options: ConsoleOpti
     if (request.method !== 'GET' && request.method !== 'HEAD') throw new HttpError(405, 'GET only');
     if (route === '/favicon.ico') return void response.writeHead(204).end();
     if (PAGES[route]) {
-      const html = readFileSync(path.join(PAGES_DIR, PAGES[route]), 'utf8').replace('__CONSOLE_TOKEN__', token);
+      const html = pageHtml(PAGES[route], token);
       response.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html);
       return;
     }
