@@ -249,12 +249,18 @@ export function describeTopicLayout(t: TopicOutcome): string {
  * Create `topic` unless it exists, with `topicConfig` (topic-level settings such as max.message.bytes).
  * An `auto` replication factor becomes the number of brokers, at most 3, and an `auto`
  * min.insync.replicas a majority of the copies: the same topology gives a single development broker
- * topics it can hold and a cluster topics that survive a lost broker. Resolves what it did; other
+ * topics it can hold and a cluster topics that survive a lost broker. The brokers are counted through
+ * `connected`, a client of the caller's that is connected already. Resolves what it did; other
  * failures are a `UserFacingError` naming the topic and the brokers.
  */
-export async function ensureTopic(config: KafkaClientConfig, topic: string, layout: TopicLayout, topicConfig: Record<string, string> = {}): Promise<TopicOutcome> {
-  const needsBrokers = layout.replicationFactor === 'auto';
-  const brokers = needsBrokers ? (await checkKafka(config, config.connectTimeout)).brokers : 0;
+export async function ensureTopic(
+  config: KafkaClientConfig,
+  topic: string,
+  layout: TopicLayout,
+  topicConfig: Record<string, string>,
+  connected: Kafka.Producer | Kafka.KafkaConsumer,
+): Promise<TopicOutcome> {
+  const brokers = layout.replicationFactor === 'auto' ? await brokerCount(connected, config, topic) : 0;
   const replicationFactor = resolveReplicationFactor(layout.replicationFactor, brokers);
   const minInsyncReplicas = layout.minInsyncReplicas === undefined ? undefined : resolveMinInsyncReplicas(layout.minInsyncReplicas, replicationFactor);
   const resolved = { partitions: layout.partitions, replicationFactor, minInsyncReplicas };
@@ -271,6 +277,16 @@ export async function ensureTopic(config: KafkaClientConfig, topic: string, layo
   } finally {
     admin.disconnect();
   }
+}
+
+/** How many brokers the cluster has, by a metadata request without topics over `client`'s connection. */
+function brokerCount(client: Kafka.Producer | Kafka.KafkaConsumer, config: KafkaClientConfig, topic: string): Promise<number> {
+  return new Promise((resolve, reject) =>
+    client.getMetadata({ allTopics: false, timeout: config.connectTimeout }, (error, metadata) => {
+      if (error) reject(new UserFacingError(`cannot count the Kafka brokers at ${config.brokers} for the replication factor of topic ${topic}: ${error.message}`, 'check that the brokers answer (npm run services -- status), or give the replication factor as a number'));
+      else resolve(metadata.brokers.length);
+    }),
+  );
 }
 
 function topicError(config: KafkaClientConfig, topic: string, partitions: number, replicationFactor: number, error: LibrdKafkaError): UserFacingError {
@@ -295,4 +311,11 @@ export function forwardClientLogs(client: Kafka.Producer | Kafka.KafkaConsumer, 
   emitter.on('event.error', (error: LibrdKafkaError) => {
     if (error.isFatal) logger.error(`${label}: fatal client error: ${error.message}`, { code: error.code });
   });
+}
+
+/** A message's headers as one object of texts (node-rdkafka gives a list of one-entry objects). */
+export function textHeaders(headers: ReadonlyArray<Record<string, string | Buffer>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const header of headers) for (const [name, value] of Object.entries(header)) out[name] = Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
+  return out;
 }

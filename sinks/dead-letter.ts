@@ -22,20 +22,33 @@ import { createTopicField, deliveryTimeoutField } from './kafka/fields.ts';
 import { encodeValue, type OutgoingMessage } from './kafka/messages.ts';
 import { PRODUCER_GUARANTEES, kafkaProducerSink } from './kafka/producer.ts';
 
+/** The headers of a dead letter's report (read back by the console and `npm run dead-letters`). */
+export const DEAD_LETTER_HEADERS = {
+  reason: 'dead-letter.reason',
+  stage: 'dead-letter.stage',
+  topology: 'dead-letter.topology',
+  pipeline: 'dead-letter.pipeline',
+  failedAt: 'dead-letter.failed-at',
+  originTopic: 'dead-letter.origin.topic',
+  originPartition: 'dead-letter.origin.partition',
+  originOffset: 'dead-letter.origin.offset',
+} as const;
+const H = DEAD_LETTER_HEADERS;
+
 /** The message a dead letter becomes: the original bytes, key and timestamp, the report in headers. */
 export function deadLetterMessage(record: StreamRecord<DeadLetterValue>): OutgoingMessage {
   const letter = record.value;
   const origin = letter.origin ?? record.origin;
   const headers: Array<[string, string]> = [
-    ['dead-letter.reason', letter.reason],
-    ['dead-letter.stage', letter.stage],
-    ['dead-letter.topology', letter.topology],
-    ['dead-letter.pipeline', letter.pipeline],
-    ['dead-letter.failed-at', new Date(letter.failedAt).toISOString()],
+    [H.reason, letter.reason],
+    [H.stage, letter.stage],
+    [H.topology, letter.topology],
+    [H.pipeline, letter.pipeline],
+    [H.failedAt, new Date(letter.failedAt).toISOString()],
   ];
-  if (origin?.topic !== undefined) headers.push(['dead-letter.origin.topic', origin.topic]);
-  if (origin?.partition !== undefined) headers.push(['dead-letter.origin.partition', String(origin.partition)]);
-  if (origin?.offset !== undefined) headers.push(['dead-letter.origin.offset', String(origin.offset)]);
+  if (origin?.topic !== undefined) headers.push([H.originTopic, origin.topic]);
+  if (origin?.partition !== undefined) headers.push([H.originPartition, String(origin.partition)]);
+  if (origin?.offset !== undefined) headers.push([H.originOffset, String(origin.offset)]);
   const raw = record.raw === undefined ? undefined : Buffer.isBuffer(record.raw) ? record.raw : Buffer.from(record.raw, 'utf8');
   return {
     key: record.key,

@@ -9,7 +9,8 @@
  * letters of one origin (topic, partition, offset) are replayed once.
  */
 import type { Message } from 'node-rdkafka';
-import type { KafkaClientConfig } from '../../clients/kafka.ts';
+import { textHeaders, type KafkaClientConfig } from '../../clients/kafka.ts';
+import { DEAD_LETTER_HEADERS as H } from '../../sinks/dead-letter.ts';
 import type { PipelineConfig } from '../../topology/model.ts';
 import { latestMessages, messageAt, produceAll, type OutgoingReplay } from './kafka.ts';
 
@@ -68,32 +69,26 @@ export interface DeadLetterStore {
   replay(request: ReplayRequest): Promise<ReplayReport>;
 }
 
-function headersOf(message: Message): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const header of message.headers ?? []) for (const [name, value] of Object.entries(header)) out[name] = Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
-  return out;
-}
-
 export function letterOf(message: Message): DeadLetter {
-  const h = headersOf(message);
+  const h = textHeaders(message.headers ?? []);
   const value = message.value ?? Buffer.alloc(0);
-  const originTopic = h['dead-letter.origin.topic'];
+  const originTopic = h[H.originTopic];
   return {
     topic: message.topic,
     partition: message.partition,
     offset: message.offset,
     key: message.key === undefined || message.key === null ? null : Buffer.isBuffer(message.key) ? message.key.toString('utf8') : String(message.key),
     timestamp: message.timestamp ?? null,
-    reason: h['dead-letter.reason'] ?? '',
-    stage: h['dead-letter.stage'] ?? '',
-    pipeline: h['dead-letter.pipeline'] ?? '',
-    failedAt: h['dead-letter.failed-at'] ?? '',
+    reason: h[H.reason] ?? '',
+    stage: h[H.stage] ?? '',
+    pipeline: h[H.pipeline] ?? '',
+    failedAt: h[H.failedAt] ?? '',
     ...(originTopic !== undefined
       ? {
           origin: {
             topic: originTopic,
-            ...(h['dead-letter.origin.partition'] !== undefined ? { partition: Number(h['dead-letter.origin.partition']) } : {}),
-            ...(h['dead-letter.origin.offset'] !== undefined ? { offset: Number(h['dead-letter.origin.offset']) } : {}),
+            ...(h[H.originPartition] !== undefined ? { partition: Number(h[H.originPartition]) } : {}),
+            ...(h[H.originOffset] !== undefined ? { offset: Number(h[H.originOffset]) } : {}),
           },
         }
       : {}),

@@ -75,6 +75,9 @@ const PAGES: Record<string, { title: string; script: string; vendor: string[] }>
   '/file': { title: 'Topology file', script: 'file', vendor: [] },
 };
 
+/** pages/page.html, read once. */
+let pageTemplate: string | undefined;
+
 /** A page's HTML: the template with its title, libraries and script, and this process's token. */
 function pageHtml(page: (typeof PAGES)[string], token: string): string {
   const head = [
@@ -82,7 +85,8 @@ function pageHtml(page: (typeof PAGES)[string], token: string): string {
     '<script src="/assets/common.js" defer></script>',
     `<script src="/assets/${page.script}.js" defer></script>`,
   ];
-  return readFileSync(path.join(PAGES_DIR, 'page.html'), 'utf8').replace('__CONSOLE_TOKEN__', token).replace('__TITLE__', page.title).replace('__HEAD__', head.join('\n'));
+  pageTemplate ??= readFileSync(path.join(PAGES_DIR, 'page.html'), 'utf8');
+  return pageTemplate.replace('__CONSOLE_TOKEN__', token).replace('__TITLE__', page.title).replace('__HEAD__', head.join('\n'));
 }
 const ASSETS: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
 

@@ -188,7 +188,7 @@ export function kafkaProducerSink<T = StreamRecord>(
       const p = transactions ? await transactions.producer$() : await connect();
       try {
         if (settings.createTopic && topic !== undefined) {
-          const created = await ensureTopic(client, topic, settings.createTopic, settings.topicConfig);
+          const created = await ensureTopic(client, topic, settings.createTopic, settings.topicConfig ?? {}, p);
           if (created.outcome === 'created') log.info(`${description}: created topic ${topic} (${describeTopicLayout(created)})`);
         }
       } catch (error) {

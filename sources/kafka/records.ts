@@ -8,6 +8,7 @@ import type { Message } from 'node-rdkafka';
 import type { Offsets, StreamRecord } from '../../topology/types.ts';
 import { partitionKey } from './positions.ts';
 import type { AvroReader } from '../../clients/avro.ts';
+import { textHeaders } from '../../clients/kafka.ts';
 
 /** A batch's start offsets (first offset per partition) and end offsets (last offset + 1 per partition). */
 export function batchOffsets(messages: ReadonlyArray<{ topic: string; partition: number; offset: number }>): { startOffsets: Offsets; endOffsets: Offsets } {
@@ -32,7 +33,7 @@ export function messageToRecord(message: Message, format: KafkaValueFormat, now:
   const key = message.key === null || message.key === undefined ? null : Buffer.isBuffer(message.key) ? message.key.toString('utf8') : String(message.key);
   const timestamp = message.timestamp !== undefined && message.timestamp >= 0 ? message.timestamp : now;
   const origin = { topic: message.topic, partition: message.partition, offset: message.offset };
-  const headers = message.headers && message.headers.length > 0 ? headersOf(message.headers) : undefined;
+  const headers = message.headers && message.headers.length > 0 ? textHeaders(message.headers) : undefined;
   if (format === 'json' && raw !== undefined) {
     const text = raw.toString('utf8');
     let value: unknown;
@@ -65,10 +66,4 @@ function recordOf(key: string | null, value: unknown, timestamp: number, origin:
   const record: StreamRecord = { key, value, timestamp, origin, raw: raw ?? Buffer.alloc(0) };
   if (headers) record.headers = headers;
   return record;
-}
-
-function headersOf(headers: ReadonlyArray<Record<string, string | Buffer>>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const header of headers) for (const [name, value] of Object.entries(header)) out[name] = Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
-  return out;
 }

@@ -87,7 +87,7 @@ export function kafkaStateBackend(config: KafkaStateSettings, ctx: ComponentCont
   const ensureChangelog = async (c: Kafka.KafkaConsumer, topic: string, partitions: number): Promise<void> => {
     if (!partitionsOf.has(topic)) {
       const layout = { partitions, replicationFactor: config.replicationFactor, minInsyncReplicas: config.minInsyncReplicas };
-      const created = await ensureTopic(config, topic, layout, changelogTopicConfig(config));
+      const created = await ensureTopic(config, topic, layout, changelogTopicConfig(config), c);
       if (created.outcome === 'created') log.info(`${label}: created changelog topic ${topic} (${describeTopicLayout(created)})`);
       partitionsOf.set(topic, await retrying(`reading the metadata of changelog topic ${topic}`, () => partitionCount(c, topic)));
     }

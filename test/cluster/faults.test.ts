@@ -50,6 +50,7 @@ import {
   stopAll,
   stopGracefully,
   topicKeys,
+  topicPartitions,
   until,
   untilGroupCommittedEnd,
   type PipelineChild,
@@ -71,10 +72,6 @@ const readers: Kafka.KafkaConsumer[] = [];
 /** Tests that got to their end: the state dir this run made is removed only when all did. */
 let passed = 0;
 const TESTS = 5;
-
-function kafkaCall<T>(call: (done: (error: Kafka.LibrdKafkaError | null | undefined, value: T) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => call((error, value) => (error ? reject(error) : resolve(value))));
-}
 
 // ---------------------------------------------------------------------------------------------------
 // The nodes
@@ -100,13 +97,6 @@ async function startNodes(names: string[]): Promise<number> {
   const since = Date.now();
   await clusterUp({ nodes: names, log });
   return (Date.now() - since) / 1000;
-}
-
-async function topicPartitions(reader: Kafka.KafkaConsumer, topic: string): Promise<Kafka.PartitionMetadata[]> {
-  const metadata = await kafkaCall<Kafka.Metadata>((done) => reader.getMetadata({ topic, timeout: 10_000 }, done));
-  const found = metadata.topics.find((t) => t.name === topic);
-  assert.ok(found, `topic ${topic} exists`);
-  return found.partitions;
 }
 
 /** Waits until every partition of `topic` has all three brokers in sync again; seconds it took. */

@@ -312,11 +312,16 @@ export async function offsetReader(group = `faults-reader-${process.pid}-${Date.
   return consumer;
 }
 
-export async function partitionsOf(consumer: Kafka.KafkaConsumer, topic: string): Promise<number[]> {
+/** Each partition of `topic` as the brokers describe it now: leader, replicas, in-sync replicas. */
+export async function topicPartitions(consumer: Kafka.KafkaConsumer, topic: string): Promise<Kafka.PartitionMetadata[]> {
   const metadata = await kafkaCall<Kafka.Metadata>((done) => consumer.getMetadata({ topic, timeout: 10_000 }, done));
   const found = metadata.topics.find((t) => t.name === topic);
   assert.ok(found && found.partitions.length > 0, `topic ${topic} exists`);
-  return found.partitions.map((p) => p.id).sort((a, b) => a - b);
+  return found.partitions;
+}
+
+export async function partitionsOf(consumer: Kafka.KafkaConsumer, topic: string): Promise<number[]> {
+  return (await topicPartitions(consumer, topic)).map((p) => p.id).sort((a, b) => a - b);
 }
 
 /** Per partition: the end of the log (high watermark) and the committed offset (0 when none) of the reader's group. */

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import Kafka from 'node-rdkafka';
 import type { Message } from 'node-rdkafka';
+import { textHeaders } from '../../clients/kafka.ts';
 
 /** Create `topic` with `config` (topic-level settings such as max.message.bytes). */
 export async function createTopic(brokers: string, topic: string, partitions: number, config: Record<string, string> = {}): Promise<void> {
@@ -129,7 +130,5 @@ export async function readCommitted(brokers: string, topic: string, timeoutMs = 
 
 /** A message's headers as one object (node-rdkafka gives a list of one-entry objects). */
 export function headersOf(message: Message): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const header of message.headers ?? []) for (const [name, value] of Object.entries(header)) out[name] = Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
-  return out;
+  return textHeaders(message.headers ?? []);
 }
